@@ -1,0 +1,145 @@
+import { createWriteStream, WriteStream } from 'node:fs';
+import { EventIdConflictError, WrongExpectedVersionError } from '../../../streams/errors';
+import type { PreparedEvent } from '../../../streams/prepare';
+import type { PostgresEventStore } from '../../../streams/postgres';
+import { Command, intOption, stringOption, toJson } from '../args';
+import { openContext } from '../context';
+import { checkLine, contentDigest, describeReject, isReject, readLines, Reject, spoolStdin } from '../lines';
+import { Progress } from '../progress';
+
+const MAX_REPORTED = 20;
+
+interface Totals {
+  appended: number;
+  duplicates: number;
+  rejected: number;
+  firstPosition: bigint | null;
+  lastPosition: bigint | null;
+}
+
+export const append: Command = {
+  usage: 'append [FILE|-] [--batch-size N] [--rejects FILE]',
+  summary: 'Append NDJSON events (one per line) to the store',
+  options: { 'batch-size': { type: 'string' }, rejects: { type: 'string' } },
+  help: `
+Reads events from FILE, or stdin when FILE is - or absent, one JSON object per line:
+  {"id"?, "type", "tenantId", "occurredAt", "data": {...}, "metadata"?, "stream"?, "expectedVersion"?}
+Each batch (default 1000 events) is appended atomically. Events whose id is already stored
+with the same content are counted as duplicates, not stored again.
+
+Every bad line is reported with its line number, type, id, field path and reason.
+  without --rejects  all lines are checked first; if any is bad, nothing is appended (exit 2)
+  --rejects FILE     valid lines are appended; each bad line is written to FILE as
+                     {"line","id","type","errors":[{"path","message"}],"input"} (exit 0)
+
+Prints one JSON line: {"appended","duplicates","rejected","firstPosition","lastPosition"}.
+Exit codes: 0 done, 1 failure (database, expected version conflict), 2 bad input or usage.`,
+  async run(p, io) {
+    const batchSize = intOption(p, 'batch-size', 1000, 1);
+    const rejectsPath = stringOption(p, 'rejects');
+    const source = p.positionals[0] ?? '-';
+    const spool = source === '-' && !rejectsPath ? await spoolStdin() : undefined;
+    const file = spool?.file ?? (source === '-' ? '/dev/stdin' : source);
+    const ctx = await openContext((m) => io.err(m));
+    const rejectsOut = rejectsPath ? createWriteStream(rejectsPath) : undefined;
+    try {
+      if (!rejectsOut) {
+        const rejects = await checkAll(ctx.store, file);
+        if (rejects.length) {
+          rejects.slice(0, MAX_REPORTED).forEach((r) => io.err(describeReject(r)));
+          if (rejects.length > MAX_REPORTED) io.err(`… and ${rejects.length - MAX_REPORTED} more bad lines`);
+          io.err(`${rejects.length} bad line(s): nothing was appended (use --rejects FILE to append the valid lines)`);
+          io.out(toJson({ appended: 0, duplicates: 0, rejected: rejects.length, firstPosition: null, lastPosition: null }));
+          return 2;
+        }
+      }
+      const totals = await appendAll(ctx.store, file, batchSize, rejectsOut, io);
+      io.out(toJson(totals));
+      return 0;
+    } finally {
+      if (rejectsOut) await new Promise((r) => rejectsOut.end(r));
+      spool?.cleanup();
+      await ctx.close();
+    }
+  },
+};
+
+/** Pass 1 (all-or-nothing mode): every line valid, no id reused for other content, in the file or the store. */
+async function checkAll(store: PostgresEventStore, file: string): Promise<Reject[]> {
+  const rejects: Reject[] = [];
+  const digests = new Map<string, { line: number; digest: string }>();
+  let chunk: Array<{ e: PreparedEvent; line: number; text: string }> = [];
+  const flush = async () => {
+    const conflicts = await store.findIdConflicts(chunk.map((c) => c.e));
+    for (const c of conflicts) {
+      const { e, line, text } = chunk[c.index];
+      rejects.push({ line, id: e.id, type: e.type, errors: [{ path: 'id', message: `already stored with different content (${c.reason})` }], input: text });
+    }
+    chunk = [];
+  };
+  for await (const line of readLines(file)) {
+    const r = checkLine(store.catalog, line);
+    if (isReject(r)) {
+      rejects.push(r);
+      continue;
+    }
+    const digest = contentDigest(r);
+    const first = digests.get(r.id);
+    if (first && first.digest !== digest) {
+      rejects.push({ line: line.no, id: r.id, type: r.type, errors: [{ path: 'id', message: `line ${first.line} has the same id with different content` }], input: line.text });
+    } else if (!first) digests.set(r.id, { line: line.no, digest });
+    chunk.push({ e: r, line: line.no, text: line.text });
+    if (chunk.length >= 5000) await flush();
+  }
+  if (chunk.length) await flush();
+  return rejects.sort((a, b) => a.line - b.line);
+}
+
+/** Pass 2: append in batches; with a rejects file, bad lines (and id conflicts) go there. */
+async function appendAll(store: PostgresEventStore, file: string, batchSize: number, rejectsOut: WriteStream | undefined, io: Parameters<Command['run']>[1]): Promise<Totals> {
+  const totals: Totals = { appended: 0, duplicates: 0, rejected: 0, firstPosition: null, lastPosition: null };
+  const progress = io.tty ? new Progress('append', io.err) : undefined;
+  const reject = (r: Reject) => {
+    totals.rejected++;
+    rejectsOut?.write(toJson(r) + '\n');
+  };
+  let batch: Array<{ e: PreparedEvent; line: number; text: string }> = [];
+  const flush = async () => {
+    while (batch.length) {
+      try {
+        const r = await store.appendPrepared(batch.map((b) => b.e));
+        totals.appended += r.appended;
+        totals.duplicates += r.duplicates;
+        totals.firstPosition ??= r.firstPosition;
+        totals.lastPosition = r.lastPosition ?? totals.lastPosition;
+        progress?.tick(batch.length);
+        batch = [];
+      } catch (e) {
+        if (!rejectsOut) throw e;
+        if (e instanceof EventIdConflictError) {
+          const bad = new Set(e.conflicts.map((c) => c.index));
+          e.conflicts.forEach((c) => {
+            const b = batch[c.index];
+            reject({ line: b.line, id: b.e.id, type: b.e.type, errors: [{ path: 'id', message: `already stored with different content (${c.reason})` }], input: b.text });
+          });
+          batch = batch.filter((_b, i) => !bad.has(i));
+        } else if (e instanceof WrongExpectedVersionError) {
+          const i = batch.findIndex((b) => b.e.id === e.context.eventId);
+          if (i < 0) throw e;
+          const b = batch[i];
+          reject({ line: b.line, id: b.e.id, type: b.e.type, errors: [{ path: 'expectedVersion', message: e.message }], input: b.text });
+          batch.splice(i, 1);
+        } else throw e;
+      }
+    }
+  };
+  for await (const line of readLines(file)) {
+    const r = checkLine(store.catalog, line);
+    if (isReject(r)) reject(r);
+    else batch.push({ e: r, line: line.no, text: line.text });
+    if (batch.length >= batchSize) await flush();
+  }
+  await flush();
+  progress?.done();
+  return totals;
+}

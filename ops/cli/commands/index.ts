@@ -1,0 +1,23 @@
+/** The command table of `floe`; order is the order of `floe --help`. */
+import type { Command } from '../args';
+import { append } from './append';
+import { dbStop, dbUrl } from './db';
+import { generate } from './generate';
+import { migrateCommand } from './migrate';
+import { read } from './read';
+import { schemasCheck, schemasList } from './schemas';
+import { start } from './start';
+import { status } from './status';
+
+export const COMMANDS: Record<string, Command> = {
+  start,
+  migrate: migrateCommand,
+  generate,
+  append,
+  read,
+  status,
+  'schemas list': schemasList,
+  'schemas check': schemasCheck,
+  'db url': dbUrl,
+  'db stop': dbStop,
+};

@@ -1,0 +1,70 @@
+/**
+ * `floe`: everything a person runs. Each command lives in `commands/` and brings its own
+ * help; `floe --help` lists them.
+ */
+import { isFloeError } from '../../schemas/errors';
+import { Command, Io, parse, UsageError } from './args';
+import { COMMANDS } from './commands';
+
+function overview(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  return [
+    'floe: an event-sourced pipeline for email analytics',
+    '',
+    'Usage: floe COMMAND [options]      (floe COMMAND --help for details)',
+    '',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    'Configuration: DATABASE_URL (PostgreSQL 15+; without it an embedded PostgreSQL runs with data in .floe/pg).',
+  ].join('\n');
+}
+
+function helpOf(c: Command): string {
+  return `Usage: floe ${c.usage}\n\n${c.summary}\n\n${c.help.trim()}\n`;
+}
+
+/** Find the command for argv: `schemas check` is a two-word command, `append` a one-word one. */
+function resolve(argv: string[]): { command?: Command; rest: string[]; name: string } {
+  const two = argv.slice(0, 2).join(' ');
+  if (COMMANDS[two]) return { command: COMMANDS[two], rest: argv.slice(2), name: two };
+  const one = argv[0] ?? '';
+  return { command: COMMANDS[one], rest: argv.slice(1), name: one };
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(overview());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const { command, rest, name } = resolve(argv);
+  if (!command) {
+    const group = Object.keys(COMMANDS).filter((k) => k.startsWith(argv[0] + ' '));
+    if (group.length) {
+      io.err(`floe ${argv[0]}: needs a subcommand: ${group.map((g) => g.split(' ')[1]).join(', ')} (floe ${group[0]} --help)`);
+    } else io.err(`floe: unknown command ${JSON.stringify(argv[0])}; see floe --help`);
+    return 2;
+  }
+  try {
+    const parsed = parse(rest, command.options);
+    if (parsed.values.help) {
+      io.out(helpOf(command));
+      return 0;
+    }
+    return await command.run(parsed, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`floe ${name}: ${e.message}\n\nUsage: floe ${command.usage}   (floe ${name} --help)`);
+      return 2;
+    }
+    io.err(`floe ${name}: ${isFloeError(e) ? `${e.message} [${e.code}]` : (e as Error).stack ?? String(e)}`);
+    return 1;
+  }
+}
+
+function defaultIo(): Io {
+  return {
+    out: (l) => process.stdout.write(l + '\n'),
+    err: (l) => process.stderr.write(l + '\n'),
+    tty: Boolean(process.stderr.isTTY),
+  };
+}

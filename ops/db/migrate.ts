@@ -1,0 +1,34 @@
+/**
+ * `floe migrate`: run the knex migrations of `migrations/` (idempotent; safe from many
+ * processes at once, knex holds a lock table), then register the catalog's schemas.
+ */
+import * as path from 'node:path';
+import knexFactory from 'knex';
+import { Client } from 'pg';
+
+export const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations');
+
+export async function migrate(url: string): Promise<string[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    // knex keeps its own bookkeeping in the floe schema, which must exist first.
+    await client.query('CREATE SCHEMA IF NOT EXISTS floe').catch((e) => {
+      if (e.code !== '23505') throw e; // concurrent creation
+    });
+  } finally {
+    await client.end();
+  }
+  const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  try {
+    const [, applied] = await knex.migrate.latest({
+      directory: MIGRATIONS_DIR,
+      loadExtensions: ['.ts'],
+      schemaName: 'floe',
+      tableName: 'knex_migrations',
+    });
+    return applied as string[];
+  } finally {
+    await knex.destroy();
+  }
+}

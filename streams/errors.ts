@@ -1,0 +1,30 @@
+/** Errors of the event store contract (DESIGN §4). */
+import { FloeError } from '../schemas/errors';
+import type { ExpectedVersion } from './store';
+
+export { FloeError, ValidationError, isFloeError } from '../schemas/errors';
+
+/** The stream was not at the version the caller expected. Nothing of the append was stored. */
+export class WrongExpectedVersionError extends FloeError {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number,
+    eventId?: string,
+  ) {
+    super('WRONG_EXPECTED_VERSION', `stream ${stream}: expected version ${String(expected)}, actual ${actual < 0 ? 'no_stream' : actual}`, {
+      context: { stream, expected, actual, eventId },
+    });
+  }
+}
+
+/** An event id that is already stored with different content. Nothing of the append was stored. */
+export class EventIdConflictError extends FloeError {
+  constructor(readonly conflicts: Array<{ id: string; index: number; reason: string }>) {
+    super(
+      'EVENT_ID_CONFLICT',
+      conflicts.map((c) => `event ${c.id} is already stored with different content (${c.reason})`).join('; '),
+      { context: { ids: conflicts.map((c) => c.id) } },
+    );
+  }
+}

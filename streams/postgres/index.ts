@@ -1,0 +1,99 @@
+/**
+ * The PostgreSQL backend of the event store (DESIGN §4).
+ *
+ * @example
+ *   const store = await PostgresEventStore.open(url);
+ *   await store.append(events);
+ *   await store.close();
+ */
+import { Pool } from 'pg';
+import { Catalog, defaultCatalog } from '../../schemas';
+import type { RecordedEvent } from '../envelope';
+import { prepareEvent, PreparedEvent } from '../prepare';
+import type { AppendInput, AppendOptions, AppendResult, EventStore, ReadOptions, StoreHead, SubscribeOptions, Subscription } from '../store';
+import { appendPrepared, differences, STORED_BY_ID_SQL, StoredRow } from './append';
+import { decodeRows, readRows } from './read';
+import { registerSchemas, SchemaResolver } from './schemaRegistry';
+import { subscribe } from './subscribe';
+
+export class PostgresEventStore implements EventStore {
+  readonly schemas: SchemaResolver;
+  private constructor(
+    readonly pool: Pool,
+    private readonly url: string,
+    readonly catalog: Catalog,
+    private readonly ownsPool: boolean,
+  ) {
+    this.schemas = new SchemaResolver(pool, catalog);
+  }
+
+  /** Open on a migrated database; registers the catalog's schemas. */
+  static async open(url: string, options: { pool?: Pool; catalog?: Catalog } = {}): Promise<PostgresEventStore> {
+    const pool = options.pool ?? new Pool({ connectionString: url, max: 10 });
+    const store = new PostgresEventStore(pool, url, options.catalog ?? defaultCatalog(), !options.pool);
+    await registerSchemas(pool, store.catalog);
+    return store;
+  }
+
+  /** Validate, encode and append; throws ValidationError for the first invalid event. */
+  async append(events: AppendInput[], options: AppendOptions = {}): Promise<AppendResult> {
+    return this.appendPrepared(events.map((e) => prepareEvent(this.catalog, e)), options);
+  }
+
+  /** Append events already prepared by `prepareEvent` (bulk loaders validate first). */
+  async appendPrepared(events: PreparedEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    if (events.length === 0) return { appended: 0, duplicates: 0, firstPosition: null, lastPosition: null, results: [] };
+    const client = await this.pool.connect();
+    try {
+      return await appendPrepared(client, events, options.expectedVersion);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Events whose id is already stored with other content (checked without appending). */
+  async findIdConflicts(events: PreparedEvent[]): Promise<Array<{ id: string; index: number; reason: string }>> {
+    const { rows } = await this.pool.query<StoredRow>(STORED_BY_ID_SQL, [events.map((e) => e.id)]);
+    const stored = new Map(rows.map((r) => [r.key, r]));
+    const conflicts: Array<{ id: string; index: number; reason: string }> = [];
+    events.forEach((e, index) => {
+      const prior = stored.get(e.id);
+      const reason = prior && differences(prior, e);
+      if (reason) conflicts.push({ id: e.id, index, reason });
+    });
+    return conflicts;
+  }
+
+  async read(options: ReadOptions = {}): Promise<RecordedEvent[]> {
+    return decodeRows(await readRows(this.pool, options), this.schemas);
+  }
+
+  async *readAll(options: ReadOptions & { batchSize?: number } = {}): AsyncIterable<RecordedEvent[]> {
+    let after = options.after ?? 0n;
+    let remaining = options.limit ?? Infinity;
+    for (;;) {
+      const limit = Math.min(options.batchSize ?? 1000, remaining);
+      if (limit <= 0) return;
+      const page = await this.read({ ...options, after, limit });
+      if (page.length) yield page;
+      if (page.length < limit) return;
+      after = page[page.length - 1].position;
+      remaining -= page.length;
+    }
+  }
+
+  async head(): Promise<StoreHead> {
+    const { rows } = await this.pool.query<{ position: string | null; count: string }>(
+      'SELECT max(global_position) AS position, count(*) AS count FROM floe.events',
+    );
+    return { position: BigInt(rows[0].position ?? 0), count: Number(rows[0].count) };
+  }
+
+  subscribe(options: SubscribeOptions, handler: (batch: RecordedEvent[]) => Promise<void>): Subscription {
+    return subscribe(this.url, (after, limit) => this.read({ ...options, after, limit }), options, handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+}

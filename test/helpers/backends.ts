@@ -1,0 +1,44 @@
+/**
+ * Real servers for the tests, started once per run. A suite whose server is missing is
+ * skipped with a loud line, unless FLOE_REQUIRE names it (CI sets FLOE_REQUIRE=postgres,...):
+ * then the run fails instead.
+ */
+import { randomBytes } from 'node:crypto';
+import { databaseUrl, dropDatabase, ensureDatabase } from '../../ops/db/connect';
+import { migrate } from '../../ops/db/migrate';
+
+const required = new Set((process.env.FLOE_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+let baseUrl: Promise<string | undefined> | undefined;
+
+/** The server URL (DATABASE_URL, or the embedded one), or undefined when none can be had. */
+export function postgresUrl(): Promise<string | undefined> {
+  baseUrl ??= databaseUrl().catch((e) => {
+    if (required.has('postgres')) throw new Error(`FLOE_REQUIRE includes postgres, but no PostgreSQL is available: ${e.message}`);
+    console.error(`\n!!! SKIPPING PostgreSQL suites: ${e.message}\n`);
+    return undefined;
+  });
+  return baseUrl;
+}
+
+/**
+ * A throw-away migrated database for one suite, dropped after it.
+ * @example
+ *   const db = useDatabase(); // in a describe(); then db.url inside tests
+ */
+export function useDatabase(options: { migrate?: boolean } = {}): { url: string } {
+  const handle = { url: '' };
+  before(async function () {
+    const base = await postgresUrl();
+    if (!base) return this.skip();
+    const u = new URL(base);
+    u.pathname = `/floe_test_${randomBytes(5).toString('hex')}`;
+    handle.url = u.toString();
+    await ensureDatabase(handle.url);
+    if (options.migrate !== false) await migrate(handle.url);
+  });
+  after(async () => {
+    if (handle.url) await dropDatabase(handle.url);
+  });
+  return handle;
+}
