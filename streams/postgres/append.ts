@@ -71,6 +71,7 @@ export async function appendPrepared(
   client: PoolClient,
   events: PreparedEvent[],
   callExpected: ExpectedVersion | undefined,
+  beforeCommit?: () => Promise<void>,
 ): Promise<AppendResult> {
   const ids = [...new Set(events.map((e) => e.id))];
   const streams = [...new Set(events.map((e) => e.stream))];
@@ -124,6 +125,7 @@ export async function appendPrepared(
       fresh.forEach((f, i) => (results[f.index].position = BigInt(inserted.rows[i].global_position)));
       firstPosition = BigInt(inserted.rows[0].global_position);
       lastPosition = BigInt(inserted.rows[inserted.rows.length - 1].global_position);
+      await beforeCommit?.();
       await client.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '${lastPosition}'); COMMIT`);
     } else {
       await client.query('COMMIT');

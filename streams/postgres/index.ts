@@ -45,7 +45,7 @@ export class PostgresEventStore implements EventStore {
     if (events.length === 0) return { appended: 0, duplicates: 0, firstPosition: null, lastPosition: null, results: [] };
     const client = await this.pool.connect();
     try {
-      return await appendPrepared(client, events, options.expectedVersion);
+      return await appendPrepared(client, events, options.expectedVersion, options.beforeCommit);
     } finally {
       client.release();
     }
