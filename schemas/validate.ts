@@ -133,7 +133,7 @@ function integer(name: string, inRange: (n: number) => boolean, outOfRange: stri
     if (typeof v !== 'number' || !Number.isInteger(v)) {
       issues.push({ path, message: `expected ${name}, got ${describe(v)}` });
     } else if (!inRange(v)) {
-      issues.push({ path, message: `expected ${name}, got ${v} (${outOfRange})` });
+      issues.push({ path, message: `expected ${name}, got ${describe(v)} (${outOfRange})` });
     }
     return v;
   };
