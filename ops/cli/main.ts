@@ -56,9 +56,18 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.err(`floe ${name}: ${e.message}\n\nUsage: floe ${command.usage}   (floe ${name} --help)`);
       return 2;
     }
-    io.err(`floe ${name}: ${isFloeError(e) ? `${e.message} [${e.code}]` : (e as Error).stack ?? String(e)}`);
+    io.err(`floe ${name}: ${describeError(e)}`);
     return 1;
   }
+}
+
+/** Floe and database errors are expected outcomes: their message, not a stack trace. */
+function describeError(e: unknown): string {
+  if (isFloeError(e)) return `${e.message} [${e.code}]`;
+  const pg = e as { severity?: string; code?: string; message?: string; address?: string };
+  if (pg.severity && pg.code) return `database error: ${pg.message} (SQLSTATE ${pg.code})`;
+  if (pg.code === 'ECONNREFUSED') return `cannot connect to PostgreSQL at ${pg.address ?? 'the configured address'}: connection refused (check DATABASE_URL)`;
+  return (e as Error).stack ?? String(e);
 }
 
 function defaultIo(): Io {

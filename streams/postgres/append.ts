@@ -3,7 +3,7 @@
  *
  * One transaction per call: take the append lock, look up which ids are already stored
  * and where each stream stands (one query), check expected versions, insert every new event
- * with one multi-row INSERT from arrays, notify followers, commit. The append lock is a
+ * with one COPY, notify followers, commit. The append lock is a
  * transaction-scoped advisory lock held until commit, so global positions are drawn in
  * commit order: a reader paging by position never skips an event that a slower writer
  * commits later, and stream versions cannot race.
@@ -13,6 +13,7 @@ import type { PoolClient } from 'pg';
 import { EventIdConflictError, WrongExpectedVersionError } from '../errors';
 import type { PreparedEvent } from '../prepare';
 import type { AppendResult, ExpectedVersion } from '../store';
+import { copyEvents } from './copyEvents';
 
 /** Key of the advisory lock that serialises appends (any constant unique to Floe). */
 export const APPEND_LOCK_KEY = 0x466c6f65; // "Floe"
@@ -28,13 +29,10 @@ const LOOKUP_SQL = `
   SELECT 'id' AS kind, event_id::text AS key, type, tenant_id, stream_id, occurred_at, data, metadata, NULL::bigint AS version
     FROM floe.events WHERE event_id = ANY($1::uuid[])
   UNION ALL
-  SELECT 'stream', stream_id, NULL, NULL, NULL, NULL, NULL, NULL, max(stream_position)
-    FROM floe.events WHERE stream_id = ANY($2::text[]) GROUP BY stream_id`;
+  SELECT 'stream', s, NULL, NULL, NULL, NULL, NULL, NULL,
+         (SELECT stream_position FROM floe.events WHERE stream_id = s ORDER BY stream_position DESC LIMIT 1)
+    FROM unnest($2::text[]) AS s`;
 
-const INSERT_SQL = `
-  INSERT INTO floe.events (event_id, stream_id, stream_position, type, tenant_id, occurred_at, schema_fingerprint, data, metadata)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[], $8::bytea[], $9::jsonb[])
-  RETURNING global_position`;
 
 export interface StoredRow {
   kind: 'id' | 'stream';
@@ -82,7 +80,7 @@ export async function appendPrepared(
     const versions = new Map<string, number>();
     for (const r of rows) {
       if (r.kind === 'id') stored.set(r.key, r);
-      else versions.set(r.key, Number(r.version));
+      else if (r.version !== null) versions.set(r.key, Number(r.version));
     }
     const conflicts: Array<{ id: string; index: number; reason: string }> = [];
     const seen = new Map<string, PreparedEvent>();
@@ -111,20 +109,10 @@ export async function appendPrepared(
     let firstPosition: bigint | null = null;
     let lastPosition: bigint | null = null;
     if (fresh.length) {
-      const inserted = await client.query<{ global_position: string }>(INSERT_SQL, [
-        fresh.map((f) => f.e.id),
-        fresh.map((f) => f.e.stream),
-        fresh.map((f) => f.streamPosition),
-        fresh.map((f) => f.e.type),
-        fresh.map((f) => f.e.tenantId),
-        fresh.map((f) => f.e.occurredAt),
-        fresh.map((f) => f.e.fingerprint),
-        fresh.map((f) => f.e.data),
-        fresh.map((f) => (f.e.metadata ? JSON.stringify(f.e.metadata) : null)),
-      ]);
-      fresh.forEach((f, i) => (results[f.index].position = BigInt(inserted.rows[i].global_position)));
-      firstPosition = BigInt(inserted.rows[0].global_position);
-      lastPosition = BigInt(inserted.rows[inserted.rows.length - 1].global_position);
+      const first = await copyEvents(client, fresh);
+      fresh.forEach((f, i) => (results[f.index].position = first + BigInt(i)));
+      firstPosition = first;
+      lastPosition = first + BigInt(fresh.length - 1);
       await beforeCommit?.();
       await client.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '${lastPosition}'); COMMIT`);
     } else {
