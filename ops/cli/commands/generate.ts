@@ -1,8 +1,11 @@
-import { writeWorkload } from '../../generate';
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { WorkloadTruth, writeWorkload } from '../../generate';
+import { writeTruthTables } from '../../generate/oracle/write';
 import { Command, intOption, stringOption, UsageError } from '../args';
 
 export const generate: Command = {
-  usage: 'generate [--seed S] [--tenants N] [--emails M] [--start YYYY-MM-DD] [--days D]',
+  usage: 'generate [--seed S] [--tenants N] [--emails M] [--start YYYY-MM-DD] [--days D] [--truth FILE]',
   summary: 'Write a deterministic, realistic workload as NDJSON on stdout',
   options: {
     seed: { type: 'string' },
@@ -10,6 +13,7 @@ export const generate: Command = {
     emails: { type: 'string' },
     start: { type: 'string' },
     days: { type: 'string' },
+    truth: { type: 'string' },
   },
   help: `
 Generates tenants (subscriptions, billing anchors), companies, domains, mailboxes with
@@ -22,6 +26,8 @@ The same arguments always give the same bytes.
   --emails M          emails sent in all, default 1000
   --start YYYY-MM-DD  first day, default 2026-01-01
   --days D            days of sending, default 30
+  --truth FILE        also write the expected analytics tables (the oracle) to FILE as
+                      NDJSON, one {"table": name, "row": {...}} per line
 
 Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && floe append events.ndjson`,
   async run(p) {
@@ -29,6 +35,8 @@ Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && fl
     if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(start + 'T00:00:00Z'))) {
       throw new UsageError(`--start must be a date YYYY-MM-DD, got ${JSON.stringify(start)}`);
     }
+    const truthFile = stringOption(p, 'truth');
+    const truth = truthFile === undefined ? undefined : new WorkloadTruth();
     await writeWorkload(
       {
         seed: stringOption(p, 'seed') ?? '1',
@@ -38,7 +46,14 @@ Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && fl
         days: intOption(p, 'days', 30, 1),
       },
       process.stdout,
+      truth,
     );
+    if (truth && truthFile !== undefined) {
+      const file = createWriteStream(truthFile);
+      await writeTruthTables(truth, file);
+      file.end();
+      await finished(file);
+    }
     return 0;
   },
 };
