@@ -76,7 +76,7 @@ describe('oracle: counting rules (DESIGN §5)', () => {
     const cols = ['sent', 'opened_tracked', 'human_opened', 'open_events', 'clicked_tracked', 'click_events'];
     expect(pick(tables.campaign_analytics[0], cols)).to.deep.equal({ sent: 3, opened_tracked: 2, human_opened: 1, open_events: 3, clicked_tracked: 1, click_events: 2 });
     expect(tables.daily_analytics.map((r) => [r.emails_sent, r.emails_opened, r.emails_clicked])).to.deep.equal([[3, 2, 1]]);
-    const hourly = tables.analytics_hourly.map((r) => [r.hour.toString().slice(11, 13), r.messages_opened, r.unique_opens, r.messages_clicked, r.unique_clicks]);
+    const hourly = tables.analytics_hourly.map((r) => [String(r.hour).slice(11, 13), r.messages_opened, r.unique_opens, r.messages_clicked, r.unique_clicks]);
     expect(hourly).to.deep.equal([
       ['10', 2, 2, 0, 0],
       ['12', 1, 0, 2, 1],
