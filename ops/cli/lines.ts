@@ -25,8 +25,9 @@ export interface Reject {
   input: string;
 }
 
+/** Numbered non-empty lines of FILE, or of stdin for `-`. */
 export async function* readLines(file: string): AsyncIterable<Line> {
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  const rl = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
   let no = 0;
   for await (const text of rl) {
     no++;

@@ -67,6 +67,7 @@ function describeError(e: unknown): string {
   const pg = e as { severity?: string; code?: string; message?: string; address?: string };
   if (pg.severity && pg.code) return `database error: ${pg.message} (SQLSTATE ${pg.code})`;
   if (pg.code === 'ECONNREFUSED') return `cannot connect to PostgreSQL at ${pg.address ?? 'the configured address'}: connection refused (check DATABASE_URL)`;
+  if ((e as { syscall?: string }).syscall) return (e as Error).message; // file not found and the like
   return (e as Error).stack ?? String(e);
 }
 

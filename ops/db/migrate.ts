@@ -4,7 +4,9 @@
  */
 import * as path from 'node:path';
 import knexFactory from 'knex';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
+import { defaultCatalog } from '../../schemas';
+import { registerSchemas } from '../../streams/postgres/schemaRegistry';
 
 export const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations');
 
@@ -19,16 +21,23 @@ export async function migrate(url: string): Promise<string[]> {
   } finally {
     await client.end();
   }
+  let applied: string[];
   const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   try {
-    const [, applied] = await knex.migrate.latest({
+    [, applied] = await knex.migrate.latest({
       directory: MIGRATIONS_DIR,
       loadExtensions: ['.ts'],
       schemaName: 'floe',
       tableName: 'knex_migrations',
     });
-    return applied as string[];
   } finally {
     await knex.destroy();
   }
+  const pool = new Pool({ connectionString: url, max: 1 });
+  try {
+    await registerSchemas(pool, defaultCatalog());
+  } finally {
+    await pool.end();
+  }
+  return applied as string[];
 }

@@ -39,7 +39,7 @@ Exit codes: 0 done, 1 failure (database, expected version conflict), 2 bad input
     const rejectsPath = stringOption(p, 'rejects');
     const source = p.positionals[0] ?? '-';
     const spool = source === '-' && !rejectsPath ? await spoolStdin() : undefined;
-    const file = spool?.file ?? (source === '-' ? '/dev/stdin' : source);
+    const file = spool?.file ?? source;
     const ctx = await openContext((m) => io.err(m));
     const rejectsOut = rejectsPath ? createWriteStream(rejectsPath) : undefined;
     try {
@@ -103,8 +103,8 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
     totals.rejected++;
     rejectsOut?.write(toJson(r) + '\n');
   };
-  let batch: Array<{ e: PreparedEvent; line: number; text: string }> = [];
-  const flush = async () => {
+  type Pending = Array<{ e: PreparedEvent; line: number; text: string }>;
+  const flush = async (batch: Pending) => {
     while (batch.length) {
       try {
         const r = await store.appendPrepared(batch.map((b) => b.e));
@@ -113,7 +113,7 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
         totals.firstPosition ??= r.firstPosition;
         totals.lastPosition = r.lastPosition ?? totals.lastPosition;
         progress?.tick(batch.length);
-        batch = [];
+        return;
       } catch (e) {
         if (!rejectsOut) throw e;
         if (e instanceof EventIdConflictError) {
@@ -133,13 +133,22 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
       }
     }
   };
+  // One batch is appended while the next is read and prepared; batches still commit in order.
+  let inflight: Promise<void> = Promise.resolve();
+  let batch: Pending = [];
   for await (const line of readLines(file)) {
     const r = checkLine(store.catalog, line);
     if (isReject(r)) reject(r);
     else batch.push({ e: r, line: line.no, text: line.text });
-    if (batch.length >= batchSize) await flush();
+    if (batch.length >= batchSize) {
+      await inflight;
+      inflight = flush(batch);
+      inflight.catch(() => {}); // awaited below; keeps an early failure from being unhandled
+      batch = [];
+    }
   }
-  await flush();
+  await inflight;
+  await flush(batch);
   progress?.done();
   return totals;
 }

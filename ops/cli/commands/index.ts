@@ -1,6 +1,7 @@
 /** The command table of `floe`; order is the order of `floe --help`. */
 import type { Command } from '../args';
 import { append } from './append';
+import { bench } from './bench';
 import { dbStop, dbUrl } from './db';
 import { generate } from './generate';
 import { migrateCommand } from './migrate';
@@ -20,4 +21,5 @@ export const COMMANDS: Record<string, Command> = {
   'schemas check': schemasCheck,
   'db url': dbUrl,
   'db stop': dbStop,
+  bench,
 };

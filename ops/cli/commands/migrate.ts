@@ -1,7 +1,6 @@
 import type { Command } from '../args';
 import { databaseUrl } from '../../db/connect';
 import { migrate } from '../../db/migrate';
-import { PostgresEventStore } from '../../../streams/postgres';
 
 export const migrateCommand: Command = {
   usage: 'migrate',
@@ -11,8 +10,6 @@ floe.event_schemas. Running it again changes nothing. Prints the migrations it a
   async run(_p, io) {
     const url = await databaseUrl((m) => io.err(m));
     const applied = await migrate(url);
-    const store = await PostgresEventStore.open(url);
-    await store.close();
     io.out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date');
     return 0;
   },

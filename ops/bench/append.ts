@@ -1,0 +1,125 @@
+/**
+ * Append benchmark: generated NDJSON appended in batches of 1,000 with durable commits
+ * (synchronous_commit on), database included, against the naive approach the analytics
+ * documents describe (one INSERT per event into a plain table, autocommit), in one run.
+ *
+ * Each repetition uses a fresh database. Figures are events/s; the report gives medians.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { defaultCatalog } from '../../schemas';
+import { prepareEvent, PreparedEvent } from '../../streams/prepare';
+import { PostgresEventStore } from '../../streams/postgres';
+import { dropDatabase, ensureDatabase } from '../db/connect';
+import { migrate } from '../db/migrate';
+import { generateWorkload } from '../generate';
+
+export interface AppendBenchOptions {
+  url: string;
+  events: number;
+  runs: number;
+  batchSize: number;
+  naiveEvents: number;
+  log: (m: string) => void;
+}
+
+export interface AppendBenchRun {
+  floe: number;
+  naive: number;
+  prepare: number;
+}
+
+function workload(events: number) {
+  // About 4.2 events per email in the generated workload.
+  const lines = [];
+  for (const e of generateWorkload({ seed: 'bench', tenants: 10, emails: Math.ceil(events / 4.2), start: '2026-01-01', days: 30 })) {
+    lines.push(JSON.stringify(e));
+    if (lines.length === events) break;
+  }
+  return lines;
+}
+
+async function withDatabase<T>(url: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const u = new URL(url);
+  u.pathname = `/floe_bench_${randomBytes(4).toString('hex')}`;
+  await ensureDatabase(u.toString());
+  try {
+    return await fn(u.toString());
+  } finally {
+    await dropDatabase(u.toString());
+  }
+}
+
+async function floeRun(url: string, lines: string[], batchSize: number): Promise<{ rate: number; prepare: number }> {
+  await migrate(url);
+  const store = await PostgresEventStore.open(url);
+  try {
+    const catalog = defaultCatalog();
+    const t0 = process.hrtime.bigint();
+    let batch: PreparedEvent[] = [];
+    let prepNs = 0n;
+    // One batch in flight while the next is prepared, as `floe append` does.
+    let inflight: Promise<unknown> = Promise.resolve();
+    for (const line of lines) {
+      const p0 = process.hrtime.bigint();
+      batch.push(prepareEvent(catalog, JSON.parse(line)));
+      prepNs += process.hrtime.bigint() - p0;
+      if (batch.length === batchSize) {
+        await inflight;
+        inflight = store.appendPrepared(batch);
+        batch = [];
+      }
+    }
+    await inflight;
+    await store.appendPrepared(batch);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const { count } = await store.head();
+    if (count !== new Set(lines.map((l) => JSON.parse(l).id)).size) throw new Error(`floe stored ${count} events, expected every distinct id`);
+    return { rate: lines.length / secs, prepare: lines.length / (Number(prepNs) / 1e9) };
+  } finally {
+    await store.close();
+  }
+}
+
+const NAIVE_TABLE = `CREATE TABLE naive_events (id uuid, type text, tenant_id text, occurred_at timestamptz, data jsonb, created_at timestamptz DEFAULT now())`;
+
+async function naiveRun(url: string, lines: string[]): Promise<number> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(NAIVE_TABLE);
+    const t0 = process.hrtime.bigint();
+    for (const line of lines) {
+      const e = JSON.parse(line);
+      await c.query('INSERT INTO naive_events (id, type, tenant_id, occurred_at, data) VALUES ($1, $2, $3, $4, $5)', [e.id, e.type, e.tenantId, e.occurredAt, e.data]);
+    }
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    return lines.length / secs;
+  } finally {
+    await c.end();
+  }
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** A warm-up run, then `runs` measured ones, each on a fresh database. */
+export async function benchAppend(o: AppendBenchOptions): Promise<AppendBenchRun[]> {
+  o.log(`generating ${o.events.toLocaleString('en-US')} events`);
+  const lines = workload(o.events);
+  const naiveLines = lines.slice(0, o.naiveEvents);
+  const runs: AppendBenchRun[] = [];
+  for (let i = 0; i <= o.runs; i++) {
+    const r = await withDatabase(o.url, async (u) => {
+      const floe = await floeRun(u, lines, o.batchSize);
+      const naive = await naiveRun(u, naiveLines);
+      return { floe: floe.rate, prepare: floe.prepare, naive };
+    });
+    o.log(`${i === 0 ? 'warm-up' : `run ${i}/${o.runs}`}: floe ${Math.round(r.floe)} events/s, naive ${Math.round(r.naive)} events/s`);
+    if (i > 0) runs.push(r);
+  }
+  return runs;
+}
