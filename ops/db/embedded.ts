@@ -137,7 +137,7 @@ function runningServer(dataDir: string): { pid: number; port: number } | undefin
   return pid && processAlive(pid) ? { pid, port } : undefined;
 }
 
-function run(cmd: string, args: string[], id: { uid?: number; gid?: number }, log: (m: string) => void): Promise<void> {
+function run(cmd: string, args: string[], id: { uid?: number; gid?: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { ...id, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     let out = '';
@@ -148,7 +148,6 @@ function run(cmd: string, args: string[], id: { uid?: number; gid?: number }, lo
       if (code === 0) resolve();
       else reject(new FloeError('EMBEDDED_PG', `${path.basename(cmd)} failed (exit ${code}):\n${out.trim()}`));
     });
-    log(`${path.basename(cmd)} ${args.join(' ')}`);
   });
 }
 
@@ -178,7 +177,7 @@ export async function ensureEmbeddedPostgres(log: (m: string) => void = () => {}
         fs.chownSync(pwFile, id.uid, id.gid!);
       }
       try {
-        await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${state.user}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--no-instructions'], id, log);
+        await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${state.user}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--no-instructions'], id);
       } finally {
         fs.rmSync(pwFile, { force: true });
       }
@@ -204,7 +203,7 @@ export async function ensureEmbeddedPostgres(log: (m: string) => void = () => {}
       fs.chownSync(logFile, id.uid, id.gid!);
     }
     log(`starting embedded PostgreSQL on 127.0.0.1:${state.port}`);
-    await run(bin.pg_ctl, ['start', '-w', '-t', '120', '-D', dataDir, '-l', logFile, '-o', [`-p ${state.port}`, ...SERVER_OPTIONS].join(' ')], id, log);
+    await run(bin.pg_ctl, ['start', '-w', '-t', '120', '-D', dataDir, '-l', logFile, '-o', [`-p ${state.port}`, ...SERVER_OPTIONS].join(' ')], id);
     return state;
   });
 }
@@ -213,7 +212,7 @@ export async function ensureEmbeddedPostgres(log: (m: string) => void = () => {}
 export async function stopEmbeddedPostgres(): Promise<boolean> {
   const dataDir = path.join(floeHome(), 'pg');
   if (!runningServer(dataDir)) return false;
-  await run(binaries().pg_ctl, ['stop', '-w', '-m', 'fast', '-D', dataDir], serverIdentity(), () => {});
+  await run(binaries().pg_ctl, ['stop', '-w', '-m', 'fast', '-D', dataDir], serverIdentity());
   return true;
 }
 
