@@ -63,20 +63,20 @@ function campaignAnalyticsFromLines(lines: EventLine[]): Row[] {
 
 function warmupAnalyticsFromLines(lines: EventLine[]): Row[] {
   const column: Record<string, string> = { opened: 'opened_tracked', clicked: 'clicked_tracked', spam_complaint: 'spam_complaints' };
-  const rows = new Map<string, Row & { lastProgress: number }>();
+  const rows = new Map<string, Row>();
   for (const l of [...lines].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt))) {
     if (!['warmup.email_sent', 'warmup.interaction', 'warmup.progressed'].includes(l.type)) continue;
     const d = l.data as Data;
     const r = get(rows, `${l.tenantId}|${d.mailboxId}|${day(l.occurredAt)}`, () => ({
       tenant_id: l.tenantId, mailbox_id: d.mailboxId, day: day(l.occurredAt),
       sent: 0, delivered: 0, opened_tracked: 0, clicked_tracked: 0, replied: 0, bounced: 0, unsubscribed: 0, spam_complaints: 0,
-      health_score: null, progress_percentage: null, lastProgress: 0,
+      health_score: null, progress_percentage: null,
     }));
     if (l.type === 'warmup.email_sent') (r.sent as number)++;
     else if (l.type === 'warmup.interaction') (r[column[d.kind as string] ?? (d.kind as string)] as number)++;
     else Object.assign(r, { health_score: d.healthScore, progress_percentage: d.progressPercentage });
   }
-  const out = [...rows.values()].map(({ lastProgress: _, ...r }) => r as Row).filter((r) => (r.sent as number) > 0 || ['delivered', 'opened_tracked', 'clicked_tracked', 'replied', 'bounced', 'unsubscribed', 'spam_complaints'].some((c) => (r[c] as number) > 0));
+  const out = [...rows.values()].filter((r) => (r.sent as number) > 0 || ['delivered', 'opened_tracked', 'clicked_tracked', 'replied', 'bounced', 'unsubscribed', 'spam_complaints'].some((c) => (r[c] as number) > 0));
   return sortByKey(out, ['tenant_id', 'mailbox_id', 'day']);
 }
 

@@ -5,20 +5,15 @@
  * plain avsc and the schema stored in floe.event_schemas; streams run 0..n-1.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as avro from 'avsc';
 import { Client } from 'pg';
 import { useDatabase } from '../helpers/backends';
+import { floe } from '../helpers/cli';
 
-const FLOE = path.join(__dirname, '..', '..', 'ops', 'cli', 'floe.js');
 
-function floe(url: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [FLOE, ...args], { env: { ...process.env, DATABASE_URL: url }, input, encoding: 'utf8', maxBuffer: 1 << 28 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 describe('floe append / read / status (CLI)', function () {
   this.timeout(120_000);

@@ -1,15 +1,9 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { useDatabase } from '../helpers/backends';
+import { floe } from '../helpers/cli';
 
-const FLOE = path.join(__dirname, '..', '..', 'ops', 'cli', 'floe.js');
 const fixtures = path.join(__dirname, '..', 'fixtures');
-
-function floe(url: string, args: string[]) {
-  const r = spawnSync(process.execPath, [FLOE, ...args], { env: { ...process.env, DATABASE_URL: url }, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 describe('floe schemas list / check (CLI)', function () {
   this.timeout(60_000);

@@ -40,7 +40,19 @@ export const day = (ms: number): string => new Date(ms).toISOString().slice(0, 1
 export const hour = (ms: number): string => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
 export const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
-export const zeroCounters = (): Counters => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
+export const zeroCounters = (): Counters => ({
+  sent: 0,
+  delivered: 0,
+  bounced: 0,
+  opened_tracked: 0,
+  human_opened: 0,
+  clicked_tracked: 0,
+  replied: 0,
+  unsubscribed: 0,
+  spam_complaints: 0,
+  open_events: 0,
+  click_events: 0,
+});
 
 export function addCounters(into: Counters, from: Counters): void {
   for (const c of COUNTERS) into[c] += from[c];
@@ -87,19 +99,15 @@ export const counted = (row: Row, counters: readonly string[]): boolean => count
 
 /** Sorts in place by the given key columns (string order, NULL first) and returns the rows. */
 export function sortRows(rows: Row[], keys: readonly string[]): Row[] {
-  const cmp = (a: unknown, b: unknown): number => {
-    if (a === b) return 0;
-    if (a === null || a === undefined) return -1;
-    if (b === null || b === undefined) return 1;
-    return String(a) < String(b) ? -1 : 1;
-  };
-  return rows.sort((x, y) => {
-    for (const k of keys) {
-      const d = cmp(x[k], y[k]);
-      if (d !== 0) return d;
-    }
-    return 0;
-  });
+  // One composite string per row: \u0000 separates columns and marks NULL, so comparing
+  // the strings compares column by column (values never contain \u0000).
+  const keyed = rows.map((row) => ({
+    row,
+    key: keys.map((k) => (row[k] === null || row[k] === undefined ? '\u0000' : '\u0001' + String(row[k]))).join('\u0000'),
+  }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  keyed.forEach(({ row }, i) => (rows[i] = row));
+  return rows;
 }
 
 /** A Map that creates its entries on first use. */
