@@ -59,6 +59,15 @@ export async function readRows(pool: Pool, o: ReadOptions): Promise<EventRow[]> 
   return (await pool.query<EventRow>(q)).rows;
 }
 
+/** The events at these global positions, in global order (projections re-read parked events this way). */
+export async function readRowsAt(pool: Pool, positions: bigint[]): Promise<EventRow[]> {
+  const { rows } = await pool.query<EventRow>(
+    `SELECT ${COLUMNS} FROM floe.events WHERE global_position = ANY($1::bigint[]) ORDER BY global_position`,
+    [positions.map(String)],
+  );
+  return rows;
+}
+
 export async function decodeRows(rows: EventRow[], schemas: SchemaResolver): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {

@@ -11,6 +11,13 @@ const required = new Set((process.env.FLOE_REQUIRE ?? '').split(',').map((s) => 
 
 let baseUrl: Promise<string | undefined> | undefined;
 
+const databasesToDrop: string[] = [];
+
+/** Drop the suites' databases (test/setup.ts calls it once every suite is done). */
+export async function dropTestDatabases(): Promise<void> {
+  for (const url of databasesToDrop.splice(0)) await dropDatabase(url).catch(() => undefined);
+}
+
 /** The server URL (DATABASE_URL, or the embedded one), or undefined when none can be had. */
 export function postgresUrl(): Promise<string | undefined> {
   baseUrl ??= databaseUrl().catch((e) => {
@@ -37,8 +44,10 @@ export function useDatabase(options: { migrate?: boolean } = {}): { url: string 
     await ensureDatabase(handle.url);
     if (options.migrate !== false) await migrate(handle.url);
   });
-  after(async () => {
-    if (handle.url) await dropDatabase(handle.url);
+  // Dropped at the end of the run, not in this suite's `after`: mocha runs `after` hooks in
+  // the order they were declared, so a suite's own clean-up (closing its pools) comes later.
+  after(() => {
+    if (handle.url) databasesToDrop.push(handle.url);
   });
   return handle;
 }

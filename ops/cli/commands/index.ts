@@ -3,8 +3,10 @@ import type { Command } from '../args';
 import { append } from './append';
 import { bench } from './bench';
 import { dbStop, dbUrl } from './db';
+import { deadLettersList, deadLettersRetry } from './deadLetters';
 import { generate } from './generate';
 import { migrateCommand } from './migrate';
+import { project } from './project';
 import { read } from './read';
 import { schemasCheck, schemasList } from './schemas';
 import { start } from './start';
@@ -16,7 +18,10 @@ export const COMMANDS: Record<string, Command> = {
   generate,
   append,
   read,
+  project,
   status,
+  'dead-letters list': deadLettersList,
+  'dead-letters retry': deadLettersRetry,
   'schemas list': schemasList,
   'schemas check': schemasCheck,
   'db url': dbUrl,

@@ -1,24 +1,34 @@
 import { Command, toJson } from '../args';
 import { openContext } from '../context';
 import { redact } from '../../db/connect';
+import { projectionStatus } from '../../../projections/runtime/status';
 
 export const status: Command = {
   usage: 'status [--json]',
   summary: 'Show the store head (position, event count) and the database in use',
   options: { json: { type: 'boolean' } },
   help: `
-  --json   one JSON object: {"database","head":{"position","count"},"schemas"}`,
+  --json   one JSON object: {"database","head":{"position","count"},"schemas",
+           "projections":[{"name","version","shard","position","lag","parked","deadLetters"}]}`,
   async run(p, io) {
     const ctx = await openContext((m) => io.err(m));
     try {
       const head = await ctx.store.head();
       const { rows } = await ctx.pool.query<{ n: string }>('SELECT count(*) AS n FROM floe.event_schemas');
-      const report = { database: redact(ctx.url), head, schemas: Number(rows[0].n) };
+      const projections = (await projectionStatus(ctx.pool, head.position)).map(({ lane: _lane, updatedAt: _u, ...p }) => p);
+      const report = { database: redact(ctx.url), head, schemas: Number(rows[0].n), projections };
       if (p.values.json) io.out(toJson(report));
       else {
         io.out(`database   ${report.database}`);
         io.out(`events     ${head.count.toLocaleString('en-US')} (head position ${head.position})`);
         io.out(`schemas    ${report.schemas} registered`);
+        if (!projections.length) io.out('projections none yet (floe project)');
+        for (const x of projections) {
+          io.out(
+            `projection ${x.name.padEnd(26)} v${x.version} shard ${x.shard}  position ${x.position}  lag ${x.lag}` +
+              `  parked ${x.parked}  dead letters ${x.deadLetters}`,
+          );
+        }
       }
       return 0;
     } finally {

@@ -1,0 +1,56 @@
+import { PROJECTIONS } from '../../../projections';
+import { listDeadLetters, retryDeadLetters } from '../../../projections/runtime/deadLetters';
+import { Command, stringOption, toJson } from '../args';
+import { openContext } from '../context';
+
+export const deadLettersList: Command = {
+  usage: 'dead-letters list [--projection NAME] [--all] [--json]',
+  summary: 'List events the projector could not apply, with their errors',
+  options: { projection: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } },
+  help: `
+A dead letter is an event a projection lane skipped after retries: its fold threw, a write
+kept failing for it, or it names another tenant's email. No projection of the lane counted it.
+
+  --projection NAME   only the lane NAME belongs to
+  --all               include resolved ones
+  --json              one JSON object per line: {"eventId","position","type","tenantId","lane","shard",
+                      "projection","error","retriable","attempts","failedAt","resolvedAt"}`,
+  async run(p, io) {
+    const ctx = await openContext((m) => io.err(m));
+    try {
+      const rows = await listDeadLetters(ctx.pool, { all: p.values.all === true, projection: stringOption(p, 'projection') });
+      for (const d of rows) {
+        if (p.values.json) io.out(toJson({ ...d, id: undefined }));
+        else io.out(`${d.position}\t${d.eventId}\t${d.type}\t${d.tenantId}\t${d.projection ?? 'runtime'}\t${d.error}${d.resolvedAt ? '\t(resolved)' : ''}`);
+      }
+      if (!p.values.json) io.err(`${rows.length} dead letter(s)`);
+      return 0;
+    } finally {
+      await ctx.close();
+    }
+  },
+};
+
+export const deadLettersRetry: Command = {
+  usage: 'dead-letters retry [--event ID[,ID…]] [--json]',
+  summary: 'Re-apply dead letters (after fixing their cause)',
+  options: { event: { type: 'string' }, json: { type: 'boolean' } },
+  help: `
+Re-applies open dead letters (all, or the given event ids) through the same path as the
+projector, one transaction per lane. Events that fail again stay dead with the new error.
+Events naming another tenant's email are never re-applied. The lane's projector must not be
+running (its projections are locked while it runs): stop it, retry, start it again.
+
+Prints {"retried","resolved","stillFailing":[{"eventId","error"}],"skipped":[…]}; exit 1 if any still fails.`,
+  async run(p, io) {
+    const ctx = await openContext((m) => io.err(m));
+    try {
+      const ids = stringOption(p, 'event')?.split(',').map((s) => s.trim()).filter(Boolean);
+      const r = await retryDeadLetters(ctx.pool, ctx.store.schemas, PROJECTIONS, { eventIds: ids });
+      io.out(toJson(r));
+      return r.stillFailing.length ? 1 : 0;
+    } finally {
+      await ctx.close();
+    }
+  },
+};

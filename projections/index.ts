@@ -1,0 +1,22 @@
+/**
+ * Every projection Floe runs, by name. `floe project --only a,b` picks from here.
+ */
+import { FloeError } from '../schemas/errors';
+import { campaignAnalytics } from './olap/campaignAnalytics';
+import './runtime/pgTypes';
+import type { AnyProjection } from './runtime/types';
+
+export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics];
+
+/** The named projections (all when `only` is empty), or an error naming the unknown ones. */
+export function selectProjections(only: string[] = []): AnyProjection[] {
+  if (only.length === 0) return [...PROJECTIONS];
+  const byName = new Map(PROJECTIONS.map((p) => [p.name, p]));
+  const unknown = only.filter((n) => !byName.has(n));
+  if (unknown.length) {
+    throw new FloeError('UNKNOWN_PROJECTION', `unknown projection ${unknown.join(', ')}; known: ${[...byName.keys()].join(', ')}`, {
+      context: { unknown },
+    });
+  }
+  return only.map((n) => byName.get(n)!);
+}

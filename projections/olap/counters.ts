@@ -1,0 +1,83 @@
+/**
+ * The per-email counters of DESIGN §5 and the in-memory accumulator every counter table
+ * folds into. A fact moves a counter when it changes the email's ledger entry: the first
+ * delivery sets `delivered`, the first machine-free open sets `human_opened`, each open
+ * adds to `open_events`, and so on, so duplicates and late arrivals never double count.
+ */
+import type { Column } from '../runtime/sql';
+import { Rows } from '../runtime/sql';
+import type { EmailState, Fact } from '../runtime/types';
+
+export const COUNTERS = [
+  'sent',
+  'delivered',
+  'bounced',
+  'opened_tracked',
+  'human_opened',
+  'clicked_tracked',
+  'replied',
+  'unsubscribed',
+  'spam_complaints',
+  'open_events',
+  'click_events',
+] as const;
+
+export const COUNTER_COLUMNS: Column[] = COUNTERS.map((name) => ({ name, type: 'int' }));
+
+const became = (prev: unknown, next: unknown): number => (prev === null && next !== null ? 1 : 0);
+
+/** How one fact moves the counters of its email (indexed like COUNTERS), or null when it moves none. */
+export function counterDelta(f: Fact): number[] | null {
+  const m = f.email;
+  if (!m) return null;
+  const { prev, next } = m;
+  if (prev === null) return [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const d = [
+    0,
+    became(prev.deliveredAt, next.deliveredAt),
+    became(prev.bouncedAt, next.bouncedAt),
+    became(prev.firstOpenedAt, next.firstOpenedAt),
+    !prev.humanOpened && next.humanOpened ? 1 : 0,
+    became(prev.firstClickedAt, next.firstClickedAt),
+    became(prev.repliedAt, next.repliedAt),
+    became(prev.unsubscribedAt, next.unsubscribedAt),
+    became(prev.complainedAt, next.complainedAt),
+    next.openCount - prev.openCount,
+    next.clickCount - prev.clickCount,
+  ];
+  return d.some((x) => x !== 0) ? d : null;
+}
+
+/**
+ * Rows keyed by some columns, with counters that add up and other columns set once (the
+ * first value seen wins, as on insert).
+ */
+export class KeyedCounters {
+  private readonly rows = new Map<string, { key: unknown[]; attrs: unknown[]; counts: number[] }>();
+  constructor(readonly width: number) {}
+
+  add(key: unknown[], attrs: unknown[], delta: readonly number[], offset = 0): void {
+    const k = key.join('\u0000');
+    let r = this.rows.get(k);
+    if (!r) {
+      r = { key, attrs, counts: new Array(this.width).fill(0) };
+      this.rows.set(k, r);
+    }
+    for (let i = 0; i < delta.length; i++) r.counts[offset + i] += delta[i];
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** Column-major arrays: key columns, then attributes, then counters. */
+  columns(): unknown[][] {
+    const first = this.rows.values().next().value;
+    const out = new Rows(first ? first.key.length + first.attrs.length + this.width : 0);
+    for (const r of this.rows.values()) out.push(...r.key, ...r.attrs, ...r.counts);
+    return out.columns;
+  }
+}
+
+/** The email's counters land on its cohort day (DESIGN §5). */
+export const cohortDay = (s: EmailState): string => s.cohortDay;

@@ -1,0 +1,100 @@
+/**
+ * The projector as Floe runs it: the runtime plus what the tables need around it —
+ * month partitions created before a batch writes into a new month (so rows rarely wait
+ * in a DEFAULT partition), and the materialized view `campaign_performance_summary`
+ * refreshed concurrently, at most every `refreshEveryMs`, on its own connection so it
+ * never slows folding.
+ */
+import type { Pool } from 'pg';
+import type { RecordedEvent } from '../streams/envelope';
+import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
+import { runProjector, type BatchReport, type ProjectorResult } from './runtime/runner';
+import type { ShardSpec } from './runtime/lanes';
+import type { AnyProjection } from './runtime/types';
+import { TABLES } from './tables/ddl';
+import { ensureMonthPartitions } from './tables/partitions';
+import { MATERIALIZED_VIEWS } from './tables/views';
+
+export interface ProjectOptions {
+  pool: Pool;
+  url: string;
+  schemas: SchemaResolver;
+  projections: AnyProjection[];
+  shard?: ShardSpec;
+  batchSize?: number;
+  untilCaughtUp?: boolean;
+  signal?: AbortSignal;
+  log?: (m: string) => void;
+  onBatch?: (b: BatchReport) => void;
+  /** Minimum interval between refreshes of the materialized views; default 10 s. */
+  refreshEveryMs?: number;
+  pollMs?: number;
+}
+
+const PARTITION_COLUMN = new Map(TABLES.filter((t) => t.partitionColumn).map((t) => [t.name, t.partitionColumn!]));
+
+const monthStart = (ms: number): number => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+};
+
+export async function project(o: ProjectOptions): Promise<ProjectorResult> {
+  const log = o.log ?? (() => undefined);
+  const ready = new Set<string>(); // `${table}@${month}` known to have its partition
+  const prepare = async (lane: { projections: AnyProjection[] }, events: RecordedEvent[]) => {
+    // Rows of a batch fall in its events' months or (cohort days, billing periods) up to a month before.
+    const months = new Set<number>();
+    for (const e of events) {
+      const m = monthStart(e.occurredAt.getTime());
+      months.add(m);
+      months.add(monthStart(m - 1));
+    }
+    for (const p of lane.projections) {
+      for (const table of p.tables) {
+        const column = PARTITION_COLUMN.get(table);
+        if (!column) continue;
+        const missing = [...months].filter((m) => !ready.has(`${table}@${m}`)).sort((a, b) => a - b);
+        if (!missing.length) continue;
+        const client = await o.pool.connect();
+        try {
+          // Contiguous ranges only would over-create across gaps; one call per month is cheap and rare.
+          for (const m of missing) {
+            const made = await ensureMonthPartitions(client, table, column, new Date(m), new Date(m));
+            if (made.length) log(`created partition ${made.join(', ')}`);
+            ready.add(`${table}@${m}`);
+          }
+        } finally {
+          client.release();
+        }
+      }
+    }
+  };
+
+  const views = MATERIALIZED_VIEWS.filter((v) => o.projections.some((p) => p.tables.includes(v.source)));
+  const refreshEvery = o.refreshEveryMs ?? 10_000;
+  let lastRefresh = 0;
+  let refreshing: Promise<void> | undefined;
+  const refresh = () => {
+    if (!views.length || refreshing) return;
+    lastRefresh = Date.now();
+    refreshing = (async () => {
+      for (const v of views) await o.pool.query(v.refreshSql(v.name));
+    })()
+      .catch((e) => log(`refresh of ${views.map((v) => v.name).join(', ')} failed: ${(e as Error).message}`))
+      .finally(() => (refreshing = undefined));
+  };
+
+  const result = await runProjector({
+    ...o,
+    prepare,
+    afterCommit: () => {
+      if (Date.now() - lastRefresh >= refreshEvery) refresh();
+    },
+  });
+  await refreshing;
+  if (result.events > 0) {
+    refresh();
+    await refreshing;
+  }
+  return result;
+}

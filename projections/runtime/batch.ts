@@ -1,0 +1,247 @@
+/**
+ * One batch of one lane, inside one transaction: resolve every `email.*` event against
+ * the ledger (park it when its email has not been sent yet, release what was parked when
+ * the send arrives, dead-letter it when it names another tenant, ignore second sends),
+ * fold the facts into each projection's accumulator, write every projection set-based,
+ * then the ledger, parking, dead letters and checkpoints — all or nothing.
+ */
+import type { PoolClient } from 'pg';
+import type { RecordedEvent } from '../../streams/envelope';
+import { applyEmailEvent, loadLedger, saveLedger, sentState } from './ledger';
+import { Rows, upsert } from './sql';
+import type { AnyProjection, EmailState, Fact, Tx } from './types';
+
+/** A fold that threw: the runtime excludes the event and retries the batch. */
+export class FoldError extends Error {
+  constructor(readonly event: RecordedEvent, readonly projection: string, override readonly cause: unknown) {
+    super(`projection ${projection} failed on event ${event.id} (${event.type} at position ${event.position}): ${describe(cause)}`);
+  }
+}
+
+export const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export interface LaneRef {
+  lane: string;
+  shard: string;
+  projections: AnyProjection[];
+  /** Physical table name for a projection's table (shadow tables during a rebuild). */
+  table(projection: AnyProjection, name: string): string;
+}
+
+export interface DeadLetter {
+  event: RecordedEvent;
+  projection: string | null;
+  error: string;
+  retriable: boolean;
+}
+
+export interface BatchOutcome {
+  facts: number;
+  parked: number;
+  released: number;
+  ignored: number;
+  deadLettered: number;
+}
+
+export interface BatchInput {
+  events: RecordedEvent[];
+  /** The lane position after this batch (the last event read, even if nothing handled it). */
+  position: bigint;
+  /** Events dead-lettered up front (their fold failed in an earlier attempt, or a retry found them still bad). */
+  dead: Map<string, DeadLetter>;
+  /** Parked events to load back from the store when their email is sent. */
+  loadEvents(positions: bigint[]): Promise<RecordedEvent[]>;
+  /** When re-applying dead letters: mark them resolved instead of advancing the position. */
+  retry?: boolean;
+}
+
+const emailIdOf = (e: RecordedEvent): string | undefined => {
+  const id = (e.data as { emailId?: unknown }).emailId;
+  return typeof id === 'string' ? id : undefined;
+};
+
+export async function applyBatch(client: PoolClient, lane: LaneRef, input: BatchInput): Promise<BatchOutcome> {
+  const { events, dead } = input;
+  const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0 };
+  const handlers = new Map<string, Array<{ p: AnyProjection; acc: unknown }>>();
+  const accs = lane.projections.map((p) => ({ p, acc: p.begin() }));
+  for (const entry of accs) {
+    for (const t of entry.p.types) {
+      const list = handlers.get(t) ?? [];
+      list.push(entry);
+      handlers.set(t, list);
+    }
+  }
+
+  // Ledger entries and parked events of every email the batch mentions.
+  const emailIds = new Set<string>();
+  for (const e of events) {
+    if (!e.type.startsWith('email.')) continue;
+    const id = emailIdOf(e);
+    if (id !== undefined) emailIds.add(id);
+  }
+  const ledger = await loadLedger(client, lane.lane, lane.shard, [...emailIds]);
+  const unsent = [...emailIds].filter((id) => !ledger.has(id));
+  const parkedInStore = new Map<string, bigint[]>();
+  if (unsent.length) {
+    const { rows } = await client.query<{ email_id: string; position: string }>(
+      `SELECT email_id, position FROM floe.projection_parked
+        WHERE lane = $1 AND shard = $2 AND email_id = ANY($3::text[]) ORDER BY position`,
+      [lane.lane, lane.shard, unsent],
+    );
+    for (const r of rows) {
+      const list = parkedInStore.get(r.email_id) ?? [];
+      list.push(BigInt(r.position));
+      parkedInStore.set(r.email_id, list);
+    }
+  }
+
+  const changed = new Map<string, EmailState>();
+  const parkedNow = new Map<string, RecordedEvent[]>(); // parked during this batch, not yet written
+  const released: bigint[] = [];
+  const deadLetters: DeadLetter[] = []; // recorded once, by the transaction that skips the event
+  const skip = (e: RecordedEvent): boolean => {
+    const d = dead.get(e.id);
+    if (d) deadLetters.push(d);
+    return d !== undefined;
+  };
+
+  const fold = (fact: Fact) => {
+    const list = handlers.get(fact.event.type);
+    if (!list) return;
+    outcome.facts++;
+    for (const { p, acc } of list) {
+      try {
+        p.fold(acc, fact);
+      } catch (e) {
+        throw new FoldError(fact.event, p.name, e);
+      }
+    }
+  };
+
+  const applyLifecycle = (state: EmailState, e: RecordedEvent) => {
+    if (e.tenantId !== state.tenantId) {
+      deadLetters.push({
+        event: e,
+        projection: null,
+        retriable: false,
+        error: `tenant mismatch: event names tenant ${e.tenantId} but email ${state.emailId} belongs to tenant ${state.tenantId}`,
+      });
+      return state;
+    }
+    const next = applyEmailEvent(state, e);
+    fold({ event: e, email: { prev: state, next } });
+    return next;
+  };
+
+  for (const e of events) {
+    if (skip(e)) continue;
+    if (!e.type.startsWith('email.')) {
+      fold({ event: e });
+      continue;
+    }
+    const id = emailIdOf(e);
+    if (id === undefined) continue; // the schema requires it; nothing to resolve
+    let state = changed.get(id) ?? ledger.get(id);
+    if (e.type === 'email.sent') {
+      if (state) {
+        outcome.ignored++; // a later send of a counted email: ignored everywhere (DESIGN §5)
+        continue;
+      }
+      state = sentState(e);
+      fold({ event: e, email: { prev: null, next: state } });
+      // Release what waited for this send, in store order.
+      const waiting: RecordedEvent[] = [];
+      const stored = parkedInStore.get(id);
+      if (stored) {
+        waiting.push(...(await input.loadEvents(stored)));
+        released.push(...stored);
+      }
+      waiting.push(...(parkedNow.get(id) ?? []));
+      parkedNow.delete(id);
+      for (const w of waiting) {
+        if (skip(w)) continue;
+        state = applyLifecycle(state, w);
+        outcome.released++;
+      }
+      changed.set(id, state);
+      continue;
+    }
+    if (!state) {
+      const list = parkedNow.get(id) ?? [];
+      list.push(e);
+      parkedNow.set(id, list);
+      continue;
+    }
+    changed.set(id, applyLifecycle(state, e));
+  }
+
+  const tx: Omit<Tx, 'table'> = { client };
+  for (const { p, acc } of accs) {
+    await p.write(acc, { ...tx, table: (name: string) => lane.table(p, name) });
+  }
+
+  await saveLedger(client, lane.lane, lane.shard, changed.values());
+
+  const parkRows = new Rows(4);
+  for (const [id, list] of parkedNow) for (const e of list) parkRows.push(lane.lane, lane.shard, id, String(e.position));
+  outcome.parked = parkRows.length;
+  await upsert(
+    client,
+    'floe.projection_parked',
+    [
+      { name: 'lane', type: 'text' },
+      { name: 'shard', type: 'text' },
+      { name: 'email_id', type: 'text' },
+      { name: 'position', type: 'bigint' },
+    ],
+    parkRows.columns,
+    { conflict: ['lane', 'shard', 'position'] },
+  );
+  if (released.length) {
+    await client.query('DELETE FROM floe.projection_parked WHERE lane = $1 AND shard = $2 AND position = ANY($3::bigint[])', [
+      lane.lane,
+      lane.shard,
+      released.map(String),
+    ]);
+  }
+
+  outcome.deadLettered = deadLetters.length;
+  await recordDeadLetters(client, lane, deadLetters);
+  return outcome;
+}
+
+async function recordDeadLetters(client: PoolClient, lane: LaneRef, letters: DeadLetter[]): Promise<void> {
+  if (!letters.length) return;
+  const rows = new Rows(9);
+  for (const d of letters) {
+    rows.push(lane.lane, lane.shard, d.projection, d.event.id, String(d.event.position), d.event.type, d.event.tenantId, d.error, d.retriable);
+  }
+  await upsert(
+    client,
+    'floe.dead_letters',
+    [
+      { name: 'lane', type: 'text' },
+      { name: 'shard', type: 'text' },
+      { name: 'projection', type: 'text' },
+      { name: 'event_id', type: 'uuid' },
+      { name: 'position', type: 'bigint' },
+      { name: 'type', type: 'text' },
+      { name: 'tenant_id', type: 'text' },
+      { name: 'error', type: 'text' },
+      { name: 'retriable', type: 'boolean' },
+    ],
+    rows.columns,
+    {
+      conflict: ['lane', 'shard', 'event_id'],
+      update: {
+        projection: 'EXCLUDED.projection',
+        error: 'EXCLUDED.error',
+        retriable: 'EXCLUDED.retriable',
+        attempts: 'cur.attempts + 1',
+        failed_at: 'now()',
+        resolved_at: 'NULL',
+      },
+    },
+  );
+}

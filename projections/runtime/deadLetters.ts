@@ -1,0 +1,133 @@
+/**
+ * Dead letters: events a lane could not apply (a fold threw after retries, a write kept
+ * failing for that one event, or the event names another tenant's email). The lane moved
+ * on without them: no projection of the lane counted them and the ledger does not hold
+ * them. `retryDeadLetters` re-applies them through the same batch path, in one
+ * transaction per lane, once the cause is fixed; events that still fail stay dead with
+ * the new error and one more attempt.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { RecordedEvent } from '../../streams/envelope';
+import { decodeRows, readRowsAt } from '../../streams/postgres/read';
+import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
+import { applyBatch, describe, FoldError, type DeadLetter } from './batch';
+import { lockProjections } from './lanes';
+import type { AnyProjection } from './types';
+
+export interface DeadLetterRow {
+  id: number;
+  lane: string;
+  shard: string;
+  projection: string | null;
+  eventId: string;
+  position: bigint;
+  type: string;
+  tenantId: string;
+  error: string;
+  retriable: boolean;
+  attempts: number;
+  failedAt: Date;
+  resolvedAt: Date | null;
+}
+
+export async function listDeadLetters(pool: Pool, o: { all?: boolean; projection?: string } = {}): Promise<DeadLetterRow[]> {
+  const where = [o.all ? 'true' : 'd.resolved_at IS NULL'];
+  const values: unknown[] = [];
+  if (o.projection) {
+    values.push(o.projection);
+    where.push(`EXISTS (SELECT 1 FROM floe.projection_checkpoints c WHERE c.lane = d.lane AND c.shard = d.shard AND c.projection = $1)`);
+  }
+  const { rows } = await pool.query(
+    `SELECT id, lane, shard, projection, event_id, position, type, tenant_id, error, retriable, attempts, failed_at, resolved_at
+       FROM floe.dead_letters d WHERE ${where.join(' AND ')} ORDER BY position`,
+    values,
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    lane: r.lane,
+    shard: r.shard,
+    projection: r.projection,
+    eventId: r.event_id,
+    position: BigInt(r.position),
+    type: r.type,
+    tenantId: r.tenant_id,
+    error: r.error,
+    retriable: r.retriable,
+    attempts: r.attempts,
+    failedAt: r.failed_at,
+    resolvedAt: r.resolved_at,
+  }));
+}
+
+export interface RetryResult {
+  retried: number;
+  resolved: number;
+  stillFailing: Array<{ eventId: string; error: string }>;
+  skipped: Array<{ eventId: string; error: string }>;
+}
+
+/**
+ * Re-apply open dead letters (all, or those of `eventIds`) with the registered
+ * projections. Takes the locks of each lane's projections: fails with PROJECTION_BUSY
+ * while a projector runs that lane.
+ */
+export async function retryDeadLetters(
+  pool: Pool,
+  schemas: SchemaResolver,
+  projections: readonly AnyProjection[],
+  o: { eventIds?: string[] } = {},
+): Promise<RetryResult> {
+  const result: RetryResult = { retried: 0, resolved: 0, stillFailing: [], skipped: [] };
+  const open = (await listDeadLetters(pool)).filter((d) => !o.eventIds || o.eventIds.includes(d.eventId));
+  for (const d of open.filter((x) => !x.retriable)) result.skipped.push({ eventId: d.eventId, error: d.error });
+  const byLane = new Map<string, DeadLetterRow[]>();
+  for (const d of open.filter((x) => x.retriable)) {
+    const k = `${d.lane}\u0000${d.shard}`;
+    byLane.set(k, [...(byLane.get(k) ?? []), d]);
+  }
+  for (const letters of byLane.values()) {
+    const { lane, shard } = letters[0];
+    const { rows } = await pool.query<{ projection: string }>(
+      'SELECT projection FROM floe.projection_checkpoints WHERE lane = $1 AND shard = $2',
+      [lane, shard],
+    );
+    const members = projections.filter((p) => rows.some((r) => r.projection === p.name));
+    const lockClient = await pool.connect();
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await lockProjections(lockClient, members.map((p) => p.name), shard);
+      const events = await loadEvents(pool, schemas, letters.map((l) => l.position));
+      const dead = new Map<string, DeadLetter>();
+      for (;;) {
+        const client: PoolClient = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(
+            'UPDATE floe.dead_letters SET resolved_at = now() WHERE lane = $1 AND shard = $2 AND event_id = ANY($3::uuid[])',
+            [lane, shard, letters.map((l) => l.eventId)],
+          );
+          const ref = { lane, shard, projections: members, table: (_p: AnyProjection, t: string) => t };
+          await applyBatch(client, ref, { events, position: 0n, dead, loadEvents: (ps) => loadEvents(pool, schemas, ps) });
+          await client.query('COMMIT');
+          break;
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          if (!(e instanceof FoldError)) throw e;
+          dead.set(e.event.id, { event: e.event, projection: e.projection, error: describe(e.cause), retriable: true });
+        } finally {
+          client.release();
+        }
+      }
+      result.retried += letters.length;
+      result.resolved += letters.length - dead.size;
+      for (const d of dead.values()) result.stillFailing.push({ eventId: d.event.id, error: d.error });
+    } finally {
+      await release?.().catch(() => undefined);
+      lockClient.release();
+    }
+  }
+  return result;
+}
+
+const loadEvents = async (pool: Pool, schemas: SchemaResolver, positions: bigint[]): Promise<RecordedEvent[]> =>
+  decodeRows(await readRowsAt(pool, positions), schemas);

@@ -1,0 +1,165 @@
+/**
+ * Which lane each projection folds in, and the locks that keep a (projection, shard)
+ * single-writer.
+ *
+ * A projection whose checkpoint sits at its lane's position joins that lane. A new one
+ * joins a lane at position 0 or opens one. A projection that fell behind its lane (it
+ * was left out of a `--only` run while the lane moved on) or whose version changed is
+ * re-projected from the start in a fresh lane: its tables are emptied in the same
+ * transaction that resets its checkpoint.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { FloeError } from '../../schemas/errors';
+import type { AnyProjection } from './types';
+
+export interface ShardSpec {
+  index: number;
+  count: number;
+}
+
+export const shardKey = (s: ShardSpec): string => `${s.index}/${s.count}`;
+
+export interface Lane {
+  lane: string;
+  shard: string;
+  position: bigint;
+  projections: AnyProjection[];
+}
+
+export class ProjectionBusyError extends FloeError {
+  constructor(projection: string, shard: string) {
+    super('PROJECTION_BUSY', `projection ${projection} (shard ${shard}) is being projected by another process`, {
+      retriable: true,
+      context: { projection, shard },
+    });
+  }
+}
+
+/** Session-level advisory locks, one per (projection, shard), held on `client` until released. */
+export async function lockProjections(client: PoolClient, names: string[], shard: string): Promise<() => Promise<void>> {
+  const taken: string[] = [];
+  const release = async () => {
+    for (const name of taken.splice(0)) {
+      await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`floe.projection:${name}@${shard}`]);
+    }
+  };
+  for (const name of [...names].sort()) {
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`, [
+      `floe.projection:${name}@${shard}`,
+    ]);
+    if (!rows[0].ok) {
+      await release();
+      throw new ProjectionBusyError(name, shard);
+    }
+    taken.push(name);
+  }
+  return release;
+}
+
+interface CheckpointRow {
+  projection: string;
+  shard: string;
+  lane: string;
+  version: number;
+  position: string;
+}
+
+/**
+ * Assign each projection to a lane for this shard, resetting stale ones. Call with the
+ * projections' locks held.
+ */
+export async function resolveLanes(
+  pool: Pool,
+  projections: AnyProjection[],
+  shard: ShardSpec,
+  log: (m: string) => void,
+  tableName: (p: AnyProjection, t: string) => string,
+): Promise<Lane[]> {
+  const key = shardKey(shard);
+  const names = projections.map((p) => p.name);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows: cps } = await client.query<CheckpointRow>(
+      'SELECT projection, shard, lane, version, position FROM floe.projection_checkpoints WHERE projection = ANY($1::text[])',
+      [names],
+    );
+    const other = cps.find((c) => c.shard.split('/')[1] !== String(shard.count) && BigInt(c.position) > 0n);
+    if (other) {
+      throw new FloeError(
+        'SHARD_MISMATCH',
+        `projection ${other.projection} was projected with --shards ${other.shard.split('/')[1]}; ` +
+          `keep that shard count, or rebuild it to change it`,
+        { context: { projection: other.projection, shard: other.shard } },
+      );
+    }
+    const { rows: laneRows } = await client.query<{ lane: string; position: string }>(
+      'SELECT lane, position FROM floe.projection_lanes WHERE shard = $1',
+      [key],
+    );
+    const lanePos = new Map(laneRows.map((r) => [r.lane, BigInt(r.position)]));
+    const mine = new Map(cps.filter((c) => c.shard === key).map((c) => [c.projection, c]));
+    const lanes = new Map<string, Lane>();
+    const fresh: AnyProjection[] = [];
+    for (const p of projections) {
+      const cp = mine.get(p.name);
+      if (cp && cp.version === p.version && lanePos.get(cp.lane) === BigInt(cp.position)) {
+        const lane = lanes.get(cp.lane) ?? { lane: cp.lane, shard: key, position: BigInt(cp.position), projections: [] };
+        lane.projections.push(p);
+        lanes.set(cp.lane, lane);
+        continue;
+      }
+      if (cp) {
+        const why = cp.version !== p.version ? `version ${cp.version} → ${p.version}` : `behind its lane ${cp.lane}`;
+        log(`projection ${p.name} (shard ${key}): ${why}; re-projecting it from the start`);
+        for (const t of p.tables) await client.query(`TRUNCATE ${tableName(p, t)}`);
+        await client.query('DELETE FROM floe.projection_checkpoints WHERE projection = $1 AND shard = $2', [p.name, key]);
+      }
+      fresh.push(p);
+    }
+    if (fresh.length) {
+      let lane = [...lanes.values()].find((l) => l.position === 0n);
+      if (!lane) {
+        const id = lanePos.has('main') ? `lane-${Date.now().toString(36)}` : 'main';
+        lane = { lane: id, shard: key, position: 0n, projections: [] };
+        lanes.set(id, lane);
+        await client.query(
+          `INSERT INTO floe.projection_lanes (lane, shard, position) VALUES ($1, $2, 0)
+           ON CONFLICT (lane, shard) DO UPDATE SET position = 0, updated_at = now()`,
+          [id, key],
+        );
+        await dropLaneState(client, id, key);
+      }
+      for (const p of fresh) {
+        lane.projections.push(p);
+        await client.query(
+          `INSERT INTO floe.projection_checkpoints (projection, shard, lane, version, position) VALUES ($1, $2, $3, $4, 0)`,
+          [p.name, key, lane.lane, p.version],
+        );
+      }
+    }
+    // Lanes nobody belongs to any more: their ledger and parking are garbage.
+    const { rows: orphans } = await client.query<{ lane: string }>(
+      `SELECT l.lane FROM floe.projection_lanes l WHERE l.shard = $1
+         AND NOT EXISTS (SELECT 1 FROM floe.projection_checkpoints c WHERE c.lane = l.lane AND c.shard = l.shard)`,
+      [key],
+    );
+    for (const o of orphans) {
+      await dropLaneState(client, o.lane, key);
+      await client.query('DELETE FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [o.lane, key]);
+    }
+    await client.query('COMMIT');
+    return [...lanes.values()];
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+async function dropLaneState(client: PoolClient, lane: string, shard: string): Promise<void> {
+  for (const t of ['projection_email_ledger', 'projection_parked', 'dead_letters']) {
+    await client.query(`DELETE FROM floe.${t} WHERE lane = $1 AND shard = $2`, [lane, shard]);
+  }
+}

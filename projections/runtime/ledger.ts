@@ -1,0 +1,219 @@
+/**
+ * The email ledger of a lane: for every email whose first `email.sent` the lane has
+ * folded, its context and what has happened to it so far. It is what makes counts
+ * exact whatever the arrival order (DESIGN §5): "any delivered" is one per email, a
+ * late open lands on the cohort day, the earliest open wins whenever it arrives.
+ *
+ * `applyEmailEvent` is the one place the per-email rules live; projections only compare
+ * the entry before and after an event.
+ */
+import type { ClientBase } from 'pg';
+import type { RecordedEvent } from '../../streams/envelope';
+import { Column, iso, Rows, upsert, utcDay } from './sql';
+import type { EmailState, Instant } from './types';
+
+type Data = Record<string, unknown>;
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const earliest = (cur: Instant, t: number): number => (cur === null || t < cur ? t : cur);
+
+/** The ledger entry an email's first `email.sent` creates. */
+export function sentState(e: RecordedEvent): EmailState {
+  const d = e.data as Data;
+  const sentAt = e.occurredAt.getTime();
+  return {
+    emailId: String(d.emailId),
+    tenantId: e.tenantId,
+    campaignId: str(d.campaignId),
+    stepId: str(d.stepId),
+    mailboxId: String(d.mailboxId),
+    leadId: String(d.leadId),
+    companyId: str(d.companyId),
+    messageId: str(d.messageId),
+    sentAt,
+    cohortDay: utcDay(sentAt),
+    sentPosition: e.position,
+    deliveredAt: null,
+    firstOpenedAt: null,
+    humanOpened: false,
+    firstClickedAt: null,
+    repliedAt: null,
+    bouncedAt: null,
+    bounceType: null,
+    hardBounced: false,
+    failedAt: null,
+    unsubscribedAt: null,
+    complainedAt: null,
+    openCount: 0,
+    clickCount: 0,
+  };
+}
+
+/** The entry after one lifecycle event (not `email.sent`) of a counted email; `s` is not modified. */
+export function applyEmailEvent(s: EmailState, e: RecordedEvent): EmailState {
+  const t = e.occurredAt.getTime();
+  const d = e.data as Data;
+  const n = { ...s };
+  switch (e.type) {
+    case 'email.delivered':
+      n.deliveredAt = earliest(s.deliveredAt, t);
+      break;
+    case 'email.opened':
+      n.firstOpenedAt = earliest(s.firstOpenedAt, t);
+      n.humanOpened = s.humanOpened || d.machine !== true;
+      n.openCount = s.openCount + 1;
+      break;
+    case 'email.clicked':
+      n.firstClickedAt = earliest(s.firstClickedAt, t);
+      n.clickCount = s.clickCount + 1;
+      break;
+    case 'email.replied':
+      n.repliedAt = earliest(s.repliedAt, t);
+      break;
+    case 'email.bounced':
+      if (s.bouncedAt === null || t < s.bouncedAt) {
+        n.bouncedAt = t;
+        n.bounceType = str(d.bounceType);
+      }
+      n.hardBounced = s.hardBounced || d.bounceType === 'hard';
+      break;
+    case 'email.failed':
+      n.failedAt = earliest(s.failedAt, t);
+      break;
+    case 'email.unsubscribed':
+      n.unsubscribedAt = earliest(s.unsubscribedAt, t);
+      break;
+    case 'email.complained':
+      n.complainedAt = earliest(s.complainedAt, t);
+      break;
+    default: // email.deferred and anything newer: no effect on the counts
+      break;
+  }
+  return n;
+}
+
+/** Email status by precedence (DESIGN §5): replied > clicked > opened > bounced > failed > delivered > sent. */
+export function emailStatus(s: EmailState): string {
+  if (s.repliedAt !== null) return 'replied';
+  if (s.firstClickedAt !== null) return 'clicked';
+  if (s.firstOpenedAt !== null) return 'opened';
+  if (s.bouncedAt !== null) return 'bounced';
+  if (s.failedAt !== null) return 'failed';
+  if (s.deliveredAt !== null) return 'delivered';
+  return 'sent';
+}
+
+// --- persistence -------------------------------------------------------------------
+
+const COLUMNS: Column[] = [
+  { name: 'lane', type: 'text' },
+  { name: 'shard', type: 'text' },
+  { name: 'email_id', type: 'text' },
+  { name: 'tenant_id', type: 'text' },
+  { name: 'campaign_id', type: 'text' },
+  { name: 'step_id', type: 'text' },
+  { name: 'mailbox_id', type: 'text' },
+  { name: 'lead_id', type: 'text' },
+  { name: 'company_id', type: 'text' },
+  { name: 'message_id', type: 'text' },
+  { name: 'sent_at', type: 'timestamptz' },
+  { name: 'sent_position', type: 'bigint' },
+  { name: 'delivered_at', type: 'timestamptz' },
+  { name: 'first_opened_at', type: 'timestamptz' },
+  { name: 'human_opened', type: 'boolean' },
+  { name: 'first_clicked_at', type: 'timestamptz' },
+  { name: 'replied_at', type: 'timestamptz' },
+  { name: 'bounced_at', type: 'timestamptz' },
+  { name: 'bounce_type', type: 'text' },
+  { name: 'hard_bounced', type: 'boolean' },
+  { name: 'failed_at', type: 'timestamptz' },
+  { name: 'unsubscribed_at', type: 'timestamptz' },
+  { name: 'complained_at', type: 'timestamptz' },
+  { name: 'open_count', type: 'int' },
+  { name: 'click_count', type: 'int' },
+];
+const KEY = ['lane', 'shard', 'email_id'];
+const REPLACE = Object.fromEntries(COLUMNS.filter((c) => !KEY.includes(c.name)).map((c) => [c.name, `EXCLUDED.${c.name}`]));
+
+interface LedgerRow {
+  email_id: string;
+  tenant_id: string;
+  campaign_id: string | null;
+  step_id: string | null;
+  mailbox_id: string;
+  lead_id: string;
+  company_id: string | null;
+  message_id: string | null;
+  sent_at: Date;
+  sent_position: string;
+  delivered_at: Date | null;
+  first_opened_at: Date | null;
+  human_opened: boolean;
+  first_clicked_at: Date | null;
+  replied_at: Date | null;
+  bounced_at: Date | null;
+  bounce_type: string | null;
+  hard_bounced: boolean;
+  failed_at: Date | null;
+  unsubscribed_at: Date | null;
+  complained_at: Date | null;
+  open_count: number;
+  click_count: number;
+}
+
+const ms = (d: Date | null): Instant => (d === null ? null : d.getTime());
+
+/** The entries of these emails, by email id. */
+export async function loadLedger(client: ClientBase, lane: string, shard: string, emailIds: string[]): Promise<Map<string, EmailState>> {
+  const out = new Map<string, EmailState>();
+  if (emailIds.length === 0) return out;
+  const { rows } = await client.query<LedgerRow>(
+    `SELECT ${COLUMNS.slice(2).map((c) => c.name).join(', ')} FROM floe.projection_email_ledger
+      WHERE lane = $1 AND shard = $2 AND email_id = ANY($3::text[])`,
+    [lane, shard, emailIds],
+  );
+  for (const r of rows) {
+    const sentAt = r.sent_at.getTime();
+    out.set(r.email_id, {
+      emailId: r.email_id,
+      tenantId: r.tenant_id,
+      campaignId: r.campaign_id,
+      stepId: r.step_id,
+      mailboxId: r.mailbox_id,
+      leadId: r.lead_id,
+      companyId: r.company_id,
+      messageId: r.message_id,
+      sentAt,
+      cohortDay: utcDay(sentAt),
+      sentPosition: BigInt(r.sent_position),
+      deliveredAt: ms(r.delivered_at),
+      firstOpenedAt: ms(r.first_opened_at),
+      humanOpened: r.human_opened,
+      firstClickedAt: ms(r.first_clicked_at),
+      repliedAt: ms(r.replied_at),
+      bouncedAt: ms(r.bounced_at),
+      bounceType: r.bounce_type,
+      hardBounced: r.hard_bounced,
+      failedAt: ms(r.failed_at),
+      unsubscribedAt: ms(r.unsubscribed_at),
+      complainedAt: ms(r.complained_at),
+      openCount: r.open_count,
+      clickCount: r.click_count,
+    });
+  }
+  return out;
+}
+
+/** Write the entries changed by a batch: one upsert. */
+export async function saveLedger(client: ClientBase, lane: string, shard: string, entries: Iterable<EmailState>): Promise<void> {
+  const rows = new Rows(COLUMNS.length);
+  for (const s of entries) {
+    rows.push(
+      lane, shard, s.emailId, s.tenantId, s.campaignId, s.stepId, s.mailboxId, s.leadId, s.companyId, s.messageId,
+      iso(s.sentAt), String(s.sentPosition), iso(s.deliveredAt), iso(s.firstOpenedAt), s.humanOpened,
+      iso(s.firstClickedAt), iso(s.repliedAt), iso(s.bouncedAt), s.bounceType, s.hardBounced, iso(s.failedAt),
+      iso(s.unsubscribedAt), iso(s.complainedAt), s.openCount, s.clickCount,
+    );
+  }
+  await upsert(client, 'floe.projection_email_ledger', COLUMNS, rows.columns, { conflict: KEY, update: REPLACE });
+}

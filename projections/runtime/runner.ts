@@ -1,0 +1,227 @@
+/**
+ * The projector: reads the store in large pages (the next page is read while the
+ * current one is folded), applies each page to every lane in one transaction per lane
+ * with the checkpoint, and follows the store live (LISTEN wake-ups, polling fallback)
+ * until stopped. A failing event is retried with backoff, then dead-lettered; a write
+ * that keeps failing is bisected down to the event that causes it; a lost database
+ * connection is waited out, never dead-lettered.
+ *
+ * @example
+ *   const r = await runProjector({ pool, url, schemas, projections: allProjections(), untilCaughtUp: true });
+ */
+import { Client, Pool, PoolClient } from 'pg';
+import type { RecordedEvent } from '../../streams/envelope';
+import { EVENTS_CHANNEL } from '../../streams/postgres/append';
+import { decodeRows, readRows, readRowsAt } from '../../streams/postgres/read';
+import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
+import { applyBatch, BatchOutcome, DeadLetter, describe, FoldError, LaneRef } from './batch';
+import { Lane, lockProjections, resolveLanes, ShardSpec, shardKey } from './lanes';
+import type { AnyProjection } from './types';
+
+export interface ProjectorOptions {
+  pool: Pool;
+  url: string;
+  schemas: SchemaResolver;
+  projections: AnyProjection[];
+  shard?: ShardSpec;
+  batchSize?: number;
+  /** Stop once every lane has read everything stored. */
+  untilCaughtUp?: boolean;
+  signal?: AbortSignal;
+  pollMs?: number;
+  log?: (m: string) => void;
+  /** After every committed batch (progress, metrics). */
+  onBatch?: (b: BatchReport) => void;
+  /** Called (not awaited by the batch loop) after commits; e.g. refresh a materialized view. */
+  afterCommit?: (lane: Lane) => void;
+  /** Before a batch's transaction: create what its rows need (month partitions). */
+  prepare?: (lane: Lane, events: RecordedEvent[]) => Promise<void>;
+  /** Physical table names; the identity unless rebuilding into shadows. */
+  tableName?: (p: AnyProjection, name: string) => string;
+  /** Retries of a failing batch before its bad event is dead-lettered or the batch bisected. */
+  attempts?: number;
+  backoffMs?: number;
+}
+
+export interface BatchReport extends BatchOutcome {
+  lane: string;
+  shard: string;
+  events: number;
+  position: bigint;
+  ms: number;
+}
+
+export interface ProjectorResult {
+  lanes: Array<{ lane: string; shard: string; position: bigint; projections: string[] }>;
+  events: number;
+  batches: number;
+}
+
+const TRANSIENT_CLASSES = ['08', '40', '53', '55', '57', '58'];
+
+/** Errors that say nothing about the event: connection loss, shutdown, serialization, lock timeouts. */
+export function isTransient(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && code.length === 5) return TRANSIENT_CLASSES.includes(code.slice(0, 2));
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || /Connection terminated|connection/i.test(describe(e));
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult> {
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const key = shardKey(shard);
+  const batchSize = o.batchSize ?? 5000;
+  const log = o.log ?? (() => undefined);
+  const tableName = o.tableName ?? ((_p, t) => t);
+  const attempts = o.attempts ?? 3;
+  const backoffMs = o.backoffMs ?? 100;
+  const lockClient = await o.pool.connect();
+  const result: ProjectorResult = { lanes: [], events: 0, batches: 0 };
+  let release: (() => Promise<void>) | undefined;
+  let listener: Client | undefined;
+  let wake: (() => void) | undefined;
+  try {
+    release = await lockProjections(lockClient, o.projections.map((p) => p.name), key);
+    const lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
+    result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
+
+    const read = async (after: bigint): Promise<RecordedEvent[]> => {
+      const rows = await readRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined });
+      return decodeRows(rows, o.schemas);
+    };
+    const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
+
+    const refs = new Map<string, LaneRef>(
+      lanes.map((l) => [l.lane, { lane: l.lane, shard: l.shard, projections: l.projections, table: tableName }]),
+    );
+
+    /** One page for one lane: retried, its bad events dead-lettered, bisected if a write keeps failing. */
+    const apply = async (lane: Lane, events: RecordedEvent[], position: bigint, dead = new Map<string, DeadLetter>()): Promise<void> => {
+      let failures = 0;
+      for (;;) {
+        const started = Date.now();
+        let client: PoolClient | undefined;
+        try {
+          await o.prepare?.(lane, events);
+          client = await o.pool.connect();
+          await client.query('BEGIN');
+          const outcome = await applyBatch(client, refs.get(lane.lane)!, { events, position, dead, loadEvents });
+          await advance(client, lane, position, events.length, outcome.ignored);
+          await client.query('COMMIT');
+          lane.position = position;
+          result.events += events.length;
+          result.batches++;
+          o.onBatch?.({ ...outcome, lane: lane.lane, shard: lane.shard, events: events.length, position, ms: Date.now() - started });
+          o.afterCommit?.(lane);
+          return;
+        } catch (e) {
+          await client?.query('ROLLBACK').catch(() => undefined);
+          if (isTransient(e)) {
+            failures++;
+            log(`projector: ${describe(e)}; retrying in ${Math.min(backoffMs * 2 ** failures, 5000)} ms`);
+            await sleep(Math.min(backoffMs * 2 ** failures, 5000), o.signal);
+            if (o.signal?.aborted) throw e;
+            continue;
+          }
+          failures++;
+          if (failures < attempts) {
+            await sleep(backoffMs * 4 ** (failures - 1), o.signal);
+            continue;
+          }
+          if (e instanceof FoldError) {
+            log(`projector: dead-lettering event ${e.event.id}: ${e.message}`);
+            dead.set(e.event.id, { event: e.event, projection: e.projection, error: describe(e.cause), retriable: true });
+            failures = 0;
+            continue;
+          }
+          const live = events.filter((ev) => !dead.has(ev.id));
+          if (live.length <= 1) {
+            const bad = live[0];
+            if (!bad) throw e;
+            log(`projector: dead-lettering event ${bad.id}: ${describe(e)}`);
+            dead.set(bad.id, { event: bad, projection: null, error: describe(e), retriable: true });
+            failures = 0;
+            continue;
+          }
+          // A write fails and no fold is to blame: find the event by halves.
+          const half = Math.ceil(events.length / 2);
+          const first = events.slice(0, half);
+          await apply(lane, first, first[first.length - 1].position, dead);
+          await apply(lane, events.slice(half), position, dead);
+          return;
+        } finally {
+          client?.release();
+        }
+      }
+    };
+
+    const advance = async (client: PoolClient, lane: Lane, position: bigint, events: number, ignored: number) => {
+      const moved = await client.query(
+        `UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4`,
+        [lane.lane, lane.shard, String(position), String(lane.position)],
+      );
+      if (moved.rowCount !== 1) throw new Error(`lane ${lane.lane} (shard ${lane.shard}) was moved by another process`);
+      await client.query(
+        `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
+          WHERE lane = $1 AND shard = $2`,
+        [lane.lane, lane.shard, String(position), events, ignored],
+      );
+    };
+
+    if (!o.untilCaughtUp) {
+      listener = new Client({ connectionString: o.url });
+      listener.on('notification', () => wake?.());
+      listener.on('error', () => (listener = undefined));
+      await listener.connect();
+      await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
+    }
+    const ahead = new Map<string, Promise<RecordedEvent[]>>();
+    const next = (lane: Lane) => {
+      const page = ahead.get(lane.lane) ?? read(lane.position);
+      ahead.delete(lane.lane);
+      return page;
+    };
+    while (!o.signal?.aborted) {
+      let progressed = false;
+      for (const lane of lanes) {
+        const events = await next(lane);
+        if (!events.length) continue;
+        progressed = true;
+        const position = events[events.length - 1].position;
+        if (events.length === batchSize) {
+          const prefetch = read(position);
+          prefetch.catch(() => undefined);
+          ahead.set(lane.lane, prefetch);
+        }
+        await apply(lane, events, position);
+        if (o.signal?.aborted) break;
+      }
+      if (progressed) continue;
+      if (o.untilCaughtUp) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, o.pollMs ?? 1000);
+        const onAbort = () => done();
+        o.signal?.addEventListener('abort', onAbort, { once: true });
+        wake = done;
+        function done() {
+          clearTimeout(t);
+          wake = undefined;
+          o.signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }
+      });
+    }
+    for (const p of ahead.values()) await p.catch(() => undefined);
+    result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
+    return result;
+  } finally {
+    await listener?.end().catch(() => undefined);
+    await release?.().catch(() => undefined);
+    lockClient.release();
+  }
+}
