@@ -3,10 +3,14 @@
  */
 import { FloeError } from '../schemas/errors';
 import { campaignAnalytics } from './olap/campaignAnalytics';
+import { analyticsHourly } from './olap/analyticsHourly';
+import { dailyAnalytics } from './olap/dailyAnalytics';
+import { leadAnalytics } from './olap/leadAnalytics';
+import { sequenceStepAnalytics } from './olap/sequenceStepAnalytics';
 import './runtime/pgTypes';
 import type { AnyProjection } from './runtime/types';
 
-export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics];
+export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics, sequenceStepAnalytics, leadAnalytics, dailyAnalytics, analyticsHourly];
 
 /** The named projections (all when `only` is empty), or an error naming the unknown ones. */
 export function selectProjections(only: string[] = []): AnyProjection[] {
