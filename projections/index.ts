@@ -6,11 +6,13 @@ import { campaignAnalytics } from './olap/campaignAnalytics';
 import { analyticsHourly } from './olap/analyticsHourly';
 import { dailyAnalytics } from './olap/dailyAnalytics';
 import { leadAnalytics } from './olap/leadAnalytics';
+import { mailboxAnalytics } from './olap/mailboxAnalytics';
+import { warmupAnalytics } from './olap/warmupAnalytics';
 import { sequenceStepAnalytics } from './olap/sequenceStepAnalytics';
 import './runtime/pgTypes';
 import type { AnyProjection } from './runtime/types';
 
-export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics, sequenceStepAnalytics, leadAnalytics, dailyAnalytics, analyticsHourly];
+export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics, sequenceStepAnalytics, leadAnalytics, dailyAnalytics, analyticsHourly, mailboxAnalytics, warmupAnalytics];
 
 /** The named projections (all when `only` is empty), or an error naming the unknown ones. */
 export function selectProjections(only: string[] = []): AnyProjection[] {

@@ -5,30 +5,16 @@
  * refreshed concurrently, at most every `refreshEveryMs`, on its own connection so it
  * never slows folding.
  */
-import type { Pool } from 'pg';
 import type { RecordedEvent } from '../streams/envelope';
-import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
-import { runProjector, type BatchReport, type ProjectorResult } from './runtime/runner';
-import type { ShardSpec } from './runtime/lanes';
+import { runProjector, type ProjectorOptions, type ProjectorResult } from './runtime/runner';
 import type { AnyProjection } from './runtime/types';
 import { TABLES } from './tables/ddl';
 import { ensureMonthPartitions } from './tables/partitions';
 import { MATERIALIZED_VIEWS } from './tables/views';
 
-export interface ProjectOptions {
-  pool: Pool;
-  url: string;
-  schemas: SchemaResolver;
-  projections: AnyProjection[];
-  shard?: ShardSpec;
-  batchSize?: number;
-  untilCaughtUp?: boolean;
-  signal?: AbortSignal;
-  log?: (m: string) => void;
-  onBatch?: (b: BatchReport) => void;
+export interface ProjectOptions extends Omit<ProjectorOptions, 'prepare' | 'afterCommit'> {
   /** Minimum interval between refreshes of the materialized views; default 10 s. */
   refreshEveryMs?: number;
-  pollMs?: number;
 }
 
 const PARTITION_COLUMN = new Map(TABLES.filter((t) => t.partitionColumn).map((t) => [t.name, t.partitionColumn!]));

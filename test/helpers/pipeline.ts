@@ -80,3 +80,35 @@ export function expectSameRows(table: string, actual: Row[], expected: Row[]): v
     expect.fail(`${table}: ${problems.length} difference(s) in ${actual.length} rows (oracle ${expected.length}); first ones:\n  ${problems.slice(0, 8).join('\n  ')}`);
   }
 }
+
+/**
+ * Every row of every public table the projections own, as sorted JSON text without
+ * the times of projecting: two runs that should agree compare equal with deep equality.
+ */
+export async function snapshot(pool: Pool, projections: readonly { tables: string[] }[]): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of projections.flatMap((p) => p.tables).filter((t) => !t.includes('.'))) {
+    // Times of projecting, not of the events: `updated_at`, and `created_at` of the admin tables.
+    const drop = table.startsWith('admin_') ? `- 'updated_at' - 'created_at'` : `- 'updated_at'`;
+    const { rows } = await pool.query<{ r: string }>(`SELECT (to_jsonb(t) ${drop})::text AS r FROM ${table} t`);
+    out[table] = rows.map((x) => x.r).sort();
+  }
+  return out;
+}
+
+/** Compare two snapshots table by table, naming the first table and rows that differ. */
+export function expectSameSnapshot(actual: Record<string, string[]>, expected: Record<string, string[]>, what: string): void {
+  expect(Object.keys(actual).sort(), `${what}: tables`).to.deep.equal(Object.keys(expected).sort());
+  for (const table of Object.keys(expected)) {
+    const a = new Set(actual[table]);
+    const e = new Set(expected[table]);
+    const missing = expected[table].filter((r) => !a.has(r));
+    const extra = actual[table].filter((r) => !e.has(r));
+    if (missing.length || extra.length || actual[table].length !== expected[table].length) {
+      expect.fail(
+        `${what}: ${table} differs (${actual[table].length} rows vs ${expected[table].length}); ` +
+          `missing ${missing.length}, e.g. ${missing.slice(0, 2).join(' ')}; unexpected ${extra.length}, e.g. ${extra.slice(0, 2).join(' ')}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * `mailbox_analytics` and `warmup_analytics`: equal to the oracle on a generated workload
+ * whatever the batch size, and the gauge rules on hand-written events: the day's latest
+ * warm-up event by (occurredAt, position) whatever the arrival order, gauges remembered
+ * for a day that has no row yet, never a row from gauges alone, and the mailbox's company
+ * even when `mailbox.created` arrives after its emails.
+ */
+import { expect } from 'chai';
+import { Pool } from 'pg';
+import { mailboxAnalytics } from '../../projections/olap/mailboxAnalytics';
+import { warmupAnalytics } from '../../projections/olap/warmupAnalytics';
+import { project } from '../../projections/pipeline';
+import { PostgresEventStore } from '../../streams/postgres';
+import type { AppendInput } from '../../streams/store';
+import { useDatabase } from '../helpers/backends';
+import { appendLines, expectSameRows, tableRows, workload } from '../helpers/pipeline';
+
+const OPTS = { seed: 'proj-spec', tenants: 4, emails: 1500, start: '2026-03-01', days: 30 };
+const TABLES = ['mailbox_analytics', 'warmup_analytics'] as const;
+
+function useStore() {
+  const db = useDatabase();
+  const h = { db, pool: undefined as unknown as Pool, store: undefined as unknown as PostgresEventStore };
+  before(async function () {
+    if (!db.url) return this.skip();
+    h.pool = new Pool({ connectionString: db.url, max: 4 });
+    h.store = await PostgresEventStore.open(db.url, { pool: h.pool });
+  });
+  after(() => h.pool?.end());
+  return h;
+}
+
+const projectBoth = (h: ReturnType<typeof useStore>, batchSize: number) =>
+  project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [mailboxAnalytics, warmupAnalytics], untilCaughtUp: true, batchSize });
+
+describe('mailbox_analytics and warmup_analytics projections (PostgreSQL)', function () {
+  this.timeout(300_000);
+
+  for (const batchSize of [5000, 97]) {
+    describe(`a generated workload, batches of ${batchSize}`, () => {
+      const h = useStore();
+      it('equals the oracle', async () => {
+        await appendLines(h.store, workload(OPTS).lines);
+        const r = await projectBoth(h, batchSize);
+        expect(r.events).to.equal((await h.store.head()).count);
+        for (const table of TABLES) {
+          const expected = workload(OPTS).tables[table];
+          expect(expected.length, `oracle rows of ${table}`).to.be.greaterThan(50);
+          expectSameRows(table, await tableRows(h.pool, table), expected);
+        }
+      });
+    });
+  }
+
+  describe('hand-written events', () => {
+    const h = useStore();
+    const T = 't1';
+    const ev = (type: string, occurredAt: string, data: Record<string, unknown>): AppendInput => ({ type, tenantId: T, occurredAt, data });
+    const rows = async (table: string, cols: string[]) =>
+      (await h.pool.query(`SELECT ${cols.map((c) => (c === 'day' ? 'day::text' : c)).join(', ')} FROM ${table} ORDER BY mailbox_id, day`)).rows.map((r) => cols.map((c) => r[c]));
+    /** Append one chunk at a time and project after each, in batches of one event: boundaries everywhere. */
+    const step = async (events: AppendInput[]) => {
+      await h.store.append(events);
+      await projectBoth(h, 1);
+    };
+
+    it('keeps the latest gauge by (occurredAt, position), shows it once a row appears, and fills the company late', async () => {
+      // Day 03-10: the progress events come first (no row yet), the later one before the earlier one.
+      await step([
+        ev('warmup.progressed', '2026-03-10T23:30:00.000Z', { mailboxId: 'mb1', healthScore: 70, progressPercentage: 40 }),
+        ev('warmup.progressed', '2026-03-10T20:00:00.000Z', { mailboxId: 'mb1', healthScore: 10, progressPercentage: 5 }),
+        // Only gauges on 03-11: never a row.
+        ev('warmup.started', '2026-03-11T01:00:00.000Z', { mailboxId: 'mb2' }),
+        ev('warmup.progressed', '2026-03-11T23:30:00.000Z', { mailboxId: 'mb2', healthScore: 50, progressPercentage: 1 }),
+      ]);
+      expect(await rows('mailbox_analytics', ['mailbox_id'])).to.deep.equal([]);
+      expect(await rows('warmup_analytics', ['mailbox_id'])).to.deep.equal([]);
+
+      // An email sent from mb1 on 03-10 (before mb1's mailbox.created), then a warm-up send of that day.
+      await step([ev('email.sent', '2026-03-10T09:00:00.000Z', { emailId: 'e1', mailboxId: 'mb1', leadId: 'l1', companyId: 'c-email' })]);
+      expect(await rows('mailbox_analytics', ['day', 'company_id', 'sent', 'current_volume', 'warmup_status', 'health_score'])).to.deep.equal([
+        ['2026-03-10', 'c-email', 1, 1, 'active', 70],
+      ]);
+      await step([ev('warmup.email_sent', '2026-03-10T08:00:00.000Z', { mailboxId: 'mb1' })]);
+      expect(await rows('warmup_analytics', ['day', 'sent', 'health_score', 'progress_percentage'])).to.deep.equal([['2026-03-10', 1, 70, 40]]);
+
+      // A stop at the same instant as the last progress event, stored later: it is the latest.
+      await step([
+        ev('warmup.stopped', '2026-03-10T23:30:00.000Z', { mailboxId: 'mb1' }),
+        ev('mailbox.created', '2026-03-01T00:00:00.000Z', { mailboxId: 'mb1', domainId: 'd1', companyId: 'c-mailbox' }),
+      ]);
+      expect(await rows('mailbox_analytics', ['day', 'company_id', 'sent', 'current_volume', 'warmup_status', 'health_score'])).to.deep.equal([
+        ['2026-03-10', 'c-mailbox', 1, 2, 'stopped', 70],
+      ]);
+      // An earlier progress event arriving late changes nothing; an interaction makes a warm-up row only.
+      await step([
+        ev('warmup.progressed', '2026-03-10T21:00:00.000Z', { mailboxId: 'mb1', healthScore: 20, progressPercentage: 9 }),
+        ev('warmup.interaction', '2026-03-11T10:00:00.000Z', { mailboxId: 'mb2', kind: 'spam_complaint' }),
+      ]);
+      expect(await rows('mailbox_analytics', ['mailbox_id', 'day', 'warmup_status', 'health_score'])).to.deep.equal([['mb1', '2026-03-10', 'stopped', 70]]);
+      expect(await rows('warmup_analytics', ['mailbox_id', 'day', 'sent', 'spam_complaints', 'health_score', 'progress_percentage'])).to.deep.equal([
+        ['mb1', '2026-03-10', 1, 0, 70, 40],
+        ['mb2', '2026-03-11', 0, 1, 50, 1],
+      ]);
+    });
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * The runtime's promises, on every registered projection: following live gives the same
+ * tables as catching up afterwards; batch boundaries change nothing; a fold that throws
+ * dead-letters one event and the rest is still projected; a retry applies it once.
+ */
+import { expect } from 'chai';
+import { Pool } from 'pg';
+import { PROJECTIONS } from '../../projections';
+import { project } from '../../projections/pipeline';
+import { listDeadLetters, retryDeadLetters } from '../../projections/runtime/deadLetters';
+import { Rows, upsert } from '../../projections/runtime/sql';
+import type { Projection } from '../../projections/runtime/types';
+import { PostgresEventStore } from '../../streams/postgres';
+import { useDatabase } from '../helpers/backends';
+import { appendLines, expectSameSnapshot, snapshot, workload } from '../helpers/pipeline';
+
+const OPTS = { seed: 'runtime-spec', tenants: 4, emails: 1200, start: '2026-03-01', days: 20 };
+
+function useStore() {
+  const db = useDatabase();
+  const h = { db, pool: undefined as unknown as Pool, store: undefined as unknown as PostgresEventStore };
+  before(async function () {
+    if (!db.url) return this.skip();
+    h.pool = new Pool({ connectionString: db.url, max: 6 });
+    h.store = await PostgresEventStore.open(db.url, { pool: h.pool });
+  });
+  after(() => h.pool?.end());
+  return h;
+}
+
+const projectAll = (h: ReturnType<typeof useStore>, o: Partial<Parameters<typeof project>[0]> = {}) =>
+  project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [...PROJECTIONS], untilCaughtUp: true, ...o });
+
+describe('projection runtime (PostgreSQL)', function () {
+  this.timeout(300_000);
+  const reference = useStore();
+  let expected: Record<string, string[]>;
+  before(async function () {
+    if (!reference.db.url) return this.skip();
+    await appendLines(reference.store, workload(OPTS).lines);
+    await projectAll(reference);
+    expected = await snapshot(reference.pool, PROJECTIONS);
+  });
+
+  describe('batch boundaries', () => {
+    const h = useStore();
+    it('gives the same tables with batches of 7 events as with batches of 5000', async () => {
+      await appendLines(h.store, workload(OPTS).lines);
+      await projectAll(h, { batchSize: 7 });
+      expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'batches of 7');
+    });
+  });
+
+  describe('live = catch-up', () => {
+    const h = useStore();
+    it('gives the same tables when projecting while events are being appended', async () => {
+      const stop = new AbortController();
+      const live = projectAll(h, { untilCaughtUp: false, signal: stop.signal, pollMs: 50, batchSize: 500 });
+      const lines = workload(OPTS).lines;
+      for (let i = 0; i < lines.length; i += 700) {
+        await h.store.append(lines.slice(i, i + 700));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const head = (await h.store.head()).position;
+      for (let i = 0; i < 400; i++) {
+        const { rows } = await h.pool.query('SELECT min(position) AS p FROM floe.projection_checkpoints');
+        if (rows[0].p !== null && BigInt(rows[0].p) >= head) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      stop.abort();
+      const r = await live;
+      expect(r.batches, 'the follower applied several batches').to.be.greaterThan(3);
+      expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'live');
+    });
+  });
+
+  describe('dead letters', () => {
+    const h = useStore();
+    let poison: string | undefined;
+    let failing = true;
+    // A projection that counts events per tenant and throws on one chosen event while `failing`.
+    const counting: Projection<Rows> = {
+      name: 'test_event_counts',
+      version: 1,
+      tables: ['test_event_counts'],
+      types: ['email.opened', 'email.clicked'],
+      begin: () => new Rows(2),
+      fold(acc, f) {
+        if (failing && f.event.id === poison) throw new Error('fold refuses this event');
+        acc.push(f.event.tenantId, 1);
+      },
+      write: (acc, tx) =>
+        upsert(tx.client, tx.table('test_event_counts'), [{ name: 'tenant_id', type: 'text' }, { name: 'n', type: 'int' }], groupCounts(acc), {
+          conflict: ['tenant_id'],
+          update: { n: 'cur.n + EXCLUDED.n' },
+        }).then(() => undefined),
+    };
+    const total = async () => Number((await h.pool.query('SELECT coalesce(sum(n), 0) AS n FROM test_event_counts')).rows[0].n);
+
+    it('dead-letters the event whose fold throws, projects the rest, and applies it once on retry', async () => {
+      await h.pool.query('CREATE TABLE test_event_counts (tenant_id text PRIMARY KEY, n int NOT NULL)');
+      await appendLines(h.store, workload(OPTS).lines);
+      const opens = (await h.store.read({ typePrefix: 'email.opened', limit: 100000 })).length;
+      const clicks = (await h.store.read({ typePrefix: 'email.clicked', limit: 100000 })).length;
+      // A counted open (its email was sent and names the same tenant), from the middle of the store.
+      const { rows } = await h.pool.query(
+        `SELECT o.event_id FROM floe.events o JOIN floe.events s ON s.stream_id = o.stream_id AND s.type = 'email.sent' AND s.tenant_id = o.tenant_id
+          WHERE o.type = 'email.opened' ORDER BY o.global_position OFFSET 200 LIMIT 1`,
+      );
+      poison = rows[0].event_id;
+      await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [counting], untilCaughtUp: true, backoffMs: 1 });
+      const dead = (await listDeadLetters(h.pool)).filter((d) => d.projection === 'test_event_counts');
+      expect(dead.map((d) => d.eventId)).to.deep.equal([poison]);
+      expect(dead[0].error).to.contain('fold refuses this event');
+      const without = await total();
+      const { rows: cp } = await h.pool.query(`SELECT position FROM floe.projection_checkpoints WHERE projection = 'test_event_counts'`);
+      expect(BigInt(cp[0].position), 'projected past it').to.equal((await h.store.head()).position);
+
+      failing = false;
+      const retried = await retryDeadLetters(h.pool, h.store.schemas, [counting], { eventIds: [poison!] });
+      expect(retried).to.include({ retried: 1, resolved: 1 });
+      expect(await total()).to.equal(without + 1);
+      // Resolved: a second retry has nothing to do.
+      expect(await retryDeadLetters(h.pool, h.store.schemas, [counting], { eventIds: [poison!] })).to.include({ retried: 0 });
+      expect(await total()).to.equal(without + 1);
+      const counted = workload(OPTS).tables.emails.reduce((n, e) => n + Number(e.open_count) + Number(e.click_count), 0);
+      expect(await total(), 'every counted open and click (second sends and foreign tenants excepted)').to.equal(counted);
+      expect(counted).to.be.lessThan(opens + clicks);
+    });
+  });
+});
+
+function groupCounts(acc: Rows): unknown[][] {
+  const m = new Map<string, number>();
+  const [tenants] = acc.columns;
+  for (const t of tenants as string[]) m.set(t, (m.get(t) ?? 0) + 1);
+  return [[...m.keys()], [...m.values()]];
+}
