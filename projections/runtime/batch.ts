@@ -9,6 +9,7 @@ import type { PoolClient } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
 import { applyEmailEvent, loadLedger, saveLedger, sentState } from './ledger';
 import { Rows, upsert } from './sql';
+import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
 
 /** A fold that threw: the runtime excludes the event and retries the batch. */
@@ -80,7 +81,10 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
     const id = emailIdOf(e);
     if (id !== undefined) emailIds.add(id);
   }
+  const tLoad = performance.now();
   const ledger = await loadLedger(client, lane.lane, lane.shard, [...emailIds]);
+  timings.add('ledger load', performance.now() - tLoad);
+  const tFold = performance.now();
   const unsent = [...emailIds].filter((id) => !ledger.has(id));
   const parkedInStore = new Map<string, bigint[]>();
   if (unsent.length) {
@@ -176,12 +180,18 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
     changed.set(id, applyLifecycle(state, e));
   }
 
+  timings.add('fold', performance.now() - tFold);
   const tx: Omit<Tx, 'table'> = { client };
   for (const { p, acc } of accs) {
+    const t0 = performance.now();
     await p.write(acc, { ...tx, table: (name: string) => lane.table(p, name) });
+    timings.add(`write ${p.name}`, performance.now() - t0);
   }
 
+  let t0 = performance.now();
   await saveLedger(client, lane.lane, lane.shard, changed.values());
+  timings.add('ledger save', performance.now() - t0);
+  t0 = performance.now();
 
   const parkRows = new Rows(4);
   for (const [id, list] of parkedNow) for (const e of list) parkRows.push(lane.lane, lane.shard, id, String(e.position));
@@ -206,6 +216,7 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
     ]);
   }
 
+  timings.add('parking', performance.now() - t0);
   outcome.deadLettered = deadLetters.length;
   await recordDeadLetters(client, lane, deadLetters);
   return outcome;

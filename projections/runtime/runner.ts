@@ -16,6 +16,7 @@ import { decodeRows, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, DeadLetter, describe, FoldError, LaneRef } from './batch';
 import { Lane, lockProjections, resolveLanes, ShardSpec, shardKey } from './lanes';
+import { timings } from './timings';
 import type { AnyProjection } from './types';
 
 export interface ProjectorOptions {
@@ -112,7 +113,9 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           await client.query('BEGIN');
           const outcome = await applyBatch(client, refs.get(lane.lane)!, { events, position, dead, loadEvents });
           await advance(client, lane, position, events.length, outcome.ignored);
+          const t0 = performance.now();
           await client.query('COMMIT');
+          timings.add('commit', performance.now() - t0);
           lane.position = position;
           result.events += events.length;
           result.batches++;
@@ -189,7 +192,9 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     while (!o.signal?.aborted) {
       let progressed = false;
       for (const lane of lanes) {
+        const t0 = performance.now();
         const events = await next(lane);
+        timings.add('read + decode (waited)', performance.now() - t0);
         if (!events.length) continue;
         progressed = true;
         const position = events[events.length - 1].position;

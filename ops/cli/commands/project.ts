@@ -1,5 +1,6 @@
 import { selectProjections } from '../../../projections';
 import { project as runPipeline } from '../../../projections/pipeline';
+import { timings } from '../../../projections/runtime/timings';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
@@ -74,6 +75,7 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
       if (!caughtUpSaid || untilCaughtUp) progress?.done();
       const seconds = (Date.now() - started) / 1000;
       const summary = { events: result.events, batches: result.batches, seconds: Number(seconds.toFixed(3)), lanes: result.lanes };
+      if (timings.enabled) timings.report().forEach((l) => io.err(l));
       if (p.values.json) io.out(toJson(summary));
       else {
         const rate = seconds > 0 ? Math.round(result.events / seconds) : 0;
