@@ -7,7 +7,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
-import { applyEmailEvent, loadLedger, saveLedger, sentState } from './ledger';
+import { applyEmailEvent, LedgerCache, loadLedger, saveLedger, sentState } from './ledger';
 import { Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
@@ -42,6 +42,8 @@ export interface BatchOutcome {
   released: number;
   ignored: number;
   deadLettered: number;
+  /** Ledger entries this batch changed (for the cache, once committed). */
+  changed: Map<string, EmailState>;
 }
 
 export interface BatchInput {
@@ -52,8 +54,11 @@ export interface BatchInput {
   dead: Map<string, DeadLetter>;
   /** Parked events to load back from the store when their email is sent. */
   loadEvents(positions: bigint[]): Promise<RecordedEvent[]>;
-  /** When re-applying dead letters: mark them resolved instead of advancing the position. */
-  retry?: boolean;
+  /**
+   * The lane's ledger as last committed, by email id (null: known not to be sent). Only the
+   * lane's single writer may pass one; `changed` of the outcome is applied to it after COMMIT.
+   */
+  cache?: LedgerCache;
 }
 
 const emailIdOf = (e: RecordedEvent): string | undefined => {
@@ -63,7 +68,8 @@ const emailIdOf = (e: RecordedEvent): string | undefined => {
 
 export async function applyBatch(client: PoolClient, lane: LaneRef, input: BatchInput): Promise<BatchOutcome> {
   const { events, dead } = input;
-  const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0 };
+  const changed = new Map<string, EmailState>();
+  const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0, changed };
   const handlers = new Map<string, Array<{ p: AnyProjection; acc: unknown }>>();
   const accs = lane.projections.map((p) => ({ p, acc: p.begin() }));
   for (const entry of accs) {
@@ -74,24 +80,36 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
     }
   }
 
-  // Ledger entries and parked events of every email the batch mentions.
+  // Ledger entries of every email the batch mentions (from the lane's cache when it has
+  // them), and what is parked for the emails whose send is in the batch. A lane without
+  // email projections keeps no ledger at all.
+  const usesLedger = lane.projections.some((p) => p.types.some((t) => t.startsWith('email.')));
   const emailIds = new Set<string>();
+  const sentIds = new Set<string>();
   for (const e of events) {
-    if (!e.type.startsWith('email.')) continue;
+    if (!usesLedger || !e.type.startsWith('email.')) continue;
     const id = emailIdOf(e);
-    if (id !== undefined) emailIds.add(id);
+    if (id === undefined) continue;
+    emailIds.add(id);
+    if (e.type === 'email.sent') sentIds.add(id);
   }
   const tLoad = performance.now();
-  const ledger = await loadLedger(client, lane.lane, lane.shard, [...emailIds]);
-  timings.add('ledger load', performance.now() - tLoad);
-  const tFold = performance.now();
-  const unsent = [...emailIds].filter((id) => !ledger.has(id));
+  const ledger = new Map<string, EmailState>();
+  const unknown: string[] = [];
+  for (const id of emailIds) {
+    const cached = input.cache?.get(id);
+    if (cached === undefined) unknown.push(id);
+    else if (cached !== null) ledger.set(id, cached);
+  }
+  for (const [id, s] of await loadLedger(client, lane.lane, lane.shard, unknown)) ledger.set(id, s);
+  if (input.cache) for (const id of unknown) input.cache.set(id, ledger.get(id) ?? null);
+  const waiting = [...sentIds].filter((id) => !ledger.has(id));
   const parkedInStore = new Map<string, bigint[]>();
-  if (unsent.length) {
+  if (waiting.length) {
     const { rows } = await client.query<{ email_id: string; position: string }>(
       `SELECT email_id, position FROM floe.projection_parked
         WHERE lane = $1 AND shard = $2 AND email_id = ANY($3::text[]) ORDER BY position`,
-      [lane.lane, lane.shard, unsent],
+      [lane.lane, lane.shard, waiting],
     );
     for (const r of rows) {
       const list = parkedInStore.get(r.email_id) ?? [];
@@ -99,8 +117,9 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
       parkedInStore.set(r.email_id, list);
     }
   }
+  timings.add('ledger load', performance.now() - tLoad);
+  const tFold = performance.now();
 
-  const changed = new Map<string, EmailState>();
   const parkedNow = new Map<string, RecordedEvent[]>(); // parked during this batch, not yet written
   const released: bigint[] = [];
   const deadLetters: DeadLetter[] = []; // recorded once, by the transaction that skips the event
@@ -140,7 +159,7 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
 
   for (const e of events) {
     if (skip(e)) continue;
-    if (!e.type.startsWith('email.')) {
+    if (!usesLedger || !e.type.startsWith('email.')) {
       fold({ event: e });
       continue;
     }

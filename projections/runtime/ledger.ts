@@ -217,3 +217,38 @@ export async function saveLedger(client: ClientBase, lane: string, shard: string
   }
   await upsert(client, 'floe.projection_email_ledger', COLUMNS, rows.columns, { conflict: KEY, update: REPLACE });
 }
+
+/**
+ * The ledger entries a lane's writer has seen, as last committed (null: looked up, not
+ * sent). Valid because the writer is the lane's only one (advisory locks); bounded, least
+ * recently used entries go first, so memory stays flat however long the history.
+ */
+export class LedgerCache {
+  private readonly map = new Map<string, EmailState | null>();
+  constructor(private readonly max = 250_000) {}
+
+  get(id: string): EmailState | null | undefined {
+    const v = this.map.get(id);
+    if (v !== undefined) {
+      this.map.delete(id);
+      this.map.set(id, v);
+    }
+    return v;
+  }
+
+  set(id: string, v: EmailState | null): void {
+    this.map.delete(id);
+    this.map.set(id, v);
+    if (this.map.size > this.max) {
+      for (const k of this.map.keys()) {
+        this.map.delete(k);
+        if (this.map.size <= this.max * 0.9) break;
+      }
+    }
+  }
+
+  /** After a commit: the batch's entries are the committed ones. */
+  commit(changed: Map<string, EmailState>): void {
+    for (const [id, s] of changed) this.set(id, s);
+  }
+}

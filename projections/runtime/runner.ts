@@ -15,6 +15,7 @@ import { EVENTS_CHANNEL } from '../../streams/postgres/append';
 import { decodeRows, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, DeadLetter, describe, FoldError, LaneRef } from './batch';
+import { LedgerCache } from './ledger';
 import { Lane, lockProjections, resolveLanes, ShardSpec, shardKey } from './lanes';
 import { timings } from './timings';
 import type { AnyProjection } from './types';
@@ -42,6 +43,8 @@ export interface ProjectorOptions {
   /** Retries of a failing batch before its bad event is dead-lettered or the batch bisected. */
   attempts?: number;
   backoffMs?: number;
+  /** Ledger entries kept in memory per lane (default 250,000). */
+  ledgerCacheSize?: number;
 }
 
 export interface BatchReport extends BatchOutcome {
@@ -56,6 +59,13 @@ export interface ProjectorResult {
   lanes: Array<{ lane: string; shard: string; position: bigint; projections: string[] }>;
   events: number;
   batches: number;
+}
+
+/** The lane's position is not where this writer left it: another writer, or a commit we did not hear back from. */
+class LaneMovedError extends Error {
+  constructor(lane: Lane, position: bigint) {
+    super(`lane ${lane.lane} (shard ${lane.shard}) is not at position ${lane.position} any more (batch to ${position}); is another projector running it?`);
+  }
 }
 
 const TRANSIENT_CLASSES = ['08', '40', '53', '55', '57', '58'];
@@ -97,6 +107,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     };
     const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
 
+    const caches = new Map(lanes.map((l) => [l.lane, new LedgerCache(o.ledgerCacheSize)]));
     const refs = new Map<string, LaneRef>(
       lanes.map((l) => [l.lane, { lane: l.lane, shard: l.shard, projections: l.projections, table: tableName }]),
     );
@@ -111,11 +122,13 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           await o.prepare?.(lane, events);
           client = await o.pool.connect();
           await client.query('BEGIN');
-          const outcome = await applyBatch(client, refs.get(lane.lane)!, { events, position, dead, loadEvents });
+          const cache = caches.get(lane.lane)!;
+          const outcome = await applyBatch(client, refs.get(lane.lane)!, { events, position, dead, loadEvents, cache });
           await advance(client, lane, position, events.length, outcome.ignored);
           const t0 = performance.now();
           await client.query('COMMIT');
           timings.add('commit', performance.now() - t0);
+          cache.commit(outcome.changed);
           lane.position = position;
           result.events += events.length;
           result.batches++;
@@ -124,6 +137,18 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           return;
         } catch (e) {
           await client?.query('ROLLBACK').catch(() => undefined);
+          // Entries looked up inside the rolled-back transaction are still committed state,
+          // but a failure may leave doubt (a lost COMMIT reply): start the lane's cache afresh.
+          caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
+          if (e instanceof LaneMovedError) {
+            // Our previous COMMIT may have succeeded without us hearing of it: then this batch is done.
+            const { rows } = await o.pool.query('SELECT position FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane.lane, lane.shard]);
+            if (rows[0] && BigInt(rows[0].position) === position) {
+              lane.position = position;
+              return;
+            }
+            throw e;
+          }
           if (isTransient(e)) {
             failures++;
             log(`projector: ${describe(e)}; retrying in ${Math.min(backoffMs * 2 ** failures, 5000)} ms`);
@@ -168,7 +193,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         `UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4`,
         [lane.lane, lane.shard, String(position), String(lane.position)],
       );
-      if (moved.rowCount !== 1) throw new Error(`lane ${lane.lane} (shard ${lane.shard}) was moved by another process`);
+      if (moved.rowCount !== 1) throw new LaneMovedError(lane, position);
       await client.query(
         `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
           WHERE lane = $1 AND shard = $2`,
