@@ -3,6 +3,7 @@
  */
 import { FloeError } from '../schemas/errors';
 import { LOG_PROJECTIONS } from './logs';
+import { OLTP_PROJECTIONS } from './oltp';
 import { campaignAnalytics } from './olap/campaignAnalytics';
 import { analyticsHourly } from './olap/analyticsHourly';
 import { dailyAnalytics } from './olap/dailyAnalytics';
@@ -13,7 +14,7 @@ import { sequenceStepAnalytics } from './olap/sequenceStepAnalytics';
 import './runtime/pgTypes';
 import type { AnyProjection } from './runtime/types';
 
-export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics, sequenceStepAnalytics, leadAnalytics, dailyAnalytics, analyticsHourly, mailboxAnalytics, warmupAnalytics, ...LOG_PROJECTIONS];
+export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics, sequenceStepAnalytics, leadAnalytics, dailyAnalytics, analyticsHourly, mailboxAnalytics, warmupAnalytics, ...LOG_PROJECTIONS, ...OLTP_PROJECTIONS];
 
 /** The named projections (all when `only` is empty), or an error naming the unknown ones. */
 export function selectProjections(only: string[] = []): AnyProjection[] {
