@@ -96,10 +96,12 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
   const tLoad = performance.now();
   const ledger = new Map<string, EmailState>();
   const unknown: string[] = [];
+  if (input.cache && emailIds.size) await input.cache.fill(client, lane.lane, lane.shard);
   for (const id of emailIds) {
     const cached = input.cache?.get(id);
-    if (cached === undefined) unknown.push(id);
-    else if (cached !== null) ledger.set(id, cached);
+    if (cached === undefined) {
+      if (!input.cache?.certainlyAbsent(id)) unknown.push(id);
+    } else if (cached !== null) ledger.set(id, cached);
   }
   for (const [id, s] of await loadLedger(client, lane.lane, lane.shard, unknown)) ledger.set(id, s);
   if (input.cache) for (const id of unknown) input.cache.set(id, ledger.get(id) ?? null);

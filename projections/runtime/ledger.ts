@@ -9,6 +9,7 @@
  */
 import type { ClientBase } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
+import { BloomFilter } from './bloom';
 import { Column, iso, Rows, upsert, utcDay } from './sql';
 import type { EmailState, Instant } from './types';
 
@@ -225,7 +226,26 @@ export async function saveLedger(client: ClientBase, lane: string, shard: string
  */
 export class LedgerCache {
   private readonly map = new Map<string, EmailState | null>();
+  /** Every email id the lane's ledger holds (maybe more): an id it rules out needs no lookup. */
+  private readonly known = new BloomFilter();
+  private filled = false;
   constructor(private readonly max = 250_000) {}
+
+  /** Load the ids the ledger holds into the filter (once, before the first batch). */
+  async fill(client: ClientBase, lane: string, shard: string): Promise<void> {
+    if (this.filled) return;
+    const { rows } = await client.query<{ email_id: string }>(
+      'SELECT email_id FROM floe.projection_email_ledger WHERE lane = $1 AND shard = $2',
+      [lane, shard],
+    );
+    for (const r of rows) this.known.add(r.email_id);
+    this.filled = true;
+  }
+
+  /** Whether the ledger certainly lacks this email (no lookup needed). */
+  certainlyAbsent(id: string): boolean {
+    return this.filled && !this.known.mayContain(id);
+  }
 
   get(id: string): EmailState | null | undefined {
     const v = this.map.get(id);
@@ -249,6 +269,9 @@ export class LedgerCache {
 
   /** After a commit: the batch's entries are the committed ones. */
   commit(changed: Map<string, EmailState>): void {
-    for (const [id, s] of changed) this.set(id, s);
+    for (const [id, s] of changed) {
+      this.set(id, s);
+      this.known.add(id);
+    }
   }
 }

@@ -73,6 +73,9 @@ describe('fault: projector killed while catching up, and sharded projection', fu
       expect(new Set(killedAt.map(String)).size, `kill points ${killedAt.join(', ')}`).to.be.greaterThan(KILLS / 2);
       const r = floe(h.db.url, ['project', '--until-caught-up']);
       expect(r.code, r.err).to.equal(0);
+      const parked = await h.pool.query('SELECT count(*)::int AS n FROM floe.projection_parked');
+      const refParked = await reference.pool.query('SELECT count(*)::int AS n FROM floe.projection_parked');
+      expect(parked.rows[0].n, 'parked events').to.equal(refParked.rows[0].n);
       expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'after kills');
     });
   });
