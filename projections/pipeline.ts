@@ -39,15 +39,16 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
       for (const table of p.tables) {
         const column = PARTITION_COLUMN.get(table);
         if (!column) continue;
-        const missing = [...months].filter((m) => !ready.has(`${table}@${m}`)).sort((a, b) => a - b);
+        const physical = o.tableName ? o.tableName(p, table) : table;
+        const missing = [...months].filter((m) => !ready.has(`${physical}@${m}`)).sort((a, b) => a - b);
         if (!missing.length) continue;
         const client = await o.pool.connect();
         try {
           // Contiguous ranges only would over-create across gaps; one call per month is cheap and rare.
           for (const m of missing) {
-            const made = await ensureMonthPartitions(client, table, column, new Date(m), new Date(m));
+            const made = await ensureMonthPartitions(client, physical, column, new Date(m), new Date(m));
             if (made.length) log(`created partition ${made.join(', ')}`);
-            ready.add(`${table}@${m}`);
+            ready.add(`${physical}@${m}`);
           }
         } finally {
           client.release();
@@ -56,7 +57,8 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
     }
   };
 
-  const views = MATERIALIZED_VIEWS.filter((v) => o.projections.some((p) => p.tables.includes(v.source)));
+  // A rebuild (shadow tables) leaves the live views alone: the swap recreates them.
+  const views = o.tableName ? [] : MATERIALIZED_VIEWS.filter((v) => o.projections.some((p) => p.tables.includes(v.source)));
   const refreshEvery = o.refreshEveryMs ?? 10_000;
   let lastRefresh = 0;
   let refreshing: Promise<void> | undefined;

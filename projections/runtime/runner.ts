@@ -43,6 +43,8 @@ export interface ProjectorOptions {
   /** Retries of a failing batch before its bad event is dead-lettered or the batch bisected. */
   attempts?: number;
   backoffMs?: number;
+  /** Never fold past this position (a rebuild catching up to the live projection). */
+  stopAt?: bigint;
   /** Ledger entries kept in memory per lane (default 250,000). */
   ledgerCacheSize?: number;
 }
@@ -65,6 +67,13 @@ export interface ProjectorResult {
 class LaneMovedError extends Error {
   constructor(lane: Lane, position: bigint) {
     super(`lane ${lane.lane} (shard ${lane.shard}) is not at position ${lane.position} any more (batch to ${position}); is another projector running it?`);
+  }
+}
+
+/** A projection of the lane has moved to another lane (a blue/green rebuild swapped it in). */
+class LaneChangedError extends Error {
+  constructor(lane: Lane) {
+    super(`lane ${lane.lane} (shard ${lane.shard}) lost a member to a rebuild`);
   }
 }
 
@@ -98,19 +107,24 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   let wake: (() => void) | undefined;
   try {
     release = await lockProjections(lockClient, o.projections.map((p) => p.name), key);
-    const lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
+    let lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
 
     const read = async (after: bigint): Promise<RecordedEvent[]> => {
+      if (o.stopAt !== undefined && after >= o.stopAt) return [];
       const rows = await readRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined });
-      return decodeRows(rows, o.schemas);
+      const events = await decodeRows(rows, o.schemas);
+      return o.stopAt === undefined ? events : events.filter((e) => e.position <= o.stopAt!);
     };
     const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
 
-    const caches = new Map(lanes.map((l) => [l.lane, new LedgerCache(o.ledgerCacheSize)]));
-    const refs = new Map<string, LaneRef>(
-      lanes.map((l) => [l.lane, { lane: l.lane, shard: l.shard, projections: l.projections, table: tableName }]),
-    );
+    let caches = new Map<string, LedgerCache>();
+    let refs = new Map<string, LaneRef>();
+    const adopt = () => {
+      caches = new Map(lanes.map((l) => [l.lane, new LedgerCache(o.ledgerCacheSize)]));
+      refs = new Map(lanes.map((l) => [l.lane, { lane: l.lane, shard: l.shard, projections: l.projections, table: tableName }]));
+    };
+    adopt();
 
     /** One page for one lane: retried, its bad events dead-lettered, bisected if a write keeps failing. */
     const apply = async (lane: Lane, events: RecordedEvent[], position: bigint, dead = new Map<string, DeadLetter>()): Promise<void> => {
@@ -140,6 +154,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           // Entries looked up inside the rolled-back transaction are still committed state,
           // but a failure may leave doubt (a lost COMMIT reply): start the lane's cache afresh.
           caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
+          if (e instanceof LaneChangedError) throw e;
           if (e instanceof LaneMovedError) {
             // Our previous COMMIT may have succeeded without us hearing of it: then this batch is done.
             const { rows } = await o.pool.query('SELECT position FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane.lane, lane.shard]);
@@ -194,11 +209,13 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         [lane.lane, lane.shard, String(position), String(lane.position)],
       );
       if (moved.rowCount !== 1) throw new LaneMovedError(lane, position);
-      await client.query(
+      const members = await client.query(
         `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
-          WHERE lane = $1 AND shard = $2`,
-        [lane.lane, lane.shard, String(position), events, ignored],
+          WHERE lane = $1 AND shard = $2 AND projection = ANY($6::text[])`,
+        [lane.lane, lane.shard, String(position), events, ignored, lane.projections.map((p) => p.name)],
       );
+      // A rebuild swapped one of the lane's projections out (its checkpoint moved to the rebuilt lane).
+      if (members.rowCount !== lane.projections.length) throw new LaneChangedError(lane);
     };
 
     if (!o.untilCaughtUp) {
@@ -228,7 +245,18 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           prefetch.catch(() => undefined);
           ahead.set(lane.lane, prefetch);
         }
-        await apply(lane, events, position);
+        try {
+          await apply(lane, events, position);
+        } catch (e) {
+          if (!(e instanceof LaneChangedError)) throw e;
+          log(`projector: ${e.message}; taking up the new lane layout`);
+          for (const p of ahead.values()) await p.catch(() => undefined);
+          ahead.clear();
+          lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
+          adopt();
+          progressed = true;
+          break;
+        }
         if (o.signal?.aborted) break;
       }
       if (progressed) continue;

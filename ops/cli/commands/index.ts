@@ -7,6 +7,7 @@ import { deadLettersList, deadLettersRetry } from './deadLetters';
 import { generate } from './generate';
 import { migrateCommand } from './migrate';
 import { project } from './project';
+import { rebuild } from './rebuild';
 import { read } from './read';
 import { schemasCheck, schemasList } from './schemas';
 import { start } from './start';
@@ -19,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   append,
   read,
   project,
+  rebuild,
   status,
   'dead-letters list': deadLettersList,
   'dead-letters retry': deadLettersRetry,

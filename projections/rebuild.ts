@@ -1,0 +1,282 @@
+/**
+ * Blue/green rebuilds (DESIGN §6). `rebuild` folds a projection from position 0 into
+ * shadow copies of its tables (`<table>__shadow`, private ones too) under its own
+ * checkpoint (`<name>__shadow`) and lane, while the live projection keeps serving and
+ * advancing. Then, in one short transaction holding the live tables' locks:
+ *
+ * - whole projection: the live tables are dropped and the shadows (with their
+ *   partitions, indexes and policies) renamed into place; the projection's checkpoint
+ *   becomes the shadow's, so the live projector, whose next batch finds its lane changed,
+ *   takes the projection up from there in the rebuilt lane;
+ * - one period (`--period YYYY-MM`): the shadow is caught up to exactly the live
+ *   checkpoint, and only that month's partition of each partitioned table is exchanged
+ *   (DETACH/ATTACH); every other month and the checkpoint stay as they are.
+ *
+ * Killed at any point before that transaction commits, the live tables are untouched;
+ * run again, the rebuild resumes from the shadow's checkpoint.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { FloeError } from '../schemas/errors';
+import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
+import { project } from './pipeline';
+import { lockProjections } from './runtime/lanes';
+import type { BatchReport } from './runtime/runner';
+import type { AnyProjection } from './runtime/types';
+import { tableDef, TABLES } from './tables/ddl';
+import { MATERIALIZED_VIEWS } from './tables/views';
+
+export const SHADOW = '__shadow';
+export const shadowName = (table: string): string => `${table}${SHADOW}`;
+
+export interface RebuildOptions {
+  pool: Pool;
+  url: string;
+  schemas: SchemaResolver;
+  projection: AnyProjection;
+  /** `YYYY-MM`: rebuild only that month's partitions. */
+  period?: string;
+  batchSize?: number;
+  log?: (m: string) => void;
+  onBatch?: (b: BatchReport) => void;
+  signal?: AbortSignal;
+}
+
+export interface RebuildResult {
+  projection: string;
+  period: string | null;
+  /** Position the rebuilt tables reflect. */
+  position: bigint;
+  events: number;
+  seconds: number;
+  swapped: string[];
+  resumed: boolean;
+}
+
+const PARTITIONED = new Map(TABLES.filter((t) => t.partitionColumn).map((t) => [t.name, t.partitionColumn!]));
+const isPublic = (t: string) => !t.includes('.');
+
+export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
+  const p = o.projection;
+  const log = o.log ?? (() => undefined);
+  const started = Date.now();
+  const period = o.period === undefined ? null : parsePeriod(o.period);
+  if (period && !p.tables.some((t) => PARTITIONED.has(t))) {
+    throw new FloeError('NOT_PARTITIONED', `projection ${p.name} has no monthly partitions: rebuild it whole (without --period)`);
+  }
+  const sharded = await o.pool.query(`SELECT shard FROM floe.projection_checkpoints WHERE projection = $1 AND shard <> '0/1'`, [p.name]);
+  if (sharded.rowCount) {
+    throw new FloeError('SHARDED_REBUILD', `projection ${p.name} is projected in shards (${sharded.rows[0].shard}); rebuilds run unsharded only`);
+  }
+  const shadow: AnyProjection = { ...p, name: shadowName(p.name) };
+  const table = (_q: AnyProjection, t: string) => shadowName(t);
+
+  const lockClient = await o.pool.connect();
+  let release: (() => Promise<void>) | undefined;
+  try {
+    // One rebuild of a projection at a time; the live projector keeps its own locks.
+    release = await lockProjections(lockClient, [`${p.name}#rebuild`], '0/1');
+    const resumed = await prepareShadow(o.pool, p, shadow, log);
+    let events = 0;
+    const catchUp = async (stopAt?: bigint) => {
+      const r = await project({
+        pool: o.pool,
+        url: o.url,
+        schemas: o.schemas,
+        projections: [shadow],
+        tableName: table,
+        untilCaughtUp: true,
+        stopAt,
+        batchSize: o.batchSize,
+        log,
+        onBatch: o.onBatch,
+        signal: o.signal,
+        refreshEveryMs: Infinity,
+      });
+      events += r.events;
+      return r.lanes[0]?.position ?? 0n;
+    };
+
+    for (let attempt = 1; ; attempt++) {
+      const live = await livePosition(o.pool, p.name);
+      // A period swap keeps the live checkpoint: the shadow must stop exactly there.
+      const position = await catchUp(period ? live ?? undefined : undefined);
+      if (o.signal?.aborted) throw new FloeError('ABORTED', `rebuild of ${p.name} stopped at position ${position}; run it again to resume`);
+      const client = await o.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL lock_timeout = '10s'`);
+        await client.query(`LOCK TABLE ${p.tables.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+        const now = await livePosition(client, p.name);
+        if (now !== null && (period ? now !== position : now > position)) {
+          // The live projection moved on meanwhile: catch up again (rarely more than once).
+          await client.query('ROLLBACK');
+          if (attempt >= 20) throw new FloeError('REBUILD_CHASE', `rebuild of ${p.name} could not catch up with the live projection`);
+          continue;
+        }
+        const swapped = period ? await swapPeriod(client, p, period) : await swapWhole(client, p, shadow);
+        await client.query('COMMIT');
+        if (period) await dropShadow(o.pool, p, shadow);
+        log(`rebuilt ${p.name}${period ? ` (${o.period})` : ''} at position ${position}: swapped ${swapped.join(', ')}`);
+        return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed };
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    }
+  } finally {
+    await release?.().catch(() => undefined);
+    lockClient.release();
+  }
+}
+
+function parsePeriod(s: string): Date {
+  const m = /^(\d{4})-(\d{2})$/.exec(s);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new FloeError('BAD_PERIOD', `--period must be YYYY-MM, got ${JSON.stringify(s)}`);
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
+}
+
+async function livePosition(db: Pool | PoolClient, name: string): Promise<bigint | null> {
+  const { rows } = await db.query(`SELECT position FROM floe.projection_checkpoints WHERE projection = $1 AND shard = '0/1'`, [name]);
+  return rows[0] ? BigInt(rows[0].position) : null;
+}
+
+/**
+ * Create the shadow tables, or keep them when a previous run of the same version left
+ * them with a checkpoint (resume). Returns whether it resumes.
+ */
+async function prepareShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection, log: (m: string) => void): Promise<boolean> {
+  const { rows } = await pool.query(`SELECT version, position FROM floe.projection_checkpoints WHERE projection = $1`, [shadow.name]);
+  const exists = await Promise.all(p.tables.map((t) => relationExists(pool, shadowName(t))));
+  if (rows[0] && rows[0].version === p.version && exists.every(Boolean)) {
+    log(`resuming the rebuild of ${p.name} from position ${rows[0].position}`);
+    return true;
+  }
+  await dropShadow(pool, p, shadow);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    for (const t of p.tables) {
+      if (isPublic(t) && TABLES.some((d) => d.name === t)) {
+        for (const sql of tableDef(t).create(shadowName(t))) await client.query(sql);
+      } else {
+        await client.query(`CREATE TABLE ${shadowName(t)} (LIKE ${t} INCLUDING ALL)`);
+      }
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+  return false;
+}
+
+async function dropShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    for (const t of p.tables) await client.query(`DROP TABLE IF EXISTS ${shadowName(t)} CASCADE`);
+    const { rows } = await client.query(`DELETE FROM floe.projection_checkpoints WHERE projection = $1 RETURNING lane, shard`, [shadow.name]);
+    for (const r of rows) {
+      const others = await client.query(`SELECT 1 FROM floe.projection_checkpoints WHERE lane = $1 AND shard = $2`, [r.lane, r.shard]);
+      if (others.rowCount) continue;
+      for (const s of ['projection_email_ledger', 'projection_parked', 'dead_letters', 'projection_lanes']) {
+        await client.query(`DELETE FROM floe.${s} WHERE lane = $1 AND shard = $2`, [r.lane, r.shard]);
+      }
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+async function relationExists(db: Pool | PoolClient, name: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [name]);
+  return rows[0].ok;
+}
+
+/** Whole projection: drop the live tables, rename the shadows into place, move the checkpoint. */
+async function swapWhole(client: PoolClient, p: AnyProjection, shadow: AnyProjection): Promise<string[]> {
+  const views = MATERIALIZED_VIEWS.filter((v) => p.tables.includes(v.source));
+  for (const v of views) for (const sql of v.dropSql(v.name)) await client.query(sql);
+  for (const t of p.tables) {
+    await client.query(`DROP TABLE ${t} CASCADE`);
+    await renameTree(client, shadowName(t), t);
+  }
+  for (const v of views) for (const sql of v.create(v.name, v.source)) await client.query(sql);
+  await client.query(`DELETE FROM floe.projection_checkpoints WHERE projection = $1`, [p.name]);
+  await client.query(`UPDATE floe.projection_checkpoints SET projection = $1 WHERE projection = $2`, [p.name, shadow.name]);
+  await client.query(`DELETE FROM floe.projection_lanes l WHERE NOT EXISTS
+    (SELECT 1 FROM floe.projection_checkpoints c WHERE c.lane = l.lane AND c.shard = l.shard)`);
+  return p.tables;
+}
+
+/** One month: exchange that month's partition of every partitioned public table. */
+async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Promise<string[]> {
+  const swapped: string[] = [];
+  const from = month.toISOString().slice(0, 10);
+  const to = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+  const suffix = `_p${from.slice(0, 7).replace('-', '')}`;
+  for (const t of p.tables.filter((x) => PARTITIONED.has(x))) {
+    const column = PARTITIONED.get(t)!;
+    const bounds = column === 'hour' || column === 'occurred_at' ? [`'${from} 00:00:00+00'`, `'${to} 00:00:00+00'`] : [`'${from}'`, `'${to}'`];
+    const live = await partitionFor(client, t, bounds[0]);
+    const fresh = await partitionFor(client, shadowName(t), bounds[0]);
+    if (fresh) await client.query(`ALTER TABLE ${shadowName(t)} DETACH PARTITION ${fresh}`);
+    if (live) {
+      await client.query(`ALTER TABLE ${t} DETACH PARTITION ${live}`);
+      await client.query(`DROP TABLE ${live}`);
+    }
+    if (fresh) {
+      await client.query(`ALTER TABLE ${t} ATTACH PARTITION ${fresh} FOR VALUES FROM (${bounds[0]}) TO (${bounds[1]})`);
+      await renameTree(client, fresh, `${t}${suffix}`);
+    }
+    swapped.push(`${t}${suffix}`);
+  }
+  return swapped;
+}
+
+/** The (non-default) partition of `table` whose range starts at `lower`, if any. */
+async function partitionFor(client: PoolClient, table: string, lower: string): Promise<string | null> {
+  const { rows } = await client.query(
+    `SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = $1::regclass`,
+    [table],
+  );
+  const want = lower.replace(/'/g, '');
+  const hit = rows.find((r) => {
+    const m = /FROM \('([^']+)'\)/.exec(r.bound);
+    return m && (m[1] === want || new Date(m[1]).getTime() === new Date(want.replace(' ', 'T').replace('+00', 'Z')).getTime());
+  });
+  return hit ? hit.relname : null;
+}
+
+/** Rename a table and everything named after it (partitions, indexes, constraints, policies). */
+async function renameTree(client: PoolClient, from: string, to: string): Promise<void> {
+  const [schema, fromName] = from.includes('.') ? from.split('.') : ['public', from];
+  const toName = to.includes('.') ? to.split('.')[1] : to;
+  const renamed = (n: string) => (n.startsWith(fromName) ? toName + n.slice(fromName.length) : n);
+  const { rows: parts } = await client.query(
+    `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`,
+    [from],
+  );
+  for (const r of parts) await renameTree(client, `${schema}.${r.relname}`, `${schema}.${renamed(r.relname)}`);
+  const { rows: indexes } = await client.query(
+    `SELECT ci.relname FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid WHERE x.indrelid = $1::regclass`,
+    [from],
+  );
+  for (const r of indexes) {
+    if (renamed(r.relname) !== r.relname) await client.query(`ALTER INDEX ${schema}.${r.relname} RENAME TO ${renamed(r.relname)}`);
+  }
+  const { rows: policies } = await client.query(`SELECT polname FROM pg_policy WHERE polrelid = $1::regclass`, [from]);
+  for (const r of policies) {
+    if (renamed(r.polname) !== r.polname) await client.query(`ALTER POLICY ${r.polname} ON ${from} RENAME TO ${renamed(r.polname)}`);
+  }
+  await client.query(`ALTER TABLE ${from} RENAME TO ${toName}`);
+}
