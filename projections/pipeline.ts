@@ -7,6 +7,9 @@
  */
 import type { RecordedEvent } from '../streams/envelope';
 import { runProjector, type ProjectorOptions, type ProjectorResult } from './runtime/runner';
+// rebuild.ts imports this module too; its `project` is only called at run time, so the cycle is harmless.
+import { rebuild } from './rebuild';
+import { staleProjections } from './runtime/lanes';
 import type { AnyProjection } from './runtime/types';
 import { TABLES } from './tables/ddl';
 import { ensureMonthPartitions } from './tables/partitions';
@@ -24,7 +27,36 @@ const monthStart = (ms: number): number => {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 };
 
+/**
+ * Project, first rebuilding blue/green (while the others follow live) the projections
+ * whose version changed or that fell behind their lane; their old tables serve until
+ * their swap.
+ */
 export async function project(o: ProjectOptions): Promise<ProjectorResult> {
+  const unsharded = (o.shard?.count ?? 1) === 1;
+  const stale = o.tableName || !unsharded ? [] : await staleProjections(o.pool, o.projections, { index: 0, count: 1 });
+  if (stale.length) {
+    const others = o.projections.filter((p) => !stale.some((s) => s.projection === p));
+    const pause = new AbortController();
+    const onAbort = () => pause.abort();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    const meanwhile = others.length && !o.untilCaughtUp ? projectOnce({ ...o, projections: others, signal: pause.signal }) : undefined;
+    try {
+      for (const { projection, why } of stale) {
+        o.log?.(`projection ${projection.name}: ${why}; rebuilding it blue/green (the old tables serve until the swap)`);
+        await rebuild({ pool: o.pool, url: o.url, schemas: o.schemas, projection, batchSize: o.batchSize, log: o.log, signal: o.signal });
+      }
+    } finally {
+      pause.abort();
+      await meanwhile;
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+    if (o.signal?.aborted) return { lanes: [], events: 0, batches: 0 };
+  }
+  return projectOnce(o);
+}
+
+async function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
   const log = o.log ?? (() => undefined);
   const ready = new Set<string>(); // `${table}@${month}` known to have its partition
   const prepare = async (lane: { projections: AnyProjection[] }, events: RecordedEvent[]) => {

@@ -163,3 +163,24 @@ async function dropLaneState(client: PoolClient, lane: string, shard: string): P
     await client.query(`DELETE FROM floe.${t} WHERE lane = $1 AND shard = $2`, [lane, shard]);
   }
 }
+
+/**
+ * Projections whose tables cannot simply be continued: their checkpoint was written by
+ * another version, or their lane moved on without them (left out of a `--only` run).
+ */
+export async function staleProjections(pool: Pool, projections: AnyProjection[], shard: ShardSpec): Promise<Array<{ projection: AnyProjection; why: string }>> {
+  const key = shardKey(shard);
+  const { rows } = await pool.query<CheckpointRow & { lane_position: string | null }>(
+    `SELECT c.projection, c.shard, c.lane, c.version, c.position, l.position AS lane_position
+       FROM floe.projection_checkpoints c LEFT JOIN floe.projection_lanes l ON l.lane = c.lane AND l.shard = c.shard
+      WHERE c.shard = $1 AND c.projection = ANY($2::text[])`,
+    [key, projections.map((p) => p.name)],
+  );
+  const out: Array<{ projection: AnyProjection; why: string }> = [];
+  for (const r of rows) {
+    const p = projections.find((x) => x.name === r.projection)!;
+    if (r.version !== p.version) out.push({ projection: p, why: `version ${r.version} → ${p.version}` });
+    else if (r.lane_position === null || r.lane_position !== r.position) out.push({ projection: p, why: `behind its lane ${r.lane}` });
+  }
+  return out;
+}
