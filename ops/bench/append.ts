@@ -5,14 +5,12 @@
  *
  * Each repetition uses a fresh database. Figures are events/s; the report gives medians.
  */
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { PostgresEventStore } from '../../streams/postgres';
-import { dropDatabase, ensureDatabase } from '../db/connect';
 import { migrate } from '../db/migrate';
-import { generateWorkload } from '../generate';
+import { withDatabase, workloadLines } from './shared';
 
 export interface AppendBenchOptions {
   url: string;
@@ -27,27 +25,6 @@ export interface AppendBenchRun {
   floe: number;
   naive: number;
   prepare: number;
-}
-
-function workload(events: number) {
-  // About 4.2 events per email in the generated workload.
-  const lines = [];
-  for (const e of generateWorkload({ seed: 'bench', tenants: 10, emails: Math.ceil(events / 4.2), start: '2026-01-01', days: 30 })) {
-    lines.push(JSON.stringify(e));
-    if (lines.length === events) break;
-  }
-  return lines;
-}
-
-async function withDatabase<T>(url: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const u = new URL(url);
-  u.pathname = `/floe_bench_${randomBytes(4).toString('hex')}`;
-  await ensureDatabase(u.toString());
-  try {
-    return await fn(u.toString());
-  } finally {
-    await dropDatabase(u.toString());
-  }
 }
 
 async function floeRun(url: string, lines: string[], batchSize: number): Promise<{ rate: number; prepare: number }> {
@@ -100,16 +77,10 @@ async function naiveRun(url: string, lines: string[]): Promise<number> {
   }
 }
 
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 /** A warm-up run, then `runs` measured ones, each on a fresh database. */
 export async function benchAppend(o: AppendBenchOptions): Promise<AppendBenchRun[]> {
   o.log(`generating ${o.events.toLocaleString('en-US')} events`);
-  const lines = workload(o.events);
+  const lines = workloadLines(o.events);
   const naiveLines = lines.slice(0, o.naiveEvents);
   const runs: AppendBenchRun[] = [];
   for (let i = 0; i <= o.runs; i++) {

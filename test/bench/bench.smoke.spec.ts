@@ -1,19 +1,51 @@
-/** The benchmark harness must not rot: a tiny run completes and reports sane figures (no speed asserted). */
+/**
+ * The benchmark harness must not rot: a tiny `floe bench --quick` runs every scenario and
+ * reports sane figures, and the catch-up correctness check (Floe's campaign_analytics =
+ * the in-database baseline's) passes. No speed is asserted.
+ */
 import { expect } from 'chai';
 import { postgresUrl } from '../helpers/backends';
 import { floe } from '../helpers/cli';
 
 describe('floe bench (smoke)', function () {
-  this.timeout(120_000);
-  it('runs the append scenario and checks each contender stored every event', async function () {
+  this.timeout(240_000);
+  it('runs append, catch-up, freshness and memory on tiny sizes; catch-up results are identical to the baseline', async function () {
     const url = await postgresUrl();
     if (!url) return this.skip();
-    const r = floe(url, ['bench', '--quick', '--events', '2000', '--runs', '1', '--json', '--no-write']);
+    const r = floe(url, ['bench', '--quick', '--events', '20000', '--runs', '1', '--seconds', '2', '--json', '--no-write']);
     expect(r.code, r.err).to.equal(0);
     const s = JSON.parse(r.out);
-    expect(s.events).to.equal(2000);
+    expect(s.ok).to.equal(true);
+    expect(s.events).to.equal(20000);
+    expect(s.scenarios).to.deep.equal(['append', 'catchup', 'freshness', 'memory']);
+
+    expect(s.append.events).to.equal(20000);
     expect(s.append.floe).to.be.greaterThan(0);
     expect(s.append.naive).to.be.greaterThan(0);
     expect(s.append.all.length).to.equal(1);
+
+    // The store keeps every distinct generated event (the workload repeats a few ids on purpose).
+    expect(s.catchup.events).to.be.within(19_000, 20_000);
+    expect(s.catchup.identical).to.equal(true);
+    expect(s.catchup.rows).to.be.greaterThan(0);
+    for (const k of ['baseline', 'campaign', 'all', 'ratio']) expect(s.catchup[k], k).to.be.greaterThan(0);
+    expect(s.catchup.runs).to.have.length(1);
+    expect(s.catchup.profile.all.map((p: { step: string }) => p.step)).to.include('write campaign_analytics');
+
+    expect(s.freshness.samples).to.be.greaterThan(10);
+    for (const k of ['p50', 'p95', 'p99']) expect(s.freshness[k], k).to.be.greaterThan(0);
+    expect(s.freshness.p50).to.be.at.most(s.freshness.p99);
+
+    expect(s.memory.points).to.have.length(2);
+    expect(s.memory.points[1].events).to.be.greaterThan(3 * s.memory.points[0].events);
+    for (const p of s.memory.points) expect(p.peakRssMb).to.be.within(20, 8192);
+  });
+
+  it('refuses an unknown scenario (exit 2)', async function () {
+    const url = await postgresUrl();
+    if (!url) return this.skip();
+    const r = floe(url, ['bench', '--only', 'catchup,nope', '--no-write']);
+    expect(r.code).to.equal(2);
+    expect(r.err).to.match(/unknown scenario "nope"/);
   });
 });

@@ -1,0 +1,241 @@
+/**
+ * Catch-up and memory benchmarks of the projector.
+ *
+ * The store is prepared once per bench run: N generated events appended by Floe into a
+ * template database (then VACUUM ANALYZE, as autovacuum would leave it), and the same
+ * events, at the same positions, COPYed into a plain typed table of a separate baseline
+ * database. Every repetition projects into a fresh file-level copy of the template
+ * (`CREATE DATABASE … TEMPLATE`), so each one starts from "store loaded, nothing
+ * projected" and nothing of a previous run (partitions, ledger, caches in tables) leaks.
+ *
+ * The projector runs as users run it, a child process `floe project --until-caught-up
+ * --json` (all projections, or `--only campaign_analytics`); its rate is the events it
+ * folded over the seconds it reports (from after start-up and migration to its last
+ * commit and final view refresh). Its peak RSS (VmHWM) is sampled from /proc.
+ */
+import { Client } from 'pg';
+import { defaultCatalog } from '../../schemas';
+import { PostgresEventStore } from '../../streams/postgres';
+import { prepareEvent, PreparedEvent } from '../../streams/prepare';
+import { dropDatabase, ensureDatabase } from '../db/connect';
+import { migrate } from '../db/migrate';
+import { BaselineLoader, baselineLine, campaignRows, compareRows, Comparison, runBaseline } from './baseline';
+import { benchDatabaseUrl, floeChild, FloeRun, Log, median, projectSummary, seconds, withCopy, workloadEvents, WorkloadSpec } from './shared';
+
+export interface PreparedStore {
+  /** The template database holding the store (nobody connected between runs). */
+  url: string;
+  /** The baseline database (`bench_events`), when asked for. */
+  baselineUrl?: string;
+  spec: WorkloadSpec;
+  /** Events stored (generated lines minus the generator's retried duplicates). */
+  events: number;
+  generated: number;
+  seconds: number;
+}
+
+/** Generate, append (batches of 1,000, one in flight while the next is prepared) and optionally load the baseline table. */
+export async function prepareStore(serverUrl: string, spec: WorkloadSpec, o: { baseline: boolean; log: Log }): Promise<PreparedStore> {
+  const t0 = process.hrtime.bigint();
+  const url = benchDatabaseUrl(serverUrl, 'store');
+  const baselineUrl = o.baseline ? benchDatabaseUrl(serverUrl, 'baseline') : undefined;
+  o.log(`preparing a store of ${spec.events.toLocaleString('en-US')} events over ${spec.days} days${o.baseline ? ' and its baseline table' : ''}`);
+  await ensureDatabase(url);
+  if (baselineUrl) await ensureDatabase(baselineUrl);
+  try {
+    await migrate(url);
+    const store = await PostgresEventStore.open(url);
+    const loader = baselineUrl ? await BaselineLoader.open(baselineUrl) : undefined;
+    const catalog = defaultCatalog();
+    let generated = 0;
+    let stored = 0;
+    try {
+      let inflight: Promise<unknown> = Promise.resolve();
+      const flush = (events: PreparedEvent[], inputs: Record<string, unknown>[]) =>
+        store.appendPrepared(events).then(async (r) => {
+          stored += r.appended;
+          if (!loader) return;
+          const lines: string[] = [];
+          r.results.forEach((res, i) => {
+            if (res.position !== 'duplicate') lines.push(baselineLine(res.position, inputs[i]));
+          });
+          await loader.write(lines);
+        });
+      let batch: PreparedEvent[] = [];
+      let inputs: Record<string, unknown>[] = [];
+      for (const generatedEvent of workloadEvents(spec)) {
+        const input = JSON.parse(JSON.stringify(generatedEvent)); // as a producer's NDJSON line arrives
+        batch.push(prepareEvent(catalog, input));
+        inputs.push(input);
+        generated++;
+        if (batch.length === 1000) {
+          await inflight;
+          inflight = flush(batch, inputs);
+          batch = [];
+          inputs = [];
+          if (generated % 200_000 === 0) o.log(`  ${generated.toLocaleString('en-US')} events appended`);
+        }
+      }
+      await inflight;
+      await flush(batch, inputs);
+    } finally {
+      await store.close();
+      const rows = await loader?.close();
+      if (loader && rows !== stored) throw new Error(`baseline table got ${rows} rows, the store ${stored} events`);
+    }
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query('VACUUM (ANALYZE) floe.events');
+    } finally {
+      await c.end();
+    }
+    const secs = seconds(t0);
+    o.log(`  store ready: ${stored.toLocaleString('en-US')} events stored (${generated - stored} retried duplicates) in ${secs.toFixed(0)} s`);
+    return { url, baselineUrl, spec, events: stored, generated, seconds: secs };
+  } catch (e) {
+    await dropStore({ url, baselineUrl });
+    throw e;
+  }
+}
+
+export async function dropStore(s: { url: string; baselineUrl?: string }): Promise<void> {
+  await dropDatabase(s.url).catch(() => undefined);
+  if (s.baselineUrl) await dropDatabase(s.baselineUrl).catch(() => undefined);
+}
+
+export interface ProjectRun {
+  events: number;
+  seconds: number;
+  rate: number;
+  peakRss: number;
+  wallSeconds: number;
+  /** CPU seconds of the projector process (start-up included). */
+  cpuSeconds: number;
+  /** FLOE_PROFILE lines (`timings.report()`), when profiled. */
+  profile?: string[];
+}
+
+const PROFILE_LINE = /^\S.*\s\d+ ms {2}\(\d+ × [\d.]+ ms\)$/;
+
+/** One `floe project --until-caught-up --json` child on `url`. */
+export async function projectOnce(url: string, only: string[], o: { profile?: boolean } = {}): Promise<ProjectRun & { run: FloeRun }> {
+  const args = ['project', '--until-caught-up', '--json', ...(only.length ? ['--only', only.join(',')] : [])];
+  const run = await floeChild(url, args, o.profile ? { FLOE_PROFILE: '1' } : {}).done;
+  const s = projectSummary(run);
+  const profile = o.profile ? run.err.split('\n').filter((l) => PROFILE_LINE.test(l)) : undefined;
+  return { events: s.events, seconds: s.seconds, rate: s.events / s.seconds, peakRss: run.peakRss, wallSeconds: run.wallSeconds, cpuSeconds: run.cpuSeconds, profile, run };
+}
+
+export interface CatchupRep {
+  baseline: number;
+  baselineSeconds: number;
+  campaign: ProjectRun;
+  all: ProjectRun;
+  campaignCheck: Comparison;
+  allCheck: Comparison;
+}
+
+export interface CatchupResult {
+  events: number;
+  runs: CatchupRep[];
+  /** The warm-up repetition, profiled (FLOE_PROFILE=1), not in the medians. */
+  warmup: CatchupRep;
+  median: { baseline: number; campaign: number; all: number; campaignPeakRss: number; allPeakRss: number; campaignCpuShare: number; allCpuShare: number };
+  /** Every repetition, warm-up included, produced rows identical to the baseline's. */
+  identical: boolean;
+  /** The first mismatch seen, for the report. */
+  mismatch?: Comparison;
+  baselineRows: number;
+}
+
+/**
+ * A warm-up repetition (profiled), then `runs` measured ones. Each: the baseline statement,
+ * Floe with campaign_analytics alone, Floe with every projection; both Floe results are
+ * compared row for row with the baseline's.
+ */
+export async function benchCatchup(store: PreparedStore, runs: number, log: Log): Promise<CatchupResult> {
+  if (!store.baselineUrl) throw new Error('the catch-up benchmark needs a store prepared with its baseline');
+  const reps: CatchupRep[] = [];
+  let warmup: CatchupRep | undefined;
+  let mismatch: Comparison | undefined;
+  let baselineRows = 0;
+  for (let i = 0; i <= runs; i++) {
+    const profile = i === 0;
+    const b = await runBaseline(store.baselineUrl);
+    const baseRows = await campaignRows(store.baselineUrl, 'bench_campaign_analytics');
+    baselineRows = baseRows.length;
+    const floe = async (only: string[]) =>
+      withCopy(
+        store.url,
+        async (db) => {
+          const r = await projectOnce(db, only, { profile });
+          if (r.events !== store.events) throw new Error(`floe project folded ${r.events} events, the store holds ${store.events}`);
+          return { r, check: compareRows(await campaignRows(db, 'campaign_analytics'), baseRows) };
+        },
+        'catchup',
+      );
+    const campaign = await floe(['campaign_analytics']);
+    const all = await floe([]);
+    const strip = (r: ProjectRun & { run?: FloeRun }): ProjectRun => ({ ...r, run: undefined }) as ProjectRun;
+    const rep: CatchupRep = {
+      baseline: store.events / b.seconds,
+      baselineSeconds: b.seconds,
+      campaign: strip(campaign.r),
+      all: strip(all.r),
+      campaignCheck: campaign.check,
+      allCheck: all.check,
+    };
+    for (const c of [campaign.check, all.check]) if (!c.identical) mismatch ??= c;
+    log(
+      `catch-up ${i === 0 ? 'warm-up (profiled)' : `run ${i}/${runs}`}: baseline ${Math.round(rep.baseline)} events/s, ` +
+        `floe campaign_analytics ${Math.round(rep.campaign.rate)} events/s, all projections ${Math.round(rep.all.rate)} events/s; ` +
+        `rows ${campaign.check.identical && all.check.identical ? 'IDENTICAL' : 'DIFFERENT'} (${baseRows.length})`,
+    );
+    if (i === 0) warmup = rep;
+    else reps.push(rep);
+  }
+  return {
+    events: store.events,
+    runs: reps,
+    warmup: warmup!,
+    median: {
+      baseline: median(reps.map((r) => r.baseline)),
+      campaign: median(reps.map((r) => r.campaign.rate)),
+      all: median(reps.map((r) => r.all.rate)),
+      campaignPeakRss: median(reps.map((r) => r.campaign.peakRss)),
+      allPeakRss: median(reps.map((r) => r.all.peakRss)),
+      campaignCpuShare: median(reps.map((r) => r.campaign.cpuSeconds / r.campaign.wallSeconds)),
+      allCpuShare: median(reps.map((r) => r.all.cpuSeconds / r.all.wallSeconds)),
+    },
+    identical: mismatch === undefined,
+    mismatch,
+    baselineRows,
+  };
+}
+
+export interface MemoryPoint {
+  events: number;
+  days: number;
+  runs: ProjectRun[];
+  peakRss: number;
+  rate: number;
+}
+
+/** Peak RSS of `floe project --until-caught-up` (every projection) over the store, `runs` times. */
+export async function benchMemory(store: PreparedStore, runs: number, log: Log): Promise<MemoryPoint> {
+  const out: ProjectRun[] = [];
+  for (let i = 1; i <= runs; i++) {
+    const r = await withCopy(store.url, async (db) => projectOnce(db, []), 'memory');
+    if (r.events !== store.events) throw new Error(`floe project folded ${r.events} events, the store holds ${store.events}`);
+    out.push({ ...r, run: undefined } as ProjectRun);
+    log(`memory ${store.events.toLocaleString('en-US')} events, run ${i}/${runs}: peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, ${Math.round(r.rate)} events/s`);
+  }
+  return {
+    events: store.events,
+    days: store.spec.days,
+    runs: out,
+    peakRss: median(out.map((r) => r.peakRss)),
+    rate: median(out.map((r) => r.rate)),
+  };
+}

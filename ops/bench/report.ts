@@ -1,0 +1,299 @@
+/**
+ * The summary `floe bench` prints with --json, and BENCHMARKS.md written from it.
+ */
+import { MB } from './shared';
+
+export const TARGETS = {
+  append: 50_000,
+  /** Floe's campaign_analytics catch-up at least half the baseline's rate. */
+  campaignVsBaseline: 0.5,
+  allProjections: 100_000,
+  freshnessP99Ms: 500,
+  peakRssMb: 512,
+};
+
+export interface Summary {
+  date: string;
+  machine: string;
+  quick: boolean;
+  /** Store size of the catch-up and memory scenarios (events requested). */
+  events: number;
+  runs: number;
+  scenarios: string[];
+  /** False when a correctness check failed (the command exits 1). */
+  ok: boolean;
+  append?: { events: number; runs: number; floe: number; naive: number; prepare: number; all: Array<{ floe: number; naive: number }> };
+  catchup?: {
+    events: number;
+    prepareSeconds: number;
+    baseline: number;
+    campaign: number;
+    all: number;
+    /** Floe campaign_analytics rate / baseline rate. */
+    ratio: number;
+    identical: boolean;
+    rows: number;
+    mismatch?: { floeRows: number; baselineRows: number; onlyFloe: string[]; onlyBaseline: string[] };
+    runs: Array<{ baseline: number; campaign: number; all: number; identical: boolean }>;
+    peakRssMb: { campaign: number; all: number };
+    /** CPU time of the projector process over its wall time (start-up included). */
+    cpuShare: { campaign: number; all: number };
+    profile: { campaign: ProfileStep[]; all: ProfileStep[] };
+  };
+  freshness?: {
+    rate: number;
+    seconds: number;
+    intervalMs: number;
+    warmupSeconds: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    max: number;
+    appendRate: number;
+    samples: number;
+    runs: Array<{ p50: number; p95: number; p99: number; max: number; samples: number; appendRate: number; projectorBatches: number }>;
+    profile: ProfileStep[];
+    projectorBatches: number;
+  };
+  memory?: {
+    points: Array<{ events: number; days: number; peakRssMb: number; rate: number; source: string }>;
+    growth: number;
+  };
+}
+
+export interface ProfileStep {
+  step: string;
+  ms: number;
+  n: number;
+}
+
+const PROFILE_RE = /^(.*?)\s+(\d+) ms {2}\((\d+) × [\d.]+ ms\)$/;
+
+/** `timings.report()` lines back into numbers. */
+export function parseProfile(lines: string[] | undefined): ProfileStep[] {
+  return (lines ?? []).flatMap((l) => {
+    const m = PROFILE_RE.exec(l);
+    return m ? [{ step: m[1].trim(), ms: Number(m[2]), n: Number(m[3]) }] : [];
+  });
+}
+
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+const pct = (part: number, whole: number) => `${whole > 0 ? Math.round((100 * part) / whole) : 0}%`;
+const met = (ok: boolean, missed: string) => (ok ? 'met' : `**missed** (${missed})`);
+
+/** Steps grouped the way the notes talk about them. */
+function split(profile: ProfileStep[]): { total: number; groups: Array<[string, number]>; writes: ProfileStep[] } {
+  const total = profile.reduce((s, p) => s + p.ms, 0);
+  const sum = (f: (s: string) => boolean) => profile.filter((p) => f(p.step)).reduce((s, p) => s + p.ms, 0);
+  const writes = profile.filter((p) => p.step.startsWith('write ')).sort((a, b) => b.ms - a.ms);
+  const groups: Array<[string, number]> = [
+    ['table writes (SQL upserts, one per table per batch)', sum((s) => s.startsWith('write '))],
+    ['email ledger load + save (SQL, parameters built in Node.js)', sum((s) => s.startsWith('ledger'))],
+    ['fold (Node.js, in memory)', sum((s) => s === 'fold')],
+    ['read + decode, waited for', sum((s) => s.startsWith('read'))],
+    ['commit', sum((s) => s === 'commit')],
+    ['parking', sum((s) => s === 'parking')],
+  ];
+  return { total, groups: groups.filter(([, ms]) => ms > 0), writes };
+}
+
+function profileTable(profile: ProfileStep[]): string {
+  const { total, groups } = split(profile);
+  return ['| step | ms | share |', '| --- | ---: | ---: |', ...groups.map(([g, ms]) => `| ${g} | ${n0(ms)} | ${pct(ms, total)} |`)].join('\n');
+}
+
+export function report(s: Summary): string {
+  const out: string[] = [];
+  out.push(`# Benchmarks
+
+Written by \`npm run bench\` on ${s.date}. Machine: ${s.machine} (shared with other engineers'
+test runs, so noisy: compare ratios measured in the same run). PostgreSQL: the embedded server
+(17; \`shared_buffers\` 256 MB, \`synchronous_commit = on\`, other settings default). Scenarios:
+${s.scenarios.join(', ')}; each measured ${s.runs} times after a warm-up unless said otherwise, medians reported.
+
+| scenario | figure | target | |
+| --- | ---: | ---: | --- |`);
+  if (s.append) out.push(`| append | ${n0(s.append.floe)} events/s | ${n0(TARGETS.append)} events/s | ${s.append.floe >= TARGETS.append ? 'met' : '**missed**'} |`);
+  if (s.catchup) {
+    const c = s.catchup;
+    out.push(`| catch-up, \`campaign_analytics\` alone vs in-database baseline | ${c.ratio.toFixed(2)}× the baseline's rate (${n0(c.campaign)} vs ${n0(c.baseline)} events/s) | ≥ 0.5× (within 2×) | ${c.ratio >= TARGETS.campaignVsBaseline ? 'met' : '**missed**'} |`);
+    out.push(`| catch-up, all projections | ${n0(c.all)} events/s | ${n0(TARGETS.allProjections)} events/s | ${c.all >= TARGETS.allProjections ? 'met' : '**missed**'} |`);
+    out.push(`| catch-up result = baseline result | ${c.identical ? 'IDENTICAL' : 'DIFFERENT'} (${n0(c.rows)} rows) | identical | ${c.identical ? 'passed' : '**FAILED**'} |`);
+  }
+  if (s.freshness) out.push(`| freshness, append commit → visible in \`campaign_analytics\`, p99 | ${n0(s.freshness.p99)} ms | < ${TARGETS.freshnessP99Ms} ms | ${s.freshness.p99 < TARGETS.freshnessP99Ms ? 'met' : '**missed**'} |`);
+  if (s.memory) {
+    const peak = Math.max(...s.memory.points.map((p) => p.peakRssMb));
+    out.push(`| projector peak RSS, 1× and 4× history | ${s.memory.points.map((p) => `${n0(p.peakRssMb)} MB`).join(' / ')} | < ${TARGETS.peakRssMb} MB, flat | ${peak < TARGETS.peakRssMb ? 'met' : '**missed**'} |`);
+  }
+
+  if (s.append) {
+    const a = s.append;
+    out.push(`
+## Append
+
+${n0(a.events)} generated events per run (the \`floe generate\` workload), parsed, validated,
+Avro-encoded and appended in batches of 1,000, each batch one durable transaction; median of
+${a.runs} runs after a warm-up, each run on a fresh database.
+
+| contender | events/s (median) | ratio |
+| --- | ---: | ---: |
+| Floe \`appendPrepared\`, batches of 1,000 | ${n0(a.floe)} | ${(a.floe / a.naive).toFixed(1)}× |
+| naive: one INSERT per event, plain table, autocommit | ${n0(a.naive)} | 1.0× |
+
+Runs: ${a.all.map((r) => n0(r.floe)).join(', ')} (Floe); client-side parse + validate + encode alone: ${n0(a.prepare)} events/s.
+
+Target: ${n0(TARGETS.append)} events/s — ${met(a.floe >= TARGETS.append, `${((100 * a.floe) / TARGETS.append).toFixed(0)}% of it`)}.
+
+### Where the time goes
+
+Profiled on 85,000 events (one process, batches of 1,000): the Node.js side (parse, validate,
+Avro-encode, build the binary COPY) runs at about 120,000 events/s and is idle most of the
+time; the server is the bottleneck. Per batch: the id/stream-head lookup about 6 ms, the COPY
+about 25 ms, the commit about 4 ms. Inserting the same 85,000 rows server-side with
+\`INSERT … SELECT\` takes 1.36 s with the five indexes \`floe.events\` carries (primary key,
+unique event id, unique (stream, stream position), tenant, type) against 0.79 s without the
+tenant and type indexes and 0.18 s into a bare heap: index maintenance, mostly on random
+UUIDs and stream names, dominates. Appends are serialised by the append lock (positions are
+handed out in commit order, see README), so the second core helps only the client side.
+Overlapping client preparation with the previous batch's COPY gave no measurable gain.`);
+  }
+
+  if (s.catchup) {
+    const c = s.catchup;
+    const ca = split(c.profile.campaign);
+    const al = split(c.profile.all);
+    const topWrites = al.writes.slice(0, 5).map((w) => `\`${w.step.slice(6)}\` ${pct(w.ms, al.total)}`).join(', ');
+    out.push(`
+## Catch-up projection
+
+A store of ${n0(c.events)} events (the generated workload: 10 tenants, 30 days, with its
+duplicates, out-of-order tracking, late opens, second sends and other tenants' events),
+appended once per bench run by Floe (${n0(c.prepareSeconds)} s) and left \`VACUUM ANALYZE\`d. Each
+repetition projects into a fresh file-level copy of that database (\`CREATE DATABASE … TEMPLATE\`),
+so every run starts from "store loaded, nothing projected". Floe is \`floe project
+--until-caught-up --json\` as a child process (batches of 5,000), once with \`--only
+campaign_analytics\` and once with every projection; its rate is the events folded over the
+seconds it reports (after start-up and migration, up to its last commit and the final refresh of
+\`campaign_performance_summary\`).
+
+The baseline is the same events, at the same positions, in a plain table with typed columns
+(\`bench_events\`: position, event_id, type, tenant_id, occurred_at, email_id, campaign_id,
+step_id, mailbox_id, lead_id, company_id, machine, bounce_type; loaded by COPY while the store
+is appended, outside the timing) and ONE \`INSERT … SELECT … GROUP BY\` (CTEs: each email's first
+\`email.sent\` by position via \`DISTINCT ON\`; its lifecycle facts grouped by (email, tenant) and
+joined on the first send's tenant, so second sends and other tenants' events count nowhere and
+per-email flags count once; completions as distinct leads per UTC day; the campaign's company
+from \`campaign.created\`), in \`ops/bench/baseline.ts\`. Both results are compared row by row,
+every column.
+
+| contender | events/s (median) | vs baseline |
+| --- | ---: | ---: |
+| baseline: one \`INSERT … SELECT … GROUP BY\` over a plain table | ${n0(c.baseline)} | 1.00× |
+| Floe, \`campaign_analytics\` alone | ${n0(c.campaign)} | ${c.ratio.toFixed(2)}× |
+| Floe, all ${'projections'} together | ${n0(c.all)} | ${(c.all / c.baseline).toFixed(2)}× |
+
+Runs (baseline / campaign_analytics / all): ${c.runs.map((r) => `${n0(r.baseline)} / ${n0(r.campaign)} / ${n0(r.all)}`).join('; ')}.
+
+Result: ${c.identical ? `**IDENTICAL** — the ${n0(c.rows)} \`campaign_analytics\` rows Floe projected (alone and with every projection, in every run) equal the baseline's, every column.` : `**DIFFERENT** — correctness check failed (Floe ${c.mismatch?.floeRows} rows, baseline ${c.mismatch?.baselineRows}).`}
+
+Targets: \`campaign_analytics\` within 2× of the baseline — ${met(c.ratio >= TARGETS.campaignVsBaseline, `the baseline is ${(1 / c.ratio).toFixed(1)}× faster`)};
+all projections ${n0(TARGETS.allProjections)} events/s — ${met(c.all >= TARGETS.allProjections, `${pct(c.all, TARGETS.allProjections)} of it`)}.
+
+### Where the time goes
+
+\`FLOE_PROFILE=1\` on the warm-up repetition (\`timings.report()\` of the projector; times are
+summed over the run's batches, waits on the server included).
+
+\`campaign_analytics\` alone:
+
+${profileTable(c.profile.campaign)}
+
+All projections:
+
+${profileTable(c.profile.all)}
+
+The baseline reads a narrow typed heap once per CTE and aggregates in one process with no
+round trips and nothing to persist but ${n0(c.rows)} rows. Floe's projector is event-at-a-time
+in memory but set-based per batch, and pays for what makes it incremental and exactly-once:
+even for \`campaign_analytics\` alone, ${pct(ca.groups.find(([g]) => g.startsWith('email ledger'))?.[1] ?? 0, ca.total)} of the time is the
+email ledger (every sent email's context and flags, loaded and saved per batch so later events
+and later runs can count each email once by its first send), and ${pct(ca.groups.find(([g]) => g.startsWith('fold'))?.[1] ?? 0, ca.total)} is Avro decoding
+and folding in Node.js. With every projection, the per-table upserts dominate
+(${topWrites} of the profiled time). The projector process itself was on a CPU
+${pct(c.cpuShare.campaign, 1)} (\`campaign_analytics\` alone) and ${pct(c.cpuShare.all, 1)} (all projections) of its wall time,
+start-up included (\`/proc/PID/stat\`); the rest it waited for PostgreSQL, which runs a batch's
+statements one after the other on one backend.`);
+  }
+
+  if (s.freshness) {
+    const f = s.freshness;
+    const batches = f.projectorBatches;
+    const total = f.profile.reduce((a, p) => a + p.ms, 0);
+    const perBatch = batches ? total / batches : 0;
+    const top = [...f.profile].sort((a, b) => b.ms - a.ms).slice(0, 4).map((p) => `${p.step} ${(p.ms / Math.max(1, p.n)).toFixed(1)} ms`).join(', ');
+    out.push(`
+## Freshness
+
+Generated events appended at ${n0(f.rate)} events/s (${n0((f.rate * f.intervalMs) / 1000)} events every ${f.intervalMs} ms,
+each batch one durable transaction) while \`floe project\` (every projection, a child process)
+follows the store live (LISTEN wake-ups). Latency of a batch: from its append's COMMIT reply to
+the moment the \`campaign_analytics\` checkpoint, committed in the same transaction as the rows,
+reaches the batch's last position (observed by polling every 5 ms: an upper bound within one
+poll). ${f.runs.length} run${f.runs.length > 1 ? 's' : ''} of ${f.seconds} s on fresh databases, after ${f.warmupSeconds} s of warm-up appends each.
+
+| percentile | latency (median over runs) |
+| --- | ---: |
+| p50 | ${n0(f.p50)} ms |
+| p95 | ${n0(f.p95)} ms |
+| p99 | ${n0(f.p99)} ms |
+| max | ${n0(f.max)} ms |
+
+Runs (p50 / p95 / p99 / max, ms): ${f.runs.map((r) => `${n0(r.p50)} / ${n0(r.p95)} / ${n0(r.p99)} / ${n0(r.max)}`).join('; ')}; ${n0(f.samples)} batches measured; achieved append rate ${n0(f.appendRate)} events/s.
+
+Target: p99 < ${TARGETS.freshnessP99Ms} ms — ${met(f.p99 < TARGETS.freshnessP99Ms, `p99 ${n0(f.p99)} ms`)}. The projector committed ${n0(batches)} batches in the last run,
+${perBatch.toFixed(0)} ms of work each on average (FLOE_PROFILE: ${top}): a batch that lands while
+the projector is busy waits for the current one and then for its own, so latency is about one
+to two projector batches, and every projection's upserts are in that path, not only
+\`campaign_analytics\`'s. The refresh of \`campaign_performance_summary\` (at most every 10 s, on its
+own connection) and other engineers' work on the shared machine add to the tail.`);
+  }
+
+  if (s.memory) {
+    const m = s.memory;
+    const peak = Math.max(...m.points.map((p) => p.peakRssMb));
+    out.push(`
+## Memory
+
+Peak resident set size (\`VmHWM\` from \`/proc/PID/status\`, sampled every 50 ms) of the projector
+process, \`floe project --until-caught-up --json\` with every projection, catching up from an
+empty projection state over a store of 1× and 4× the events (4× is four times the history: the
+same workload over ${m.points[1]?.days ?? '?'} days instead of ${m.points[0]?.days ?? '?'}).
+
+| store | history | peak RSS | events/s | measured in |
+| --- | --- | ---: | ---: | --- |
+${m.points.map((p) => `| ${n0(p.events)} events | ${p.days} days | ${n0(p.peakRssMb)} MB | ${n0(p.rate)} | ${p.source} |`).join('\n')}
+
+Growth from 1× to 4×: ${m.growth >= 0 ? '+' : ''}${m.growth.toFixed(0)}%. Target: < ${TARGETS.peakRssMb} MB and flat with history — ${met(peak < TARGETS.peakRssMb && m.growth < 25, peak >= TARGETS.peakRssMb ? `peak ${n0(peak)} MB` : `grows ${m.growth.toFixed(0)}% with 4× the history`)}.
+What the projector keeps in memory is bounded by design, not by the store: the batch (5,000
+events, plus one page read ahead), the batch's per-key deltas, and the per-lane ledger cache of
+at most 250,000 emails (LRU). The cache fills up to its cap while a run has seen fewer sent
+emails than that (about 900,000 events of this workload), so a small store shows a smaller peak;
+past that size the peak should stay flat.`);
+  }
+
+  const only = s.scenarios.length < 4 ? ` --only ${s.scenarios.join(',')}` : '';
+  out.push(`
+## Reproduce
+
+\`npm run bench\` (\`npx floe bench${only} --events ${s.events} --runs ${s.runs}\`): generates the data, runs
+every scenario on throw-away databases of the server in use (embedded, or \`DATABASE_URL\`) and
+rewrites this file. \`--only append,catchup,freshness,memory\` picks scenarios (a partial run does
+not rewrite this file), \`--events N\` sets the catch-up store (the memory scenario uses N and
+4N, the append scenario min(N, 200,000)), \`--rate\` and \`--seconds\` the freshness load,
+\`--json\` prints the figures, \`--quick\` is a short smoke run (100,000 events, one run, 5 s of
+freshness). \`FLOE_PROFILE=1 npx floe project …\` prints the projector's own split.
+`);
+  return out.join('\n');
+}
+
+export const toMb = (bytes: number) => bytes / MB;
