@@ -6,7 +6,7 @@
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
 import { Rows, upsert, utcDay } from '../runtime/sql';
-import { COUNTER_COLUMNS, COUNTERS, counterDelta, KeyedCounters } from './counters';
+import { COUNTED_EMAIL_TYPES, COUNTER_COLUMNS, COUNTERS, counterDelta, KeyedCounters } from './counters';
 
 interface Acc {
   counters: KeyedCounters;
@@ -22,18 +22,7 @@ export const campaignAnalytics: Projection<Acc> = {
   name: 'campaign_analytics',
   version: 1,
   tables: [TABLE, CAMPAIGNS, COMPLETIONS],
-  types: [
-    'email.sent',
-    'email.delivered',
-    'email.bounced',
-    'email.opened',
-    'email.clicked',
-    'email.replied',
-    'email.unsubscribed',
-    'email.complained',
-    'campaign.created',
-    'campaign.lead_completed',
-  ],
+  types: [...COUNTED_EMAIL_TYPES, 'campaign.created', 'campaign.lead_completed'],
   begin: () => ({ counters: new KeyedCounters(COUNTERS.length), campaigns: new Rows(3), completions: new Rows(4) }),
   fold(acc: Acc, f: Fact) {
     const e = f.event;

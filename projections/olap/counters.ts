@@ -5,21 +5,23 @@
  * adds to `open_events`, and so on, so duplicates and late arrivals never double count.
  */
 import type { Column } from '../runtime/sql';
+import { EMAIL_COUNTER_NAMES } from '../tables/ddl';
 import { Rows } from '../runtime/sql';
 import type { EmailState, Fact } from '../runtime/types';
 
-export const COUNTERS = [
-  'sent',
-  'delivered',
-  'bounced',
-  'opened_tracked',
-  'human_opened',
-  'clicked_tracked',
-  'replied',
-  'unsubscribed',
-  'spam_complaints',
-  'open_events',
-  'click_events',
+/** The §5 counters, in column order (the tables' definition is the one list). */
+export const COUNTERS = EMAIL_COUNTER_NAMES;
+
+/** The email events that move a §5 counter. */
+export const COUNTED_EMAIL_TYPES = [
+  'email.sent',
+  'email.delivered',
+  'email.bounced',
+  'email.opened',
+  'email.clicked',
+  'email.replied',
+  'email.unsubscribed',
+  'email.complained',
 ] as const;
 
 export const COUNTER_COLUMNS: Column[] = COUNTERS.map((name) => ({ name, type: 'int' }));

@@ -12,8 +12,7 @@
  * batch's hard bounces reach the upsert as an extra unnest column, `hard`.
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
-import { COUNTERS, counterDelta, KeyedCounters } from './counters';
-import { COUNTED_EMAIL_TYPES } from './sequenceStepAnalytics';
+import { COUNTED_EMAIL_TYPES, COUNTERS, counterDelta, KeyedCounters } from './counters';
 
 const TABLE = 'lead_analytics';
 

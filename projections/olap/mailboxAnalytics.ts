@@ -11,7 +11,7 @@
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
 import { Rows, upsert, utcDay } from '../runtime/sql';
-import { COUNTERS, counterDelta } from './counters';
+import { COUNTED_EMAIL_TYPES, COUNTERS, counterDelta } from './counters';
 import { MailboxDays, type GaugeSlot } from './gauges';
 
 const TABLE = 'mailbox_analytics';
@@ -40,14 +40,7 @@ export const mailboxAnalytics: Projection<Acc> = {
   version: 1,
   tables: [TABLE, MAILBOXES, GAUGES],
   types: [
-    'email.sent',
-    'email.delivered',
-    'email.bounced',
-    'email.opened',
-    'email.clicked',
-    'email.replied',
-    'email.unsubscribed',
-    'email.complained',
+    ...COUNTED_EMAIL_TYPES,
     'mailbox.created',
     'warmup.started',
     'warmup.email_sent',

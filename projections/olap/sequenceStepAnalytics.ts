@@ -6,21 +6,9 @@
  */
 import { increments, upsert } from '../runtime/sql';
 import type { Fact, Projection, Tx } from '../runtime/types';
-import { COUNTER_COLUMNS, COUNTERS, counterDelta, KeyedCounters } from './counters';
+import { COUNTED_EMAIL_TYPES, COUNTER_COLUMNS, COUNTERS, counterDelta, KeyedCounters } from './counters';
 
 const TABLE = 'sequence_step_analytics';
-
-/** The email events that move a §5 counter. */
-export const COUNTED_EMAIL_TYPES = [
-  'email.sent',
-  'email.delivered',
-  'email.bounced',
-  'email.opened',
-  'email.clicked',
-  'email.replied',
-  'email.unsubscribed',
-  'email.complained',
-] as const;
 
 export const sequenceStepAnalytics: Projection<KeyedCounters> = {
   name: TABLE,

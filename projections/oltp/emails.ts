@@ -8,6 +8,7 @@
 import { emailStatus } from '../runtime/ledger';
 import { Column, iso, Rows, upsert } from '../runtime/sql';
 import type { EmailState, Fact, Projection, Tx } from '../runtime/types';
+import { COUNTED_EMAIL_TYPES } from '../olap/counters';
 
 const TABLE = 'emails';
 
@@ -30,17 +31,7 @@ const REPLACE = {
 };
 
 /** Every email.* type that can change an email's row (email.deferred changes nothing). */
-const TYPES = [
-  'email.sent',
-  'email.delivered',
-  'email.bounced',
-  'email.failed',
-  'email.opened',
-  'email.clicked',
-  'email.replied',
-  'email.unsubscribed',
-  'email.complained',
-] as const;
+const TYPES = [...COUNTED_EMAIL_TYPES, 'email.failed'] as const;
 
 export const emails: Projection<Map<string, EmailState>> = {
   name: TABLE,

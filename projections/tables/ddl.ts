@@ -83,7 +83,7 @@ const UPDATED_AT: ColumnDef = { name: 'updated_at', type: 'timestamptz NOT NULL 
 const CREATED_AT: ColumnDef = { name: 'created_at', type: 'timestamptz NOT NULL DEFAULT now()', role: 'meta' };
 
 /** The per-email counters of DESIGN §5, in the oracle's order. */
-const EMAIL_COUNTERS = [
+export const EMAIL_COUNTER_NAMES = [
   'sent',
   'delivered',
   'bounced',
@@ -95,7 +95,8 @@ const EMAIL_COUNTERS = [
   'spam_complaints',
   'open_events',
   'click_events',
-].map(counter);
+] as const;
+const EMAIL_COUNTERS = EMAIL_COUNTER_NAMES.map(counter);
 
 const DAY = key('day', 'date');
 

@@ -3,11 +3,12 @@
  * project it, read a table back in the oracle's format and compare it with the oracle.
  */
 import { expect } from 'chai';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { generateWorkload, WorkloadTruth, type EventLine, type WorkloadOptions } from '../../ops/generate';
 import { computeTruthTables, TRUTH_TABLE_COLUMNS, type Row } from '../../ops/generate/oracle';
 import { sortRows } from '../../ops/generate/oracle/shared';
-import type { PostgresEventStore } from '../../streams/postgres';
+import { PostgresEventStore } from '../../streams/postgres';
+import { useDatabase } from './backends';
 
 export interface Workload {
   lines: EventLine[];
@@ -111,4 +112,27 @@ export function expectSameSnapshot(actual: Record<string, string[]>, expected: R
       );
     }
   }
+}
+
+export interface StoreHandle {
+  db: { url: string };
+  pool: Pool;
+  store: PostgresEventStore;
+}
+
+/**
+ * A throw-away migrated database with a pool and an open store, for one suite.
+ * @example
+ *   const h = useStore(); // in a describe(); then h.pool, h.store, h.db.url inside tests
+ */
+export function useStore(poolSize = 8): StoreHandle {
+  const db = useDatabase();
+  const h = { db } as StoreHandle;
+  before(async function () {
+    if (!db.url) return this.skip();
+    h.pool = new Pool({ connectionString: db.url, max: poolSize });
+    h.store = await PostgresEventStore.open(db.url, { pool: h.pool });
+  });
+  after(() => h.pool?.end());
+  return h;
 }

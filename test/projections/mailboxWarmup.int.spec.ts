@@ -6,31 +6,17 @@
  * even when `mailbox.created` arrives after its emails.
  */
 import { expect } from 'chai';
-import { Pool } from 'pg';
 import { mailboxAnalytics } from '../../projections/olap/mailboxAnalytics';
 import { warmupAnalytics } from '../../projections/olap/warmupAnalytics';
 import { project } from '../../projections/pipeline';
-import { PostgresEventStore } from '../../streams/postgres';
 import type { AppendInput } from '../../streams/store';
-import { useDatabase } from '../helpers/backends';
-import { appendLines, expectSameRows, tableRows, workload } from '../helpers/pipeline';
+import { appendLines, expectSameRows, StoreHandle, tableRows, useStore, workload } from '../helpers/pipeline';
 
 const OPTS = { seed: 'proj-spec', tenants: 4, emails: 1500, start: '2026-03-01', days: 30 };
 const TABLES = ['mailbox_analytics', 'warmup_analytics'] as const;
 
-function useStore() {
-  const db = useDatabase();
-  const h = { db, pool: undefined as unknown as Pool, store: undefined as unknown as PostgresEventStore };
-  before(async function () {
-    if (!db.url) return this.skip();
-    h.pool = new Pool({ connectionString: db.url, max: 4 });
-    h.store = await PostgresEventStore.open(db.url, { pool: h.pool });
-  });
-  after(() => h.pool?.end());
-  return h;
-}
 
-const projectBoth = (h: ReturnType<typeof useStore>, batchSize: number) =>
+const projectBoth = (h: StoreHandle, batchSize: number) =>
   project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [mailboxAnalytics, warmupAnalytics], untilCaughtUp: true, batchSize });
 
 describe('mailbox_analytics and warmup_analytics projections (PostgreSQL)', function () {

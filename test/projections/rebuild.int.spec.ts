@@ -4,31 +4,17 @@
  * killed part-way that leaves the live tables intact and completes when run again.
  */
 import { expect } from 'chai';
-import { Pool } from 'pg';
 import { PROJECTIONS } from '../../projections';
 import { campaignAnalytics } from '../../projections/olap/campaignAnalytics';
 import { project } from '../../projections/pipeline';
 import { rebuild } from '../../projections/rebuild';
-import { PostgresEventStore } from '../../streams/postgres';
-import { useDatabase } from '../helpers/backends';
 import { exited, floe, floeChild } from '../helpers/cli';
-import { appendLines, expectSameRows, expectSameSnapshot, snapshot, tableRows, workload } from '../helpers/pipeline';
+import { appendLines, expectSameRows, expectSameSnapshot, snapshot, StoreHandle, tableRows, useStore, workload } from '../helpers/pipeline';
 
 const OPTS = { seed: 'rebuild-spec', tenants: 4, emails: 2000, start: '2026-02-10', days: 40 };
 
-function useStore() {
-  const db = useDatabase();
-  const h = { db, pool: undefined as unknown as Pool, store: undefined as unknown as PostgresEventStore };
-  before(async function () {
-    if (!db.url) return this.skip();
-    h.pool = new Pool({ connectionString: db.url, max: 8 });
-    h.store = await PostgresEventStore.open(db.url, { pool: h.pool });
-  });
-  after(() => h.pool?.end());
-  return h;
-}
 
-const projectAll = (h: ReturnType<typeof useStore>, o: Partial<Parameters<typeof project>[0]> = {}) =>
+const projectAll = (h: StoreHandle, o: Partial<Parameters<typeof project>[0]> = {}) =>
   project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [...PROJECTIONS], untilCaughtUp: true, ...o });
 
 describe('rebuilds (PostgreSQL)', function () {

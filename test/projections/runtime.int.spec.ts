@@ -4,31 +4,17 @@
  * dead-letters one event and the rest is still projected; a retry applies it once.
  */
 import { expect } from 'chai';
-import { Pool } from 'pg';
 import { PROJECTIONS } from '../../projections';
 import { project } from '../../projections/pipeline';
 import { listDeadLetters, retryDeadLetters } from '../../projections/runtime/deadLetters';
 import { Rows, upsert } from '../../projections/runtime/sql';
 import type { Projection } from '../../projections/runtime/types';
-import { PostgresEventStore } from '../../streams/postgres';
-import { useDatabase } from '../helpers/backends';
-import { appendLines, expectSameSnapshot, snapshot, workload } from '../helpers/pipeline';
+import { appendLines, expectSameSnapshot, snapshot, StoreHandle, useStore, workload } from '../helpers/pipeline';
 
 const OPTS = { seed: 'runtime-spec', tenants: 4, emails: 1200, start: '2026-03-01', days: 20 };
 
-function useStore() {
-  const db = useDatabase();
-  const h = { db, pool: undefined as unknown as Pool, store: undefined as unknown as PostgresEventStore };
-  before(async function () {
-    if (!db.url) return this.skip();
-    h.pool = new Pool({ connectionString: db.url, max: 6 });
-    h.store = await PostgresEventStore.open(db.url, { pool: h.pool });
-  });
-  after(() => h.pool?.end());
-  return h;
-}
 
-const projectAll = (h: ReturnType<typeof useStore>, o: Partial<Parameters<typeof project>[0]> = {}) =>
+const projectAll = (h: StoreHandle, o: Partial<Parameters<typeof project>[0]> = {}) =>
   project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [...PROJECTIONS], untilCaughtUp: true, ...o });
 
 describe('projection runtime (PostgreSQL)', function () {

@@ -4,6 +4,7 @@ import { timings } from '../../../projections/runtime/timings';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
+import { untilStopped } from '../signals';
 
 export const project: Command = {
   usage: 'project [--only a,b] [--until-caught-up] [--shards N --shard I] [--batch-size N] [--json]',
@@ -41,36 +42,30 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
     const batchSize = intOption(p, 'batch-size', 5000, 1);
     const untilCaughtUp = p.values['until-caught-up'] === true;
     const ctx = await openContext((m) => io.err(m));
-    const stop = new AbortController();
-    const onSignal = () => {
-      if (!stop.signal.aborted) io.err('stopping after the current batch…');
-      stop.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     try {
-      const head = await ctx.store.head();
-      const started = Date.now();
-      const progress = io.tty && !p.values.json ? new Progress('projecting', io.err, Number(head.position)) : undefined;
-      let caughtUpSaid = untilCaughtUp;
-      const result = await runPipeline({
-        pool: ctx.pool,
-        url: ctx.url,
-        schemas: ctx.store.schemas,
-        projections,
-        shard: { index, count },
-        batchSize,
-        untilCaughtUp,
-        signal: stop.signal,
-        log: (m) => io.err(m),
-        onBatch: (b) => {
-          progress?.tick(b.events);
-          if (!caughtUpSaid && b.position >= head.position) {
-            caughtUpSaid = true;
-            progress?.done();
-            io.err(`caught up at position ${b.position}; following live (Ctrl-C to stop)`);
-          }
-        },
+      return await untilStopped(async (signal) => {
+        const head = await ctx.store.head();
+        const started = Date.now();
+        const progress = io.tty && !p.values.json ? new Progress('projecting', io.err, Number(head.position)) : undefined;
+        let caughtUpSaid = untilCaughtUp;
+        const result = await runPipeline({
+          pool: ctx.pool,
+          url: ctx.url,
+          schemas: ctx.store.schemas,
+          projections,
+          shard: { index, count },
+          batchSize,
+          untilCaughtUp,
+          signal,
+          log: (m) => io.err(m),
+          onBatch: (b) => {
+            progress?.tick(b.events);
+            if (!caughtUpSaid && b.position >= head.position) {
+              caughtUpSaid = true;
+              progress?.done();
+              io.err(`caught up at position ${b.position}; following live (Ctrl-C to stop)`);
+            }
+          },
       });
       if (!caughtUpSaid || untilCaughtUp) progress?.done();
       const seconds = (Date.now() - started) / 1000;
@@ -83,9 +78,8 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
         for (const l of result.lanes) io.err(`  lane ${l.lane} shard ${l.shard} at position ${l.position}: ${l.projections.join(', ')}`);
       }
       return 0;
+      }, () => io.err('stopping after the current batch…'));
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       await ctx.close();
     }
   },

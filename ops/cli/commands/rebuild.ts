@@ -3,6 +3,7 @@ import { rebuild as runRebuild } from '../../../projections/rebuild';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
+import { untilStopped } from '../signals';
 
 export const rebuild: Command = {
   usage: 'rebuild NAME [--period YYYY-MM] [--json]',
@@ -29,31 +30,27 @@ shadow's checkpoint. A progress bar (events/s, ETA) is shown on a terminal.`,
     if (!name) throw new UsageError('rebuild needs a projection name (floe status lists them)');
     const [projection] = selectProjections([name]);
     const ctx = await openContext((m) => io.err(m));
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     try {
-      const head = await ctx.store.head();
-      const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, Number(head.position)) : undefined;
-      const r = await runRebuild({
-        pool: ctx.pool,
-        url: ctx.url,
-        schemas: ctx.store.schemas,
-        projection,
-        period: stringOption(p, 'period'),
-        batchSize: intOption(p, 'batch-size', 5000, 1),
-        signal: stop.signal,
-        log: (m) => io.err(m),
-        onBatch: (b) => progress?.tick(b.events),
+      return await untilStopped(async (signal) => {
+        const head = await ctx.store.head();
+        const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, Number(head.position)) : undefined;
+        const r = await runRebuild({
+          pool: ctx.pool,
+          url: ctx.url,
+          schemas: ctx.store.schemas,
+          projection,
+          period: stringOption(p, 'period'),
+          batchSize: intOption(p, 'batch-size', 5000, 1),
+          signal,
+          log: (m) => io.err(m),
+          onBatch: (b) => progress?.tick(b.events),
       });
       progress?.done();
       if (p.values.json) io.out(toJson(r));
       else io.out(`rebuilt ${r.projection}${r.period ? ` for ${r.period}` : ''}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, at position ${r.position}; swapped ${r.swapped.join(', ')}`);
       return 0;
+      });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       await ctx.close();
     }
   },

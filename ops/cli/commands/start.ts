@@ -5,6 +5,7 @@ import { generateWorkload } from '../../generate';
 import { Command } from '../args';
 import { Context, openContext } from '../context';
 import { Progress } from '../progress';
+import { untilStopped } from '../signals';
 import { status } from './status';
 
 /** The demo month loaded into an empty store by `npm start`. */
@@ -28,38 +29,34 @@ keeps projecting new events (e.g. from floe append in another terminal) until Ct
   --no-follow   stop after printing instead of following live`,
   async run(p, io) {
     const ctx = await openContext((m) => io.err(m));
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     try {
-      await loadDemo(ctx, io.err);
-      const run = (untilCaughtUp: boolean, onBatch?: (n: number) => void) =>
-        project({
-          pool: ctx.pool,
-          url: ctx.url,
-          schemas: ctx.store.schemas,
-          projections: [...PROJECTIONS],
-          untilCaughtUp,
-          signal: stop.signal,
-          log: io.err,
-          refreshEveryMs: 2000,
-          onBatch: onBatch && ((b) => onBatch(b.events)),
-        });
-      const head = await ctx.store.head();
-      const progress = new Progress('projecting', io.err, Number(head.position));
-      const r = await run(true, (n) => progress.tick(n));
-      if (r.events) progress.done();
-      await status.run({ values: {}, positionals: [] }, io);
-      await printFunnel(ctx.pool, io.out);
-      await printMailboxes(ctx.pool, io.out);
-      if (p.values['no-follow'] || stop.signal.aborted) return 0;
-      io.err('\nfollowing new events (append with `npx floe append FILE` in another terminal); Ctrl-C to stop');
-      await run(false, (n) => io.err(`projected ${n} new event(s)`));
-      return 0;
+      return await untilStopped(async (signal) => {
+        await loadDemo(ctx, io.err);
+        const run = (untilCaughtUp: boolean, onBatch?: (n: number) => void) =>
+          project({
+            pool: ctx.pool,
+            url: ctx.url,
+            schemas: ctx.store.schemas,
+            projections: [...PROJECTIONS],
+            untilCaughtUp,
+            signal,
+            log: io.err,
+            refreshEveryMs: 2000,
+            onBatch: onBatch && ((b) => onBatch(b.events)),
+          });
+        const head = await ctx.store.head();
+        const progress = new Progress('projecting', io.err, Number(head.position));
+        const r = await run(true, (n) => progress.tick(n));
+        if (r.events) progress.done();
+        await status.run({ values: {}, positionals: [] }, io);
+        await printFunnel(ctx.pool, io.out);
+        await printMailboxes(ctx.pool, io.out);
+        if (p.values['no-follow'] || signal.aborted) return 0;
+        io.err('\nfollowing new events (append with `npx floe append FILE` in another terminal); Ctrl-C to stop');
+        await run(false, (n) => io.err(`projected ${n} new event(s)`));
+        return 0;
+      });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       await ctx.close();
     }
   },
