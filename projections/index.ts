@@ -2,6 +2,7 @@
  * Every projection Floe runs, by name. `floe project --only a,b` picks from here.
  */
 import { FloeError } from '../schemas/errors';
+import { billingAnalytics } from './billing/billingAnalytics';
 import { LOG_PROJECTIONS } from './logs';
 import { OLTP_PROJECTIONS } from './oltp';
 import { campaignAnalytics } from './olap/campaignAnalytics';
@@ -14,7 +15,7 @@ import { sequenceStepAnalytics } from './olap/sequenceStepAnalytics';
 import './runtime/pgTypes';
 import type { AnyProjection } from './runtime/types';
 
-export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics, sequenceStepAnalytics, leadAnalytics, dailyAnalytics, analyticsHourly, mailboxAnalytics, warmupAnalytics, ...LOG_PROJECTIONS, ...OLTP_PROJECTIONS];
+export const PROJECTIONS: readonly AnyProjection[] = [campaignAnalytics, sequenceStepAnalytics, leadAnalytics, dailyAnalytics, analyticsHourly, mailboxAnalytics, warmupAnalytics, billingAnalytics, ...LOG_PROJECTIONS, ...OLTP_PROJECTIONS];
 
 /** The named projections (all when `only` is empty), or an error naming the unknown ones. */
 export function selectProjections(only: string[] = []): AnyProjection[] {

@@ -1,0 +1,164 @@
+/**
+ * One tenant's `billing_analytics` rows computed from that tenant's history alone (DESIGN
+ * §6), in memory: what `floe billing recompute --tenant T --period YYYY-MM` compares with
+ * the live row and the invoiced figures. It applies the same rules as the projection
+ * (`billingAnalytics.ts`) and shares its period and warm-up logic (`periods.ts`,
+ * `warmups.ts`), so the two cannot drift; the specs check recompute = projection = oracle.
+ *
+ * Counting rules it applies itself, as the projection runtime does for projections:
+ * an email counts from its first `email.sent` by store position, later sends of it are
+ * ignored; the tenant's first `subscription.started` by (occurredAt, position) fixes the
+ * anchor and subscription id; a mailbox's domain comes from its first `mailbox.created`.
+ * Limit of "history alone": an email first sent under another tenant and then re-sent
+ * under this one is counted here (the other tenant's events are not read), whereas the
+ * projection ignores the second send. The store's tenant checks make that a
+ * dead-lettered case in practice.
+ *
+ * @example
+ *   const events = [];
+ *   for await (const page of store.readAll({ tenant })) events.push(...page);
+ *   const rows = billingRows(tenant, events);
+ *   const march = rows.find((r) => r.period_start === periodOfMonth('2026-03', anchor).start);
+ */
+import type { RecordedEvent } from '../../streams/envelope';
+import { CALENDAR_ANCHOR, dayMs, periodsBetween } from './periods';
+import { activeWarmups, type WarmupMark } from './warmups';
+
+/** A row of `billing_analytics`, columns in table order. */
+export interface BillingRow {
+  tenant_id: string;
+  period_start: string;
+  period_end: string;
+  subscription_id: string | null;
+  emails_sent: number;
+  mailboxes_used: number;
+  domains_used: number;
+  campaigns_used: number;
+  leads_used: number;
+  warmups_active: number;
+}
+
+/** The six counters; a row exists only when one of them is > 0. */
+export const BILLING_COUNTERS = ['emails_sent', 'mailboxes_used', 'domains_used', 'campaigns_used', 'leads_used', 'warmups_active'] as const;
+
+/** The types billing reads. */
+export const BILLING_TYPES = [
+  'email.sent',
+  'warmup.email_sent',
+  'warmup.started',
+  'warmup.stopped',
+  'mailbox.created',
+  'subscription.started',
+] as const;
+
+type Data = Record<string, unknown>;
+
+const earlier = (a: RecordedEvent, b: RecordedEvent): boolean =>
+  a.occurredAt.getTime() < b.occurredAt.getTime() || (a.occurredAt.getTime() === b.occurredAt.getTime() && a.position < b.position);
+
+interface Usage {
+  emails: number;
+  mailboxes: Set<string>;
+  campaigns: Set<string>;
+  leads: Set<string>;
+}
+
+/** The tenant's rows, sorted by period_start; events of other tenants are ignored. */
+export function billingRows(tenantId: string, events: readonly RecordedEvent[]): BillingRow[] {
+  const own = events.filter((e) => e.tenantId === tenantId).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  let subscription: RecordedEvent | undefined;
+  const created = new Map<string, RecordedEvent>(); // first mailbox.created per mailbox
+  const sent = new Set<string>();
+  const sends: Array<{ at: number; mailboxId: string; campaignId: string | null; leadId: string }> = [];
+  const warmupSends: Array<{ at: number; mailboxId: string }> = [];
+  const marks: WarmupMark[] = [];
+  for (const e of own) {
+    const d = e.data as Data;
+    const at = e.occurredAt.getTime();
+    switch (e.type) {
+      case 'email.sent': {
+        const emailId = String(d.emailId);
+        if (sent.has(emailId)) break; // a later send of a counted email
+        sent.add(emailId);
+        sends.push({ at, mailboxId: String(d.mailboxId), campaignId: d.campaignId == null ? null : String(d.campaignId), leadId: String(d.leadId) });
+        break;
+      }
+      case 'warmup.email_sent':
+        warmupSends.push({ at, mailboxId: String(d.mailboxId) });
+        break;
+      case 'warmup.started':
+      case 'warmup.stopped':
+        marks.push({ mailboxId: String(d.mailboxId), at, position: e.position, started: e.type === 'warmup.started' });
+        break;
+      case 'mailbox.created': {
+        const prev = created.get(String(d.mailboxId));
+        if (!prev || earlier(e, prev)) created.set(String(d.mailboxId), e);
+        break;
+      }
+      case 'subscription.started':
+        if (!subscription || earlier(e, subscription)) subscription = e;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // Billing-relevant instants bound the periods considered (as in the projection).
+  let first = Infinity;
+  let last = -Infinity;
+  for (const { at } of [...sends, ...warmupSends, ...marks]) {
+    if (at < first) first = at;
+    if (at > last) last = at;
+  }
+  if (first === Infinity) return [];
+  const sub = subscription?.data as Data | undefined;
+  const anchor = sub ? Number(sub.billingAnchorDay) : CALENDAR_ANCHOR;
+  const periods = periodsBetween(first, last, anchor);
+  const starts = periods.map((p) => dayMs(p.start));
+  /** Index of the period holding `at` (periods are sorted and contiguous). */
+  const indexOf = (at: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const usage: Usage[] = periods.map(() => ({ emails: 0, mailboxes: new Set(), campaigns: new Set(), leads: new Set() }));
+  for (const s of sends) {
+    const u = usage[indexOf(s.at)];
+    u.emails++;
+    u.mailboxes.add(s.mailboxId);
+    if (s.campaignId !== null) u.campaigns.add(s.campaignId);
+    u.leads.add(s.leadId);
+  }
+  for (const s of warmupSends) usage[indexOf(s.at)].mailboxes.add(s.mailboxId);
+  const active = activeWarmups(marks, periods);
+  const subscriptionId = sub ? String(sub.subscriptionId) : null;
+
+  const rows: BillingRow[] = [];
+  periods.forEach((p, i) => {
+    const u = usage[i];
+    const domains = new Set<string>();
+    for (const m of u.mailboxes) {
+      const c = created.get(m);
+      if (c) domains.add(String((c.data as Data).domainId));
+    }
+    const row: BillingRow = {
+      tenant_id: tenantId,
+      period_start: p.start,
+      period_end: p.end,
+      subscription_id: subscriptionId,
+      emails_sent: u.emails,
+      mailboxes_used: u.mailboxes.size,
+      domains_used: domains.size,
+      campaigns_used: u.campaigns.size,
+      leads_used: u.leads.size,
+      warmups_active: active[i],
+    };
+    if (BILLING_COUNTERS.some((c) => row[c] > 0)) rows.push(row);
+  });
+  return rows;
+}
