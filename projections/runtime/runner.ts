@@ -191,7 +191,11 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
             failures = 0;
             continue;
           }
-          // A write fails and no fold is to blame: find the event by halves.
+          // A write fails and no fold is to blame: find the event by halves. Give the
+          // connection back first: every level of the recursion would otherwise hold one,
+          // and a pool smaller than the depth (log2 of the batch) waits on itself forever.
+          client?.release();
+          client = undefined;
           const half = Math.ceil(events.length / 2);
           const first = events.slice(0, half);
           await apply(lane, first, first[first.length - 1].position, dead);
