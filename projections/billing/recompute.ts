@@ -63,10 +63,21 @@ interface Usage {
   leads: Set<string>;
 }
 
+/** The anchor day a tenant's first `subscription.started` fixes; calendar months without one. */
+export const anchorOf = (subscription: RecordedEvent | undefined): number =>
+  subscription ? Number((subscription.data as Data).billingAnchorDay) : CALENDAR_ANCHOR;
+
+/** The first of these `subscription.started` events by (occurredAt, position). */
+export function firstSubscription(events: readonly RecordedEvent[]): RecordedEvent | undefined {
+  let first: RecordedEvent | undefined;
+  for (const e of events) if (e.type === 'subscription.started' && (!first || earlier(e, first))) first = e;
+  return first;
+}
+
 /** The tenant's rows, sorted by period_start; events of other tenants are ignored. */
 export function billingRows(tenantId: string, events: readonly RecordedEvent[]): BillingRow[] {
   const own = events.filter((e) => e.tenantId === tenantId).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
-  let subscription: RecordedEvent | undefined;
+  const subscription = firstSubscription(own);
   const created = new Map<string, RecordedEvent>(); // first mailbox.created per mailbox
   const sent = new Set<string>();
   const sends: Array<{ at: number; mailboxId: string; campaignId: string | null; leadId: string }> = [];
@@ -95,9 +106,6 @@ export function billingRows(tenantId: string, events: readonly RecordedEvent[]):
         if (!prev || earlier(e, prev)) created.set(String(d.mailboxId), e);
         break;
       }
-      case 'subscription.started':
-        if (!subscription || earlier(e, subscription)) subscription = e;
-        break;
       default:
         break;
     }
@@ -112,7 +120,7 @@ export function billingRows(tenantId: string, events: readonly RecordedEvent[]):
   }
   if (first === Infinity) return [];
   const sub = subscription?.data as Data | undefined;
-  const anchor = sub ? Number(sub.billingAnchorDay) : CALENDAR_ANCHOR;
+  const anchor = anchorOf(subscription);
   const periods = periodsBetween(first, last, anchor);
   const starts = periods.map((p) => dayMs(p.start));
   /** Index of the period holding `at` (periods are sorted and contiguous). */

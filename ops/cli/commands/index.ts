@@ -2,6 +2,7 @@
 import type { Command } from '../args';
 import { append } from './append';
 import { bench } from './bench';
+import { billingClose, billingRecompute, billingShow } from './billing';
 import { dbStop, dbUrl } from './db';
 import { deadLettersList, deadLettersRetry } from './deadLetters';
 import { generate } from './generate';
@@ -22,6 +23,9 @@ export const COMMANDS: Record<string, Command> = {
   project,
   rebuild,
   status,
+  'billing show': billingShow,
+  'billing close': billingClose,
+  'billing recompute': billingRecompute,
   'dead-letters list': deadLettersList,
   'dead-letters retry': deadLettersRetry,
   'schemas list': schemasList,

@@ -1,0 +1,101 @@
+import * as billing from '../../../projections/billing/service';
+import { Command, Parsed, stringOption, toJson, UsageError } from '../args';
+import { openContext } from '../context';
+
+function required(p: Parsed, name: string): string {
+  const v = stringOption(p, name);
+  if (!v) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+const PERIOD_HELP = `--period YYYY-MM names the tenant's billing period that starts in that month (periods run
+from the anchor day of the tenant's first subscription to the same day next month; calendar
+months without a subscription).`;
+
+export const billingShow: Command = {
+  usage: 'billing show --tenant T [--period YYYY-MM] [--json]',
+  summary: "Show a tenant's billing periods as the live projection has them",
+  options: { tenant: { type: 'string' }, period: { type: 'string' }, json: { type: 'boolean' } },
+  help: `
+Prints the tenant's billing_analytics rows (all periods, or one).
+${PERIOD_HELP}
+  --json   one JSON object per row`,
+  async run(p, io) {
+    const tenant = required(p, 'tenant');
+    const ctx = await openContext((m) => io.err(m));
+    try {
+      const month = stringOption(p, 'period');
+      const period = month ? await billing.tenantPeriod(ctx.store, tenant, month) : undefined;
+      const rows = await billing.liveRows(ctx.pool, tenant, period);
+      for (const r of rows) {
+        if (p.values.json) io.out(toJson(r));
+        else
+          io.out(
+            `${r.period_start} → ${r.period_end}  emails ${r.emails_sent}  mailboxes ${r.mailboxes_used}  domains ${r.domains_used}` +
+              `  campaigns ${r.campaigns_used}  leads ${r.leads_used}  warmups ${r.warmups_active}  subscription ${r.subscription_id ?? '-'}`,
+          );
+      }
+      if (!rows.length) io.err(`no billing rows for tenant ${tenant}${month ? ` in the period starting in ${month}` : ''}`);
+      return 0;
+    } finally {
+      await ctx.close();
+    }
+  },
+};
+
+export const billingClose: Command = {
+  usage: 'billing close --tenant T --period YYYY-MM',
+  summary: 'Record the invoiced figures of a period (appends billing.period_closed)',
+  options: { tenant: { type: 'string' }, period: { type: 'string' } },
+  help: `
+Appends a billing.period_closed event holding the period's live figures: what was invoiced.
+floe billing recompute compares with it later.
+${PERIOD_HELP}
+Prints {"periodStart","periodEnd","figures","position"}.`,
+  async run(p, io) {
+    const tenant = required(p, 'tenant');
+    const month = required(p, 'period');
+    const ctx = await openContext((m) => io.err(m));
+    try {
+      io.out(toJson(await billing.close(ctx.store, ctx.pool, tenant, month)));
+      return 0;
+    } finally {
+      await ctx.close();
+    }
+  },
+};
+
+export const billingRecompute: Command = {
+  usage: 'billing recompute --tenant T --period YYYY-MM [--json] [--apply] [--reason TEXT]',
+  summary: "Recompute a tenant's period from its history and show what differs",
+  options: { tenant: { type: 'string' }, period: { type: 'string' }, json: { type: 'boolean' }, apply: { type: 'boolean' }, reason: { type: 'string' } },
+  help: `
+Recomputes the period from the tenant's events alone, as of the billing projection's
+checkpoint (so the live row and the recomputation describe the same events), and prints one
+JSON object:
+  {"tenant","periodStart","periodEnd","asOf","live","recomputed","closed","diff","applied"}
+live / recomputed / closed hold the figures under their billing_analytics column names
+(closed: the figures of the latest billing.period_closed, null if never closed); diff names
+each field where recomputed differs from live or from closed: {"field":{"live","recomputed","closed"}}.
+${PERIOD_HELP}
+  --apply          replace the live row with the recomputed one and append
+                   billing.period_recomputed (before/after/reason), in one transaction
+  --reason TEXT    recorded with --apply
+Without --apply nothing is changed.`,
+  async run(p, io) {
+    const tenant = required(p, 'tenant');
+    const month = required(p, 'period');
+    const ctx = await openContext((m) => io.err(m));
+    try {
+      const r = await billing.recompute(ctx.store, ctx.pool, tenant, month, { apply: p.values.apply === true, reason: stringOption(p, 'reason') });
+      io.out(toJson(r));
+      if (!p.values.json) {
+        const fields = Object.keys(r.diff);
+        io.err(fields.length ? `differs in ${fields.join(', ')}${r.applied ? ' (applied)' : ''}` : 'no difference');
+      }
+      return 0;
+    } finally {
+      await ctx.close();
+    }
+  },
+};

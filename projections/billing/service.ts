@@ -1,0 +1,179 @@
+/**
+ * What the billing team runs (`floe billing show|close|recompute`, DESIGN §6):
+ *
+ * - show: the live `billing_analytics` rows of a tenant;
+ * - close: record the invoiced figures of a period as a `billing.period_closed` event;
+ * - recompute: the period recomputed from the tenant's history alone, as of the billing
+ *   projection's checkpoint (so `live` and `recomputed` describe the same events), with the
+ *   differences against the live row and the closed figures; `--apply` replaces the live
+ *   row and appends `billing.period_recomputed` in one transaction, which fails and is
+ *   retried if the projection moved in between, so nothing is ever counted twice.
+ *
+ * `--period YYYY-MM` names the tenant's period that starts in that month.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { FloeError } from '../../schemas/errors';
+import type { RecordedEvent } from '../../streams/envelope';
+import { prepareEvent } from '../../streams/prepare';
+import { appendPrepared } from '../../streams/postgres/append';
+import type { PostgresEventStore } from '../../streams/postgres';
+import { TENANT_SHARD_SQL } from '../../streams/postgres/read';
+import { periodOfMonth, type Period } from './periods';
+import { anchorOf, BILLING_COUNTERS, BILLING_TYPES, billingRows, firstSubscription, type BillingRow } from './recompute';
+
+/** The figures of a period under their `billing_analytics` column names. */
+export type Figures = Pick<BillingRow, 'subscription_id' | (typeof BILLING_COUNTERS)[number]>;
+
+const FIGURES = ['subscription_id', ...BILLING_COUNTERS] as const;
+
+export interface Recomputed {
+  tenant: string;
+  periodStart: string;
+  periodEnd: string;
+  /** Store position the recompute (and the live row) reflect. */
+  asOf: bigint;
+  live: Figures | null;
+  recomputed: Figures | null;
+  closed: Figures | null;
+  /** Each field where recomputed differs from live or from closed, with the three values. */
+  diff: Record<string, { live: unknown; recomputed: unknown; closed: unknown }>;
+  applied: boolean;
+}
+
+const figuresOf = (row: Partial<BillingRow> | null | undefined): Figures | null =>
+  row ? (Object.fromEntries(FIGURES.map((f) => [f, row[f] ?? (f === 'subscription_id' ? null : 0)])) as Figures) : null;
+
+/** The live rows of a tenant (one period when `period` is given). */
+export async function liveRows(db: Pool | PoolClient, tenant: string, period?: Period): Promise<BillingRow[]> {
+  const { rows } = await db.query<BillingRow>(
+    `SELECT tenant_id, period_start::text AS period_start, period_end::text AS period_end, subscription_id,
+            ${BILLING_COUNTERS.join(', ')}
+       FROM billing_analytics WHERE tenant_id = $1 AND ($2::date IS NULL OR period_start = $2::date) ORDER BY period_start`,
+    [tenant, period?.start ?? null],
+  );
+  return rows;
+}
+
+/** Every event of the tenant that billing reads, in store order, up to `upTo`. */
+async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<RecordedEvent[]> {
+  const parts = await Promise.all(
+    [...BILLING_TYPES, 'billing.period_closed'].map(async (type) => {
+      const out: RecordedEvent[] = [];
+      for await (const page of store.readAll({ tenant, typePrefix: type, batchSize: 20_000 })) {
+        for (const e of page) if (e.type === type && e.position <= upTo) out.push(e);
+        if (page[page.length - 1].position > upTo) break;
+      }
+      return out;
+    }),
+  );
+  return parts.flat().sort((a, b) => (a.position < b.position ? -1 : 1));
+}
+
+/** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */
+async function billingCheckpoint(db: Pool | PoolClient, tenant: string, forUpdate = false): Promise<bigint> {
+  const { rows } = await db.query(
+    `SELECT c.position FROM floe.projection_checkpoints c
+      WHERE c.projection = 'billing_analytics'
+        AND split_part(c.shard, '/', 1)::int = ${TENANT_SHARD_SQL('$1::text', "split_part(c.shard, '/', 2)::int")}
+      ${forUpdate ? 'FOR UPDATE' : ''}`,
+    [tenant],
+  );
+  if (!rows[0]) throw new FloeError('NOT_PROJECTED', 'billing_analytics has not been projected yet: run floe project first');
+  return BigInt(rows[0].position);
+}
+
+/** The period of `month` for the tenant (its anchor from its history). */
+export async function tenantPeriod(store: PostgresEventStore, tenant: string, month: string): Promise<Period> {
+  const subs: RecordedEvent[] = [];
+  for await (const page of store.readAll({ tenant, typePrefix: 'subscription.started', batchSize: 1000 })) subs.push(...page);
+  try {
+    return periodOfMonth(month, anchorOf(firstSubscription(subs)));
+  } catch (e) {
+    throw new FloeError('BAD_PERIOD', `--period: ${(e as Error).message}`);
+  }
+}
+
+export async function recompute(
+  store: PostgresEventStore,
+  pool: Pool,
+  tenant: string,
+  month: string,
+  o: { apply?: boolean; reason?: string } = {},
+): Promise<Recomputed> {
+  for (let attempt = 1; ; attempt++) {
+    const asOf = await billingCheckpoint(pool, tenant);
+    const history = await tenantHistory(store, tenant, asOf);
+    let period: Period;
+    try {
+      period = periodOfMonth(month, anchorOf(firstSubscription(history)));
+    } catch (e) {
+      throw new FloeError('BAD_PERIOD', `--period: ${(e as Error).message}`);
+    }
+    const recomputed = figuresOf(billingRows(tenant, history).find((r) => r.period_start === period.start));
+    const live = figuresOf((await liveRows(pool, tenant, period))[0]);
+    const closedEvent = history.filter((e) => e.type === 'billing.period_closed' && (e.data as { periodStart: string }).periodStart === period.start).pop();
+    const closed = closedEvent ? figuresOf(JSON.parse(String((closedEvent.data as { figures: string }).figures))) : null;
+    const diff: Recomputed['diff'] = {};
+    for (const f of FIGURES) {
+      const r = recomputed?.[f] ?? (f === 'subscription_id' ? null : 0);
+      const l = live?.[f] ?? (f === 'subscription_id' ? null : 0);
+      const c = closed ? closed[f] : undefined;
+      if (r !== l || (closed && r !== c)) diff[f] = { live: live ? l : null, recomputed: recomputed ? r : null, closed: closed ? c : null };
+    }
+    const result: Recomputed = { tenant, periodStart: period.start, periodEnd: period.end, asOf, live, recomputed, closed, diff, applied: false };
+    if (!o.apply) return result;
+    try {
+      await applyRecomputed(pool, store, result, o.reason);
+      return { ...result, applied: true };
+    } catch (e) {
+      if (!(e instanceof ProjectionMovedError) || attempt >= 5) throw e;
+    }
+  }
+}
+
+class ProjectionMovedError extends Error {}
+
+/** Replace the live row and append `billing.period_recomputed`, in one transaction at `asOf`. */
+async function applyRecomputed(pool: Pool, store: PostgresEventStore, r: Recomputed, reason?: string): Promise<void> {
+  const event = prepareEvent(store.catalog, {
+    type: 'billing.period_recomputed',
+    tenantId: r.tenant,
+    occurredAt: new Date().toISOString(),
+    data: { periodStart: r.periodStart, periodEnd: r.periodEnd, before: JSON.stringify(r.live), after: JSON.stringify(r.recomputed), reason: reason ?? null },
+    metadata: { source: 'floe billing recompute' },
+  });
+  const client = await pool.connect();
+  try {
+    await appendPrepared(client, [event], undefined, async () => {
+      // Holding the checkpoint row stops the projector from committing past `asOf` meanwhile.
+      if ((await billingCheckpoint(client, r.tenant, true)) !== r.asOf) throw new ProjectionMovedError();
+      await client.query('DELETE FROM billing_analytics WHERE tenant_id = $1 AND period_start = $2', [r.tenant, r.periodStart]);
+      if (r.recomputed) {
+        await client.query(
+          `INSERT INTO billing_analytics (tenant_id, period_start, period_end, ${FIGURES.join(', ')})
+           VALUES ($1, $2, $3, ${FIGURES.map((_, i) => `$${i + 4}`).join(', ')})`,
+          [r.tenant, r.periodStart, r.periodEnd, ...FIGURES.map((f) => r.recomputed![f])],
+        );
+      }
+    });
+  } finally {
+    client.release();
+  }
+}
+
+/** Record the live figures of a period as invoiced: appends `billing.period_closed`. */
+export async function close(store: PostgresEventStore, pool: Pool, tenant: string, month: string): Promise<{ periodStart: string; periodEnd: string; figures: Figures; position: bigint | null }> {
+  const period = await tenantPeriod(store, tenant, month);
+  const live = (await liveRows(pool, tenant, period))[0];
+  const figures = figuresOf(live) ?? figuresOf({})!;
+  const r = await store.append([
+    {
+      type: 'billing.period_closed',
+      tenantId: tenant,
+      occurredAt: new Date().toISOString(),
+      data: { periodStart: period.start, periodEnd: period.end, figures: JSON.stringify(figures) },
+      metadata: { source: 'floe billing close' },
+    },
+  ]);
+  return { periodStart: period.start, periodEnd: period.end, figures, position: r.firstPosition };
+}

@@ -1,0 +1,105 @@
+/**
+ * The billing team's commands through the CLI: show equals the oracle, close records the
+ * invoiced figures, late events into the closed period appear in recompute's diff exactly,
+ * recompute without --apply changes nothing, --apply replaces the row and leaves an audit
+ * event that lands in admin_system_events.
+ */
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { useDatabase } from '../helpers/backends';
+import { floe } from '../helpers/cli';
+import { workload } from '../helpers/pipeline';
+
+const OPTS = { seed: 'billing-cli', tenants: 4, emails: 1500, start: '2026-03-03', days: 40 };
+
+describe('floe billing show | close | recompute', function () {
+  this.timeout(300_000);
+  const db = useDatabase();
+  const w = workload(OPTS);
+  const tenant = w.truth.tenants.find((t) => t.subscription && t.subscription.billingAnchorDay > 1) ?? w.truth.tenants[0];
+  const rows = w.tables.billing_analytics.filter((r) => r.tenant_id === tenant.tenantId);
+  const period = rows[0] as { period_start: string; period_end: string };
+  const month = period.period_start.slice(0, 7);
+  const json = (args: string[]) => {
+    const r = floe(db.url, args);
+    expect(r.code, r.err).to.equal(0);
+    return r.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  };
+  const appendLines = (lines: object[]) => {
+    const file = path.join(os.tmpdir(), `floe-billing-${process.pid}-${Math.random().toString(36).slice(2)}.ndjson`);
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    json(['append', file]);
+  };
+
+  before(function () {
+    if (!db.url) return this.skip();
+    expect(rows.length, 'the tenant has billing rows').to.be.greaterThan(1);
+    appendLines(w.lines);
+    json(['project', '--until-caught-up', '--json']);
+  });
+
+  it('show lists the live periods, equal to the oracle', () => {
+    const shown = json(['billing', 'show', '--tenant', tenant.tenantId, '--json']);
+    expect(shown).to.deep.equal(rows.map((r) => ({ ...r })));
+    expect(json(['billing', 'show', '--tenant', tenant.tenantId, '--period', month, '--json'])).to.deep.equal([rows[0]]);
+  });
+
+  it('late events into a closed period appear in the diff exactly; without --apply nothing changes', () => {
+    const closed = json(['billing', 'close', '--tenant', tenant.tenantId, '--period', month])[0];
+    expect(closed.periodStart).to.equal(period.period_start);
+    // Two late one-off emails from a new mailbox to two new leads, inside the closed period.
+    const at = new Date(Date.parse(`${period.period_start}T12:00:00.000Z`) + 86_400_000).toISOString();
+    appendLines(
+      [1, 2].map((i) => ({
+        type: 'email.sent',
+        tenantId: tenant.tenantId,
+        occurredAt: at,
+        data: { emailId: `late-email-${i}`, mailboxId: 'late-mailbox', leadId: `late-lead-${i}` },
+      })),
+    );
+    json(['project', '--until-caught-up']);
+    const r = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
+    const before = closed.figures;
+    expect(r.closed).to.deep.equal(before);
+    expect(r.recomputed).to.deep.equal(r.live, 'the live projection counted the late events too');
+    expect(r.diff).to.deep.equal({
+      emails_sent: { live: before.emails_sent + 2, recomputed: before.emails_sent + 2, closed: before.emails_sent },
+      mailboxes_used: { live: before.mailboxes_used + 1, recomputed: before.mailboxes_used + 1, closed: before.mailboxes_used },
+      leads_used: { live: before.leads_used + 2, recomputed: before.leads_used + 2, closed: before.leads_used },
+    });
+    expect(r.applied).to.equal(false);
+    expect(json(['billing', 'show', '--tenant', tenant.tenantId, '--period', month, '--json'])[0].emails_sent).to.equal(before.emails_sent + 2);
+    const audit = json(['read', '--tenant', tenant.tenantId, '--type-prefix', 'billing.period_recomputed']);
+    expect(audit, 'no audit event without --apply').to.deep.equal([]);
+  });
+
+  it('--apply replaces a wrong live row and appends billing.period_recomputed, which reaches admin_system_events', async () => {
+    const { Pool } = await import('pg');
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      await pool.query('UPDATE billing_analytics SET emails_sent = 1, leads_used = 1 WHERE tenant_id = $1 AND period_start = $2', [tenant.tenantId, period.period_start]);
+      const dry = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
+      expect(dry.live.emails_sent).to.equal(1);
+      expect(Object.keys(dry.diff)).to.include.members(['emails_sent', 'leads_used']);
+      const r = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json', '--apply', '--reason', 'repair'])[0];
+      expect(r.applied).to.equal(true);
+      const live = json(['billing', 'show', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
+      expect(live).to.include(r.recomputed);
+      const audit = json(['read', '--tenant', tenant.tenantId, '--type-prefix', 'billing.period_recomputed']);
+      expect(audit).to.have.length(1);
+      expect(audit[0].data).to.include({ periodStart: period.period_start, reason: 'repair' });
+      expect(JSON.parse(audit[0].data.after)).to.deep.equal(r.recomputed);
+      json(['project', '--until-caught-up']);
+      const { rows: events } = await pool.query(`SELECT event_type, message FROM admin_system_events WHERE tenant_id = $1 AND event_type = 'billing.period_recomputed'`, [tenant.tenantId]);
+      expect(events).to.have.length(1);
+      expect(events[0].message).to.contain('repair');
+      // The projection goes on from there without counting anything twice.
+      const again = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
+      expect(again.live).to.deep.equal(again.recomputed);
+    } finally {
+      await pool.end();
+    }
+  });
+});
