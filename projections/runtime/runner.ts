@@ -17,6 +17,7 @@ import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, DeadLetter, describe, FoldError, LaneRef } from './batch';
 import { LedgerCache } from './ledger';
 import { Lane, lockProjections, resolveLanes, ShardSpec, shardKey } from './lanes';
+import './pgTypes';
 import { timings } from './timings';
 import type { AnyProjection } from './types';
 
