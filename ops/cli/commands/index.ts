@@ -6,6 +6,7 @@ import { billingClose, billingRecompute, billingShow } from './billing';
 import { dbStop, dbUrl } from './db';
 import { deadLettersList, deadLettersRetry } from './deadLetters';
 import { generate } from './generate';
+import { kafkaIngest, kafkaPublish } from './kafka';
 import { migrateCommand } from './migrate';
 import { project } from './project';
 import { rebuild } from './rebuild';
@@ -30,6 +31,8 @@ export const COMMANDS: Record<string, Command> = {
   'dead-letters retry': deadLettersRetry,
   'schemas list': schemasList,
   'schemas check': schemasCheck,
+  'kafka ingest': kafkaIngest,
+  'kafka publish': kafkaPublish,
   'db url': dbUrl,
   'db stop': dbStop,
   bench,

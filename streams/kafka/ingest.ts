@@ -1,0 +1,200 @@
+/**
+ * Kafka → event store (DESIGN §7): a consumer group on `floe.ingest` that decodes and
+ * validates each message, appends the valid ones in batches, sends the others to the
+ * dead-letter topic, and only then commits the partition's offset.
+ *
+ * Exactly-once in the store: a message whose append committed but whose offset did not
+ * (a crash, a rebalance) is delivered again, and appending it again is a duplicate, because
+ * its id is the producer's or one derived from (topic, partition, offset). A dead letter may
+ * be sent twice in that case (at-least-once in the DLQ).
+ *
+ * Group membership: kafkajs only heartbeats when asked, so while an append runs a timer keeps
+ * heartbeating (`keepAlive`), and a fetch is split into chunks of at most `chunkSize` events
+ * with the offset committed after each: no handler outlives the session timeout, and a
+ * rebalance waits at most one chunk.
+ */
+import type { Catalog } from '../../schemas';
+import { EventIdConflictError, WrongExpectedVersionError } from '../errors';
+import type { PreparedEvent } from '../prepare';
+import type { AppendResult } from '../store';
+import { decodeIngestMessage, PayloadDecoder } from './decode';
+import { dlqTopicOf, H } from './messages';
+import type { InboundBatch, InboundMessage, KafkaProducer, KafkaTransport, OutboundMessage } from './transport';
+
+export interface IngestSink {
+  appendPrepared(events: PreparedEvent[]): Promise<AppendResult>;
+}
+
+export interface IngestOptions {
+  transport: KafkaTransport;
+  store: IngestSink;
+  catalog: Catalog;
+  payloads: PayloadDecoder;
+  topic: string;
+  /** Default `${topic}.dlq`. */
+  dlqTopic?: string;
+  groupId: string;
+  /** Most events per append and offset commit (default 2000). */
+  chunkSize?: number;
+  sessionTimeoutMs?: number;
+  /** Stop once the group has committed everything in the topic. */
+  untilIdle?: boolean;
+  /** How often idleness is checked, ms (default 500). */
+  idleCheckMs?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onChunk?: (stats: IngestStats) => void;
+  /** Called after a chunk's append committed, before its offset is committed (fault tests). */
+  beforeCommit?: (stats: IngestStats) => void;
+}
+
+export interface IngestStats {
+  messages: number;
+  appended: number;
+  duplicates: number;
+  deadLettered: number;
+  chunks: number;
+}
+
+interface Rejected {
+  message: InboundMessage;
+  code: string;
+  reason: string;
+}
+
+export async function ingest(o: IngestOptions): Promise<IngestStats> {
+  const dlqTopic = o.dlqTopic ?? dlqTopicOf(o.topic);
+  const chunkSize = o.chunkSize ?? 2000;
+  const log = o.log ?? (() => {});
+  const stats: IngestStats = { messages: 0, appended: 0, duplicates: 0, deadLettered: 0, chunks: 0 };
+  await o.transport.ensureTopics([{ topic: o.topic }, { topic: dlqTopic }]);
+  const dlq = await o.transport.producer({ idempotent: true });
+  const consumer = o.transport.consumer({ groupId: o.groupId, topics: [o.topic], fromBeginning: true, sessionTimeoutMs: o.sessionTimeoutMs });
+  let idleTimer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= consumer.stop());
+  const onAbort = () => void stop();
+  o.signal?.addEventListener('abort', onAbort);
+
+  const handle = async (batch: InboundBatch) => {
+    for (let i = 0; i < batch.messages.length; i += chunkSize) {
+      if (!batch.active() || o.signal?.aborted) return;
+      const chunk = batch.messages.slice(i, i + chunkSize);
+      await keepAlive(batch, log, async () => {
+        const good: Array<{ message: InboundMessage; event: PreparedEvent }> = [];
+        const bad: Rejected[] = [];
+        for (const message of chunk) {
+          const d = await decodeIngestMessage(message, o.catalog, o.payloads);
+          if (d.ok) good.push({ message, event: d.event });
+          else bad.push({ message, code: d.code, reason: d.reason });
+        }
+        const r = await appendAll(o.store, good);
+        bad.push(...r.rejected);
+        await sendDeadLetters(dlq, dlqTopic, bad);
+        stats.messages += chunk.length;
+        stats.appended += r.appended;
+        stats.duplicates += r.duplicates;
+        stats.deadLettered += bad.length;
+        stats.chunks++;
+      });
+      o.beforeCommit?.(stats);
+      await batch.commit(chunk[chunk.length - 1].offset);
+      o.onChunk?.(stats);
+    }
+  };
+
+  try {
+    const running = consumer.run(handle);
+    if (o.untilIdle) {
+      let checking = false;
+      idleTimer = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        o.transport
+          .groupLag(o.groupId, o.topic)
+          .then((lag) => {
+            if (lag === 0) void stop();
+          })
+          .catch((e) => log(`kafka: could not read the group's lag: ${(e as Error).message}`))
+          .finally(() => (checking = false));
+      }, o.idleCheckMs ?? 500);
+    }
+    await running;
+    await stopping;
+    return stats;
+  } finally {
+    if (idleTimer) clearInterval(idleTimer);
+    o.signal?.removeEventListener('abort', onAbort);
+    await stop().catch(() => {});
+    await dlq.close().catch(() => {});
+  }
+}
+
+/**
+ * Runs `work` while heartbeating every second (kafkajs itself sends at most one per heartbeat
+ * interval), so a slow append never makes the coordinator drop this member. A failed
+ * heartbeat (the group is rebalancing) is only logged: the work finishes, and the offset
+ * commit that follows tells whether this member still owns the partition.
+ */
+async function keepAlive<T>(batch: InboundBatch, log: (l: string) => void, work: () => Promise<T>): Promise<T> {
+  let warned = false;
+  const timer = setInterval(() => {
+    batch.heartbeat().catch((e) => {
+      if (!warned) log(`kafka: heartbeat during an append failed (${(e as Error).message}); the offset commit will tell`);
+      warned = true;
+    });
+  }, 1000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Append; an event that conflicts with a stored one, or misses its expected version, becomes a dead letter. */
+async function appendAll(
+  store: IngestSink,
+  good: Array<{ message: InboundMessage; event: PreparedEvent }>,
+): Promise<{ appended: number; duplicates: number; rejected: Rejected[] }> {
+  const rejected: Rejected[] = [];
+  let batch = good;
+  while (batch.length) {
+    try {
+      const r = await store.appendPrepared(batch.map((g) => g.event));
+      return { appended: r.appended, duplicates: r.duplicates, rejected };
+    } catch (e) {
+      if (e instanceof EventIdConflictError) {
+        const bad = new Map(e.conflicts.map((c) => [c.index, c.reason]));
+        batch.forEach((g, i) => {
+          if (bad.has(i)) rejected.push({ message: g.message, code: 'ID_CONFLICT', reason: `${g.event.type}, id ${g.event.id}: already stored with different content (${bad.get(i)})` });
+        });
+        batch = batch.filter((_g, i) => !bad.has(i));
+      } else if (e instanceof WrongExpectedVersionError) {
+        const i = batch.findIndex((g) => g.event.id === e.context.eventId);
+        if (i < 0) throw e;
+        rejected.push({ message: batch[i].message, code: 'WRONG_EXPECTED_VERSION', reason: `${batch[i].event.type}, id ${batch[i].event.id}: ${e.message}` });
+        batch = batch.filter((_g, j) => j !== i);
+      } else throw e;
+    }
+  }
+  return { appended: 0, duplicates: 0, rejected };
+}
+
+async function sendDeadLetters(dlq: KafkaProducer, topic: string, rejected: Rejected[]): Promise<void> {
+  if (!rejected.length) return;
+  const failedAt = new Date().toISOString();
+  const messages: OutboundMessage[] = rejected.map(({ message: m, code, reason }) => {
+    const headers: Record<string, string | Buffer> = {};
+    for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = v;
+    Object.assign(headers, {
+      [H.error]: reason,
+      [H.errorCode]: code,
+      [H.sourceTopic]: m.topic,
+      [H.sourcePartition]: String(m.partition),
+      [H.sourceOffset]: m.offset,
+      [H.failedAt]: failedAt,
+    });
+    return { key: m.key, value: m.value, headers };
+  });
+  await dlq.send(topic, messages);
+}

@@ -1,0 +1,196 @@
+/**
+ * The Kafka transport on kafkajs 2.x.
+ *
+ * Consumers run `eachBatch` with auto-commit and auto-resolve off: Floe commits an offset
+ * itself, only once what the messages became is durable. kafkajs sends heartbeats only when
+ * asked (between batches, or through `heartbeat()`), so handlers that may run long must call
+ * it: see `keepAlive` in ingest.ts. Its rebalances are eager (every member stops for each
+ * join), and its idempotent producer is marked experimental: we use it with one request in
+ * flight, acks from all in-sync replicas and unlimited retries, as its documentation asks.
+ */
+import { Admin, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
+import type { ConsumerOptions, InboundBatch, KafkaConsumer, KafkaProducer, KafkaTransport, OutboundMessage, TopicSpec } from './transport';
+
+export interface KafkajsOptions {
+  brokers: string[];
+  clientId?: string;
+  /** Where kafkajs' own warnings and errors go (default: stderr). */
+  log?: (line: string) => void;
+  /** kafkajs log level: 'error' | 'warn' (default) | 'info' | 'debug'. */
+  logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+const LEVELS: Record<string, LogLevel> = {
+  nothing: LogLevel.NOTHING,
+  error: LogLevel.ERROR,
+  warn: LogLevel.WARN,
+  info: LogLevel.INFO,
+  debug: LogLevel.DEBUG,
+};
+
+/** kafkajs (and the Kafka protocol) may repeat a header; Floe reads the first value. */
+function headerBuffers(headers: Record<string, unknown> | undefined): Record<string, Buffer | undefined> {
+  const out: Record<string, Buffer | undefined> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    out[k] = first === undefined ? undefined : Buffer.isBuffer(first) ? first : Buffer.from(String(first));
+  }
+  return out;
+}
+
+export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
+  const write = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'floe',
+    brokers: options.brokers,
+    logLevel: LEVELS[options.logLevel ?? process.env.FLOE_KAFKA_LOG ?? 'warn'] ?? LogLevel.WARN,
+    logCreator: (configured) => (entry: LogEntry) => {
+      // kafkajs logs every retried protocol error at ERROR from its Connection; they are
+      // transient (a coordinator loading, a leader moving) and retried: only shown at debug.
+      if (entry.namespace === 'Connection' && configured < LogLevel.DEBUG) return;
+      const { message, ...rest } = entry.log;
+      const extra = ['error', 'groupId', 'topic', 'partition', 'retryCount']
+        .filter((k) => (rest as Record<string, unknown>)[k] !== undefined)
+        .map((k) => `${k}=${(rest as Record<string, unknown>)[k]}`)
+        .join(' ');
+      const level = Object.keys(LEVELS).find((k) => LEVELS[k] === entry.level) ?? String(entry.level);
+      write(`kafka ${level} [${entry.namespace}] ${message}${extra ? ` (${extra})` : ''}`);
+    },
+    retry: { initialRetryTime: 300, retries: 8 },
+  });
+  let admin: Promise<Admin> | undefined;
+  const getAdmin = () =>
+    (admin ??= (async () => {
+      const a = kafka.admin();
+      await a.connect();
+      return a;
+    })());
+  const closers = new Set<() => Promise<void>>();
+
+  return {
+    brokers: options.brokers,
+
+    async producer({ idempotent = false } = {}): Promise<KafkaProducer> {
+      const p = kafka.producer({
+        idempotent,
+        // kafkajs warns that fewer retries "may invalidate EoS guarantees": retry for as long
+        // as it takes (a send waits out a broker restart), as the idempotent producer asks.
+        retry: idempotent ? { initialRetryTime: 300, maxRetryTime: 30_000, retries: Number.MAX_SAFE_INTEGER } : undefined,
+        maxInFlightRequests: idempotent ? 1 : undefined,
+        allowAutoTopicCreation: false,
+        // Java-compatible murmur2 partitioning: the same key lands on the same partition as
+        // with any other client (and kafkajs does not warn about its changed default).
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await p.connect();
+      const close = () => p.disconnect();
+      closers.add(close);
+      return {
+        async send(topic: string, messages: OutboundMessage[]) {
+          if (messages.length) await p.send({ topic, acks: -1, messages });
+        },
+        async close() {
+          closers.delete(close);
+          await close();
+        },
+      };
+    },
+
+    consumer(o: ConsumerOptions): KafkaConsumer {
+      const sessionTimeout = o.sessionTimeoutMs ?? 30_000;
+      let stopping = false;
+      const c = kafka.consumer({
+        groupId: o.groupId,
+        sessionTimeout,
+        heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 10)),
+        rebalanceTimeout: Math.max(60_000, 2 * sessionTimeout),
+        maxBytesPerPartition: o.maxBytesPerPartition ?? 1 << 20,
+        allowAutoTopicCreation: false,
+        retry: { initialRetryTime: 300, retries: 8, restartOnFailure: async () => !stopping },
+      });
+      let finish: (() => void) | undefined;
+      const stop = async () => {
+        stopping = true;
+        await c.disconnect(); // waits for the batch in hand
+        finish?.();
+      };
+      return {
+        async run(handler) {
+          await c.connect();
+          await c.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });
+          closers.add(stop);
+          try {
+            await new Promise<void>((resolve, reject) => {
+              finish = resolve;
+              c.on(c.events.CRASH, (e) => {
+                if (!e.payload.restart && !stopping) reject(e.payload.error);
+                else if (!stopping) write(`kafka: consumer ${o.groupId} restarts after: ${e.payload.error.message}`);
+              });
+              c.run({
+                autoCommit: false,
+                eachBatchAutoResolve: false,
+                partitionsConsumedConcurrently: 1,
+                eachBatch: async (p) => {
+                  const { topic, partition } = p.batch;
+                  const last = p.batch.messages[p.batch.messages.length - 1]?.offset;
+                  const batch: InboundBatch = {
+                    topic,
+                    partition,
+                    messages: p.batch.messages.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, headers: headerBuffers(m.headers) })),
+                    heartbeat: () => p.heartbeat(),
+                    async commit(offset) {
+                      // After the batch's last message, the batch may end in control records (transactions): skip them too.
+                      const upTo = offset === last ? p.batch.lastOffset() : offset;
+                      p.resolveOffset(upTo);
+                      await p.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(upTo) + 1n).toString() }] }] });
+                    },
+                    active: () => p.isRunning() && !p.isStale(),
+                  };
+                  await handler(batch);
+                },
+              }).catch(reject);
+            });
+          } finally {
+            closers.delete(stop);
+          }
+        },
+        stop,
+      };
+    },
+
+    async ensureTopics(topics: TopicSpec[]) {
+      const a = await getAdmin();
+      const existing = new Set(await a.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (!missing.length) return;
+      try {
+        await a.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? -1 })) });
+      } catch (e) {
+        // Created concurrently by another process: fine.
+        const names = ((e as { errors?: Array<{ type?: string }> }).errors ?? []).map((x) => x.type);
+        if (!names.length || names.some((t) => t !== 'TOPIC_ALREADY_EXISTS')) throw e;
+      }
+    },
+
+    async groupLag(groupId: string, topic: string) {
+      const a = await getAdmin();
+      const [ends, groups] = await Promise.all([a.fetchTopicOffsets(topic), a.fetchOffsets({ groupId, topics: [topic] })]);
+      const committed = new Map((groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      let lag = 0n;
+      for (const e of ends) {
+        const low = BigInt(e.low);
+        const done = committed.get(e.partition) ?? -1n;
+        const from = done < low ? low : done;
+        if (BigInt(e.high) > from) lag += BigInt(e.high) - from;
+      }
+      return Number(lag);
+    },
+
+    async close() {
+      for (const close of [...closers]) await close().catch(() => {});
+      closers.clear();
+      if (admin) await (await admin).disconnect().catch(() => {});
+      admin = undefined;
+    },
+  };
+}

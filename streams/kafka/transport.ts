@@ -1,0 +1,85 @@
+/**
+ * The Kafka transport contract: what Floe's ingest and publish need from a Kafka client,
+ * and nothing more, so the client (kafkajs today, `streams/kafka/kafkajs.ts`) can be swapped.
+ *
+ * @example
+ *   const kafka = kafkajsTransport({ brokers: ['127.0.0.1:9092'] });
+ *   const producer = await kafka.producer({ idempotent: true });
+ *   await producer.send('floe.events', [{ key: 't1', value: bytes, headers: { 'floe-type': 'email.opened' } }]);
+ */
+
+/** A message as read from a partition. Header values are raw bytes (UTF-8 text for Floe's headers). */
+export interface InboundMessage {
+  topic: string;
+  partition: number;
+  /** Decimal string (offsets are int64). */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | undefined>;
+}
+
+export interface OutboundMessage {
+  key?: string | Buffer | null;
+  value: Buffer | string | null;
+  headers?: Record<string, string | Buffer>;
+}
+
+/** Some consecutive messages of one partition, handed to a consumer's handler. */
+export interface InboundBatch {
+  topic: string;
+  partition: number;
+  messages: InboundMessage[];
+  /** Tells the group coordinator this member is alive (a no-op if one was sent recently). Throws while the group rebalances. */
+  heartbeat(): Promise<void>;
+  /** Everything up to and including `offset` is done: commit the next offset for the group. */
+  commit(offset: string): Promise<void>;
+  /** False once the consumer is stopping or the partition is no longer this member's. */
+  active(): boolean;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group without a committed offset starts: the oldest message (default) or new ones only. */
+  fromBeginning?: boolean;
+  /** The coordinator drops a member it has not heard from for this long (default 30 s). */
+  sessionTimeoutMs?: number;
+  /** Upper bound of one fetch per partition, which bounds a batch (default 1 MiB). */
+  maxBytesPerPartition?: number;
+}
+
+export interface KafkaConsumer {
+  /**
+   * Join the group and hand batches to `handler`, one partition at a time; a handler that
+   * throws gets its batch again (from the last committed offset). Resolves when stopped;
+   * rejects when the consumer crashed for good.
+   */
+  run(handler: (batch: InboundBatch) => Promise<void>): Promise<void>;
+  /** Finish the batch in hand, leave the group, disconnect. */
+  stop(): Promise<void>;
+}
+
+export interface KafkaProducer {
+  /** Resolves once every message is acknowledged by all in-sync replicas (acks = -1). */
+  send(topic: string, messages: OutboundMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  /** Default: the broker's num.partitions. */
+  partitions?: number;
+}
+
+export interface KafkaTransport {
+  /** Brokers, for messages ("127.0.0.1:9092,…"). */
+  readonly brokers: string[];
+  producer(options?: { idempotent?: boolean }): Promise<KafkaProducer>;
+  consumer(options: ConsumerOptions): KafkaConsumer;
+  /** Create the topics that do not exist yet (idempotent, safe from many processes). */
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  /** Messages of `topic` the group has not committed yet, over all partitions. */
+  groupLag(groupId: string, topic: string): Promise<number>;
+  close(): Promise<void>;
+}
