@@ -11,13 +11,14 @@ Kafka: KAFKA_BROKERS=host:port[,…]; without it, the development broker of
 ops/kafka/broker when it runs (ops/kafka/broker start).`;
 
 export const kafkaIngest: Command = {
-  usage: 'kafka ingest [--topic T] [--group G] [--batch-size N] [--until-idle] [--json]',
+  usage: 'kafka ingest [--topic T] [--group G] [--batch-size N] [--session-timeout-ms MS] [--until-idle] [--json]',
   summary: 'Append the events of a Kafka topic (floe.ingest) to the store, as a consumer group',
   options: {
     topic: { type: 'string' },
     'dlq-topic': { type: 'string' },
     group: { type: 'string' },
     'batch-size': { type: 'string' },
+    'session-timeout-ms': { type: 'string' },
     'until-idle': { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -36,6 +37,9 @@ committed only after the append committed. A message without an id gets one deri
 Undecodable or invalid messages go to TOPIC.dlq (--dlq-topic) unchanged, with headers
 floe-error (the reason), floe-error-code, floe-source-topic/-partition/-offset, floe-failed-at.
 
+  --session-timeout-ms MS
+                 the group drops a member silent for this long (default 30000; the broker's
+                 minimum is 6000); a killed process's partitions wait that long for a new owner
   --until-idle   stop once the group has committed every message of the topic
   --json         print one JSON line at the end:
                  {"messages","appended","duplicates","deadLettered","chunks","seconds"}
@@ -47,6 +51,7 @@ Exit codes: 0 done or stopped, 1 failure, 2 usage.`,
     const dlqTopic = stringOption(p, 'dlq-topic') ?? dlqTopicOf(topic);
     const groupId = stringOption(p, 'group') ?? 'floe-ingest';
     const chunkSize = intOption(p, 'batch-size', 2000, 1);
+    const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 1000);
     const kafka = openKafka((l) => io.err(l), 'floe-ingest');
     const ctx = await openContext((m) => io.err(m), { poolSize: 2 });
     const started = Date.now();
@@ -65,6 +70,7 @@ Exit codes: 0 done or stopped, 1 failure, 2 usage.`,
             dlqTopic,
             groupId,
             chunkSize,
+            sessionTimeoutMs,
             untilIdle: p.values['until-idle'] === true,
             signal,
             log: (l) => io.err(l),
