@@ -41,6 +41,8 @@ export interface ReadOptions {
   stream?: string;
   tenant?: string;
   typePrefix?: string;
+  /** Only events of these exact types. */
+  types?: readonly string[];
   /** Only tenants with hash(tenantId) % shards.count = shards.index. */
   shard?: { count: number; index: number };
 }

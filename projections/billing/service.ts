@@ -54,19 +54,14 @@ export async function liveRows(db: Pool | PoolClient, tenant: string, period?: P
   return rows;
 }
 
-/** Every event of the tenant that billing reads, in store order, up to `upTo`. */
+/** Every event of the tenant that billing reads, in store order, up to `upTo` (one scan of the tenant's index). */
 async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<RecordedEvent[]> {
-  const parts = await Promise.all(
-    [...BILLING_TYPES, 'billing.period_closed'].map(async (type) => {
-      const out: RecordedEvent[] = [];
-      for await (const page of store.readAll({ tenant, typePrefix: type, batchSize: 20_000 })) {
-        for (const e of page) if (e.type === type && e.position <= upTo) out.push(e);
-        if (page[page.length - 1].position > upTo) break;
-      }
-      return out;
-    }),
-  );
-  return parts.flat().sort((a, b) => (a.position < b.position ? -1 : 1));
+  const out: RecordedEvent[] = [];
+  for await (const page of store.readAll({ tenant, types: [...BILLING_TYPES, 'billing.period_closed'], batchSize: 50_000 })) {
+    for (const e of page) if (e.position <= upTo) out.push(e);
+    if (page[page.length - 1].position > upTo) break;
+  }
+  return out;
 }
 
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */

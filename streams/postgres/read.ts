@@ -43,6 +43,10 @@ export function buildReadQuery(o: ReadOptions): { text: string; values: unknown[
     values.push(o.typePrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%');
     where.push(`type LIKE $${values.length}`);
   }
+  if (o.types !== undefined) {
+    values.push(o.types);
+    where.push(`type = ANY($${values.length}::text[])`);
+  }
   if (o.shard !== undefined) {
     values.push(o.shard.count, o.shard.index);
     where.push(`${TENANT_SHARD_SQL('tenant_id', `$${values.length - 1}`)} = $${values.length}`);

@@ -59,12 +59,13 @@ export function eventStoreContract(name: string, open: () => Promise<{ store: Ev
         expect(r.results[0].id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       });
 
-      it('reads one stream, one tenant, a type prefix, and from a position', async () => {
+      it('reads one stream, one tenant, a type prefix, exact types, and from a position', async () => {
         await store.append([sent('e1', 'tA'), opened('e1', 'tA'), sent('e2', 'tB'), opened('e2', 'tB'), { ...sent('x', 'tB'), type: 'email.sent' }]);
         expect((await all(store, { stream: 'email-e2' })).map((e) => e.type)).to.deep.equal(['email.sent', 'email.opened']);
         expect((await all(store, { tenant: 'tA' })).map((e) => e.stream)).to.deep.equal(['email-e1', 'email-e1']);
         expect((await all(store, { typePrefix: 'email.op' })).length).to.equal(2);
         expect((await all(store, { typePrefix: 'email.' })).length).to.equal(5);
+        expect((await all(store, { tenant: 'tB', types: ['email.opened', 'lead.imported'] })).map((e) => e.stream)).to.deep.equal(['email-e2']);
         const everything = await all(store);
         const after = await all(store, { after: everything[2].position });
         expect(after.map((e) => e.id)).to.deep.equal(everything.slice(3).map((e) => e.id));
