@@ -13,7 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { defaultCatalog } from '../../schemas';
 import { ingest, KafkaTransport, publish } from '../../streams/kafka';
 import { PostgresEventStore } from '../../streams/postgres';
+import { databaseUrl } from '../db/connect';
 import { migrate } from '../db/migrate';
+import { openKafka } from '../kafka/brokers';
 import { median, seconds, withDatabase, workloadEvents, type Log } from './shared';
 
 export interface KafkaBenchOptions {
@@ -116,8 +118,6 @@ export async function benchKafka(o: KafkaBenchOptions): Promise<KafkaBenchResult
 
 if (require.main === module) {
   void (async () => {
-    const { databaseUrl } = await import('../db/connect');
-    const { openKafka } = await import('../kafka/brokers');
     const log = (l: string) => process.stderr.write(l + '\n');
     const transport = openKafka(log, 'floe-bench');
     try {
