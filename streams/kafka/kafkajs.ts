@@ -28,6 +28,31 @@ const LEVELS: Record<string, LogLevel> = {
   debug: LogLevel.DEBUG,
 };
 
+/** Most bytes (keys, values, headers) in one produce request: well below the broker's default message.max.bytes. */
+const SEND_SLICE_BYTES = 512 * 1024;
+
+const size = (v: string | Buffer | null | undefined) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+
+/** Consecutive runs of messages of at most `limit` bytes each (a larger message goes alone). */
+export function slices(messages: OutboundMessage[], limit: number): OutboundMessage[][] {
+  const out: OutboundMessage[][] = [];
+  let current: OutboundMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    let n = 70 + size(m.key) + size(m.value); // 70: record overhead, roughly
+    for (const [k, v] of Object.entries(m.headers ?? {})) n += k.length + size(v) + 2;
+    if (current.length && bytes + n > limit) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += n;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
 /** kafkajs (and the Kafka protocol) may repeat a header; Floe reads the first value. */
 function headerBuffers(headers: Record<string, unknown> | undefined): Record<string, Buffer | undefined> {
   const out: Record<string, Buffer | undefined> = {};
@@ -87,7 +112,9 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       closers.add(close);
       return {
         async send(topic: string, messages: OutboundMessage[]) {
-          if (messages.length) await p.send({ topic, acks: -1, messages });
+          // kafkajs puts a send's messages for one partition into one record batch, and the
+          // broker refuses a batch over message.max.bytes (1 MiB by default): send in slices.
+          for (const slice of slices(messages, SEND_SLICE_BYTES)) await p.send({ topic, acks: -1, messages: slice });
         },
         async close() {
           closers.delete(close);

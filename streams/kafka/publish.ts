@@ -87,11 +87,20 @@ export async function publish(o: PublishOptions): Promise<PublishStats> {
     await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
     await o.pool.query(CHECKPOINT_SQL, [o.topic]);
     const stats: PublishStats = { published: 0, batches: 0, position: BigInt((await o.pool.query(READ_CHECKPOINT_SQL, [o.topic])).rows[0].position) };
+    // The next page is read while the current one is being sent.
+    let next: Promise<EventRow[]> | undefined;
+    const readAfter = (after: bigint) => {
+      const p = readRows(o.pool, { after, limit: batchSize });
+      p.catch(() => {}); // awaited in the loop; keeps an early failure from being unhandled
+      return p;
+    };
     while (!o.signal?.aborted) {
-      const page = await readRows(o.pool, { after: stats.position, limit: batchSize });
+      const page = await (next ?? readAfter(stats.position));
+      next = undefined;
       if (page.length) {
-        await o.producer.send(o.topic, page.map(toOutbound));
         const last = BigInt(page[page.length - 1].global_position);
+        if (page.length === batchSize) next = readAfter(last);
+        await o.producer.send(o.topic, page.map(toOutbound));
         // The lock's connection must still be ours, or another publisher may have started.
         await listener.query('SELECT 1');
         await o.pool.query(ADVANCE_SQL, [o.topic, String(last), page.length]);

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { Decoder, defaultCatalog, encode, validatePayload } from '../../schemas';
 import { decodeIngestMessage, ingestEventId, uuidv5 } from '../../streams/kafka';
 import type { InboundMessage } from '../../streams/kafka';
+import { slices } from '../../streams/kafka/kafkajs';
 
 const catalog = defaultCatalog();
 const decoder = new Decoder(catalog);
@@ -63,5 +64,15 @@ describe('kafka ingest messages', () => {
       expect(d.ok, String(reason)).to.equal(false);
       if (!d.ok) expect(d.reason).to.match(reason);
     }
+  });
+
+  it('sends in slices that stay under the broker\'s message.max.bytes, in order', () => {
+    const big = Buffer.alloc(200 * 1024);
+    const messages = Array.from({ length: 12 }, (_v, i) => ({ key: `k${i}`, value: big, headers: { 'floe-type': 'email.opened' } }));
+    const parts = slices(messages, 512 * 1024);
+    expect(parts.map((p) => p.length)).to.deep.equal([2, 2, 2, 2, 2, 2]);
+    expect(parts.flat().map((m) => m.key)).to.deep.equal(messages.map((m) => m.key));
+    expect(slices([{ value: Buffer.alloc(600 * 1024) }], 512 * 1024)).to.have.length(1);
+    expect(slices([], 512 * 1024)).to.deep.equal([]);
   });
 });
