@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { defaultCatalog, encode, validatePayload } from '../../schemas';
 import { ingestEventId } from '../../streams/kafka';
+import { APPEND_LOCK_KEY } from '../../streams/postgres/append';
 import { useDatabase } from '../helpers/backends';
 import { exited, floe } from '../helpers/cli';
 import { useKafka } from '../helpers/kafka';
@@ -168,6 +169,31 @@ describe('kafka ingest (real broker)', function () {
     }
     await ingestUntilIdle(db.url, topic, group);
     await expectStoredOnce(all, tenants);
+  });
+
+  it('keeps its group membership through an append that outlasts the session timeout', async () => {
+    const topic = k.unique('ingest.slow');
+    await k.createTopic(topic, 1);
+    const events = workload(db.url, 13, 15).slice(0, 50);
+    await produce(k, topic, events);
+    // Hold the store's append lock for 3 session timeouts: the first append waits behind it.
+    const blocker = await pool.connect();
+    let r;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK_KEY]);
+      const done = exited(ingestChild(db.url, ['--topic', topic, '--group', 'g-slow', '--until-idle', '--json']));
+      await new Promise((resolve) => setTimeout(resolve, 18_000));
+      await blocker.query('COMMIT');
+      r = await done;
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => {});
+      blocker.release();
+    }
+    expect(r.code, r.err).to.equal(0);
+    // Dropped from the group, it would have seen the messages again (as duplicates).
+    expect(JSON.parse(r.out.trim())).to.include({ messages: events.length, appended: events.length, duplicates: 0 });
+    expect(r.err).to.not.match(/rebalanc|not a member|UNKNOWN_MEMBER_ID/i);
   });
 
   it('sends invalid and undecodable messages to the DLQ with the reason, and keeps the valid ones around them', async () => {
