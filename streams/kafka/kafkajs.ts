@@ -189,14 +189,18 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       const a = await getAdmin();
       const existing = new Set(await a.listTopics());
       const missing = topics.filter((t) => !existing.has(t.topic));
-      if (!missing.length) return;
-      try {
-        await a.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? -1 })) });
-      } catch (e) {
-        // Created concurrently by another process: fine.
-        const names = ((e as { errors?: Array<{ type?: string }> }).errors ?? []).map((x) => x.type);
-        if (!names.length || names.some((t) => t !== 'TOPIC_ALREADY_EXISTS')) throw e;
+      if (missing.length) {
+        try {
+          // Not kafkajs' waitForLeaders: on a freshly started KRaft broker its metadata poll
+          // fails with UNKNOWN_TOPIC_OR_PARTITION, which it does not retry (waitForLeaders below does).
+          await a.createTopics({ waitForLeaders: false, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? -1 })) });
+        } catch (e) {
+          // Created concurrently by another process: fine.
+          const names = ((e as { errors?: Array<{ type?: string }> }).errors ?? []).map((x) => x.type);
+          if (!names.length || names.some((t) => t !== 'TOPIC_ALREADY_EXISTS')) throw e;
+        }
       }
+      await waitForLeaders(a, topics.map((t) => t.topic));
     },
 
     async groupLag(groupId: string, topic: string) {
@@ -220,4 +224,22 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       admin = undefined;
     },
   };
+}
+
+/** Until every partition of `topics` has a leader (a new topic's metadata takes a moment to spread). */
+async function waitForLeaders(a: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let why: string;
+    try {
+      const md = await a.fetchTopicMetadata({ topics });
+      const waiting = md.topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+      if (!waiting.length) return;
+      why = `no leader yet for ${waiting.map((t) => t.name).join(', ')}`;
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`Kafka topics ${topics.join(', ')} not ready after ${timeoutMs} ms: ${why}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

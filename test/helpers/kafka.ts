@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Kafka, KafkaMessage, logLevel, Partitioners, Producer } from 'kafkajs';
 import { BROKER_SCRIPT } from '../../ops/kafka/brokers';
+import { kafkajsTransport } from '../../streams/kafka';
 
 const required = new Set((process.env.FLOE_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 
@@ -67,12 +68,11 @@ export function useKafka(): KafkaHandle {
       return p;
     },
     async createTopic(topic: string, partitions: number) {
-      const admin = handle.kafka.admin();
-      await admin.connect();
+      const t = kafkajsTransport({ brokers: handle.brokers, logLevel: 'nothing' });
       try {
-        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+        await t.ensureTopics([{ topic, partitions }]);
       } finally {
-        await admin.disconnect();
+        await t.close();
       }
     },
     async consume(topic: string, count: number, timeoutMs = 60_000) {
