@@ -42,8 +42,11 @@ export interface FreshnessRun {
   max: number;
   /** Achieved append rate over the measured window (events/s). */
   appendRate: number;
-  /** Projector batches committed and their mean size over the whole run. */
+  /** Projector batches committed over the whole run (warm-up included). */
   projectorBatches: number;
+  /** Events appended and seconds from the first append to the last batch seen visible (warm-up included). */
+  appended: number;
+  runSeconds: number;
   /** FLOE_PROFILE lines of the run's projector (whole run, warm-up included). */
   profile: string[];
 }
@@ -96,6 +99,7 @@ async function freshnessRun(db: string, events: PreparedEvent[], o: FreshnessOpt
     const samples: number[] = [];
     let appending = true;
     let measuredEvents = 0;
+    let appended = 0;
     let measureStart = 0;
     let measureEnd = 0;
 
@@ -124,6 +128,7 @@ async function freshnessRun(db: string, events: PreparedEvent[], o: FreshnessOpt
       const r = await store.appendPrepared(batch);
       const committed = performance.now();
       if (measured) measuredEvents += r.appended;
+      appended += r.appended;
       if (r.lastPosition !== null) pending.push({ position: r.lastPosition, committed, measured });
     }
     measureEnd = performance.now();
@@ -135,6 +140,7 @@ async function freshnessRun(db: string, events: PreparedEvent[], o: FreshnessOpt
         timer = setTimeout(() => reject(new Error(`freshness: ${pending.length} batches still not visible 60 s after the last append`)), 60_000);
       }),
     ]).finally(() => clearTimeout(timer));
+    const runSeconds = (performance.now() - t0) / 1000;
     child.stop();
     const exit = await child.done;
     if (exit.code !== 0) throw new Error(`floe project exited ${exit.code ?? exit.signal}: ${exit.err.trim().split('\n').slice(-3).join(' | ')}`);
@@ -147,6 +153,8 @@ async function freshnessRun(db: string, events: PreparedEvent[], o: FreshnessOpt
       max: samples.length ? Math.max(...samples) : NaN,
       appendRate: measuredEvents / ((measureEnd - measureStart) / 1000),
       projectorBatches: summary.batches ?? 0,
+      appended,
+      runSeconds,
       profile: exit.err.split('\n').filter((l) => PROFILE_LINE.test(l)),
     };
   } finally {

@@ -20,7 +20,7 @@ import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { dropDatabase, ensureDatabase } from '../db/connect';
 import { migrate } from '../db/migrate';
 import { BaselineLoader, baselineLine, campaignRows, compareRows, Comparison, runBaseline } from './baseline';
-import { benchDatabaseUrl, floeChild, FloeRun, Log, median, projectSummary, seconds, withCopy, workloadEvents, WorkloadSpec } from './shared';
+import { benchDatabaseUrl, floeChild, FloeRun, heapAfterFullGc, Log, median, projectSummary, seconds, withCopy, workloadEvents, WorkloadSpec } from './shared';
 
 export interface PreparedStore {
   /** The template database holding the store (nobody connected between runs). */
@@ -114,6 +114,8 @@ export interface ProjectRun {
   cpuSeconds: number;
   /** FLOE_PROFILE lines (`timings.report()`), when profiled. */
   profile?: string[];
+  /** Largest live V8 heap after a full GC and the heap V8 had reserved then (node --trace-gc), MB. */
+  heap: { liveMb: number; heapMb: number } | null;
 }
 
 const PROFILE_LINE = /^\S.*\s\d+ ms {2}\(\d+ × [\d.]+ ms\)$/;
@@ -121,10 +123,21 @@ const PROFILE_LINE = /^\S.*\s\d+ ms {2}\(\d+ × [\d.]+ ms\)$/;
 /** One `floe project --until-caught-up --json` child on `url`. */
 export async function projectOnce(url: string, only: string[], o: { profile?: boolean } = {}): Promise<ProjectRun & { run: FloeRun }> {
   const args = ['project', '--until-caught-up', '--json', ...(only.length ? ['--only', only.join(',')] : [])];
-  const run = await floeChild(url, args, o.profile ? { FLOE_PROFILE: '1' } : {}).done;
+  // --trace-gc: one short line per collection on stdout, no measurable cost; it says how much of the RSS is live data.
+  const run = await floeChild(url, args, o.profile ? { FLOE_PROFILE: '1' } : {}, ['--trace-gc']).done;
   const s = projectSummary(run);
   const profile = o.profile ? run.err.split('\n').filter((l) => PROFILE_LINE.test(l)) : undefined;
-  return { events: s.events, seconds: s.seconds, rate: s.events / s.seconds, peakRss: run.peakRss, wallSeconds: run.wallSeconds, cpuSeconds: run.cpuSeconds, profile, run };
+  return {
+    events: s.events,
+    seconds: s.seconds,
+    rate: s.events / s.seconds,
+    peakRss: run.peakRss,
+    wallSeconds: run.wallSeconds,
+    cpuSeconds: run.cpuSeconds,
+    profile,
+    heap: heapAfterFullGc(run.out),
+    run,
+  };
 }
 
 export interface CatchupRep {
@@ -141,7 +154,17 @@ export interface CatchupResult {
   runs: CatchupRep[];
   /** The warm-up repetition, profiled (FLOE_PROFILE=1), not in the medians. */
   warmup: CatchupRep;
-  median: { baseline: number; campaign: number; all: number; campaignPeakRss: number; allPeakRss: number; campaignCpuShare: number; allCpuShare: number };
+  median: {
+    baseline: number;
+    campaign: number;
+    all: number;
+    campaignPeakRss: number;
+    allPeakRss: number;
+    campaignCpuShare: number;
+    allCpuShare: number;
+    /** Largest live heap after a full GC of the all-projection runs, MB. */
+    allHeapLiveMb: number;
+  };
   /** Every repetition, warm-up included, produced rows identical to the baseline's. */
   identical: boolean;
   /** The first mismatch seen, for the report. */
@@ -207,6 +230,7 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
       allPeakRss: median(reps.map((r) => r.all.peakRss)),
       campaignCpuShare: median(reps.map((r) => r.campaign.cpuSeconds / r.campaign.wallSeconds)),
       allCpuShare: median(reps.map((r) => r.all.cpuSeconds / r.all.wallSeconds)),
+      allHeapLiveMb: median(reps.map((r) => r.all.heap?.liveMb ?? NaN)),
     },
     identical: mismatch === undefined,
     mismatch,
@@ -220,6 +244,7 @@ export interface MemoryPoint {
   runs: ProjectRun[];
   peakRss: number;
   rate: number;
+  heapLiveMb: number;
 }
 
 /** Peak RSS of `floe project --until-caught-up` (every projection) over the store, `runs` times. */
@@ -237,5 +262,6 @@ export async function benchMemory(store: PreparedStore, runs: number, log: Log):
     runs: out,
     peakRss: median(out.map((r) => r.peakRss)),
     rate: median(out.map((r) => r.rate)),
+    heapLiveMb: median(out.map((r) => r.heap?.liveMb ?? NaN)),
   };
 }

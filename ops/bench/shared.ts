@@ -163,9 +163,9 @@ function vmHwm(pid: number): number {
  * `sampleMs` from /proc/PID/status (VmHWM only grows, so the last sample before exit is
  * the peak up to that moment).
  */
-export function floeChild(url: string, args: string[], env: Record<string, string> = {}, sampleMs = 50): FloeChild {
+export function floeChild(url: string, args: string[], env: Record<string, string> = {}, nodeFlags: string[] = [], sampleMs = 50): FloeChild {
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [FLOE, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, FLOE, ...args], {
     env: { ...process.env, ...env, DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -196,8 +196,26 @@ export function floeChild(url: string, args: string[], env: Record<string, strin
 /** The JSON summary line `floe project --json` prints, or an error with its stderr. */
 export function projectSummary(r: FloeRun): { events: number; batches: number; seconds: number } {
   if (r.code !== 0) throw new Error(`floe project exited ${r.code ?? r.signal}: ${r.err.trim().split('\n').slice(-5).join(' | ')}`);
-  const line = r.out.trim().split('\n').pop() ?? '';
+  const line = r.out.split('\n').filter((l) => l.startsWith('{')).pop() ?? '';
   return JSON.parse(line);
+}
+
+const MARK_COMPACT = /Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(([\d.]+)\) MB/;
+
+/**
+ * From node's `--trace-gc` lines (on stdout): the largest live heap left after a full
+ * collection, and the largest heap V8 had reserved then, in MB; null without any.
+ */
+export function heapAfterFullGc(out: string): { liveMb: number; heapMb: number } | null {
+  let liveMb = -1;
+  let heapMb = -1;
+  for (const line of out.split('\n')) {
+    const m = MARK_COMPACT.exec(line);
+    if (!m) continue;
+    liveMb = Math.max(liveMb, Number(m[1]));
+    heapMb = Math.max(heapMb, Number(m[2]));
+  }
+  return liveMb < 0 ? null : { liveMb, heapMb };
 }
 
 export const MB = 2 ** 20;

@@ -106,18 +106,20 @@ scenario broke, 2 usage.`,
         runs: f.runs.map(({ profile: _profile, ...r }) => r),
         profile: parseProfile(last.profile),
         projectorBatches: last.projectorBatches,
+        appended: last.appended,
+        runSeconds: last.runSeconds,
       };
     }
 
     let store: PreparedStore | undefined;
     try {
-      let allPeak: { rss: number; rate: number } | undefined;
+      let allPeak: { rss: number; rate: number; heapLiveMb: number } | undefined;
       if (has('catchup') || has('memory')) {
         store = await prepareStore(url, { events, days: 30 }, { baseline: has('catchup'), log });
       }
       if (has('catchup') && store) {
         const c = await benchCatchup(store, runs, log);
-        allPeak = { rss: c.median.allPeakRss, rate: c.median.all };
+        allPeak = { rss: c.median.allPeakRss, rate: c.median.all, heapLiveMb: c.median.allHeapLiveMb };
         summary.catchup = {
           events: c.events,
           prepareSeconds: store.seconds,
@@ -138,13 +140,13 @@ scenario broke, 2 usage.`,
       if (has('memory') && store) {
         // 1×: the catch-up scenario's all-projection runs measured it already (same command, same store).
         const one = allPeak
-          ? { events: store.events, days: 30, peakRssMb: toMb(allPeak.rss), rate: allPeak.rate, source: `catch-up runs (median of ${runs})` }
-          : await benchMemory(store, 1, log).then((m) => ({ events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), rate: m.rate, source: '1 run' }));
+          ? { events: store.events, days: 30, peakRssMb: toMb(allPeak.rss), heapLiveMb: allPeak.heapLiveMb, rate: allPeak.rate, source: `catch-up runs (median of ${runs})` }
+          : await benchMemory(store, 1, log).then((m) => ({ events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), heapLiveMb: m.heapLiveMb, rate: m.rate, source: '1 run' }));
         await dropStore(store);
         store = undefined;
         store = await prepareStore(url, { events: 4 * events, days: 120 }, { baseline: false, log });
         const m = await benchMemory(store, 1, log);
-        const four = { events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), rate: m.rate, source: '1 run' };
+        const four = { events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), heapLiveMb: m.heapLiveMb, rate: m.rate, source: '1 run' };
         summary.memory = { points: [one, four], growth: (100 * (four.peakRssMb - one.peakRssMb)) / one.peakRssMb };
       }
     } finally {
