@@ -21,6 +21,7 @@ import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
 import { project } from './pipeline';
 import { lockProjections } from './runtime/lanes';
 import type { BatchReport } from './runtime/runner';
+import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
 import { tableDef, TABLES } from './tables/ddl';
 import { MATERIALIZED_VIEWS } from './tables/views';
@@ -154,9 +155,7 @@ async function prepareShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection
     return true;
   }
   await dropShadow(pool, p, shadow);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await transaction(pool, async (client) => {
     for (const t of p.tables) {
       if (isPublic(t) && TABLES.some((d) => d.name === t)) {
         for (const sql of tableDef(t).create(shadowName(t))) await client.query(sql);
@@ -164,20 +163,12 @@ async function prepareShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection
         await client.query(`CREATE TABLE ${shadowName(t)} (LIKE ${t} INCLUDING ALL)`);
       }
     }
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
   return false;
 }
 
 async function dropShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await transaction(pool, async (client) => {
     for (const t of p.tables) await client.query(`DROP TABLE IF EXISTS ${shadowName(t)} CASCADE`);
     const { rows } = await client.query(`DELETE FROM floe.projection_checkpoints WHERE projection = $1 RETURNING lane, shard`, [shadow.name]);
     for (const r of rows) {
@@ -187,13 +178,7 @@ async function dropShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection): 
         await client.query(`DELETE FROM floe.${s} WHERE lane = $1 AND shard = $2`, [r.lane, r.shard]);
       }
     }
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function relationExists(db: Pool | PoolClient, name: string): Promise<boolean> {

@@ -8,7 +8,7 @@
  *     { name: 'tenant_id', type: 'text' }, { name: 'day', type: 'date' }, { name: 'sent', type: 'int' },
  *   ], [tenants, days, sents], { conflict: ['tenant_id', 'day'], update: { sent: 'cur.sent + EXCLUDED.sent' } });
  */
-import type { ClientBase } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 
 export interface Column {
   name: string;
@@ -70,3 +70,19 @@ export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0
 
 /** The UTC hour start of an epoch-ms instant, as an ISO string. */
 export const utcHour = (ms: number): string => new Date(ms - (ms % 3_600_000)).toISOString();
+
+/** Run `work` in one transaction on a pooled connection: COMMIT when it resolves, ROLLBACK when it throws. */
+export async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
