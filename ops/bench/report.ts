@@ -15,6 +15,8 @@ export const TARGETS = {
 export interface Summary {
   date: string;
   machine: string;
+  /** The git commit measured (`abc1234`, `… with uncommitted changes`, or `unknown`). */
+  revision: string;
   quick: boolean;
   /** Store size of the catch-up and memory scenarios (events requested). */
   events: number;
@@ -110,7 +112,7 @@ export function report(s: Summary): string {
   const out: string[] = [];
   out.push(`# Benchmarks
 
-Written by \`npm run bench\` on ${s.date}. Machine: ${s.machine} (shared with other engineers'
+Written by \`npm run bench\` on ${s.date}, code at ${s.revision}. Machine: ${s.machine} (shared with other engineers'
 test runs, so noisy: compare ratios measured in the same run). PostgreSQL: the embedded server
 (17; \`shared_buffers\` 256 MB, \`synchronous_commit = on\`, other settings default). Scenarios:
 ${s.scenarios.join(', ')}; each measured ${s.runs} times after a warm-up unless said otherwise, medians reported.

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { benchAppend } from '../../bench/append';
@@ -8,7 +9,19 @@ import { machine, median } from '../../bench/shared';
 import { databaseUrl } from '../../db/connect';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 
-const BENCHMARKS_MD = path.join(__dirname, '..', '..', '..', 'BENCHMARKS.md');
+const ROOT = path.join(__dirname, '..', '..', '..');
+const BENCHMARKS_MD = path.join(ROOT, 'BENCHMARKS.md');
+
+/** The commit measured, and whether the working tree had changes on top of it. */
+function revision(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = git('rev-parse', '--short', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') ? `${head} with uncommitted changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
 
 const SCENARIOS = ['append', 'catchup', 'freshness', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -72,6 +85,7 @@ scenario broke, 2 usage.`,
     const summary: Summary = {
       date: new Date().toISOString().slice(0, 10),
       machine: machine(),
+      revision: revision(),
       quick,
       events,
       runs,
