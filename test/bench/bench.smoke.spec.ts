@@ -9,7 +9,7 @@ import { floe } from '../helpers/cli';
 
 describe('floe bench (smoke)', function () {
   this.timeout(240_000);
-  it('runs append, catch-up, freshness and memory on tiny sizes; catch-up results are identical to the baseline', async function () {
+  it('runs append, catch-up, freshness, memory and replay on tiny sizes; catch-up results are identical to the baseline', async function () {
     const url = await postgresUrl();
     if (!url) return this.skip();
     const r = floe(url, ['bench', '--quick', '--events', '10000', '--runs', '1', '--seconds', '2', '--json', '--no-write']);
@@ -17,7 +17,7 @@ describe('floe bench (smoke)', function () {
     const s = JSON.parse(r.out);
     expect(s.ok).to.equal(true);
     expect(s.events).to.equal(10000);
-    expect(s.scenarios).to.deep.equal(['append', 'catchup', 'freshness', 'memory']);
+    expect(s.scenarios).to.deep.equal(['append', 'catchup', 'freshness', 'memory', 'replay']);
 
     expect(s.append.events).to.equal(10000);
     expect(s.append.floe).to.be.greaterThan(0);
@@ -35,6 +35,12 @@ describe('floe bench (smoke)', function () {
     expect(s.freshness.samples).to.be.greaterThan(10);
     for (const k of ['p50', 'p95', 'p99']) expect(s.freshness[k], k).to.be.greaterThan(0);
     expect(s.freshness.p50).to.be.at.most(s.freshness.p99);
+
+    expect(s.replay.rebuild.seconds).to.have.length(1);
+    expect(s.replay.rebuild.median).to.be.greaterThan(0);
+    expect(s.replay.periodRebuild.period).to.match(/^\d{4}-\d{2}$/);
+    expect(s.replay.recompute.tenantEvents).to.be.greaterThan(0);
+    expect(s.replay.recompute.median).to.be.greaterThan(0);
 
     expect(s.memory.points).to.have.length(2);
     expect(s.memory.points[1].events).to.be.greaterThan(3 * s.memory.points[0].events);

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { benchAppend } from '../../bench/append';
 import { benchFreshness } from '../../bench/freshness';
 import { benchCatchup, benchMemory, dropStore, PreparedStore, prepareStore } from '../../bench/projection';
+import { benchReplay } from '../../bench/replay';
 import { parseProfile, report, Summary, toMb } from '../../bench/report';
 import { machine, median } from '../../bench/shared';
 import { databaseUrl } from '../../db/connect';
@@ -23,7 +24,7 @@ function revision(): string {
   }
 }
 
-const SCENARIOS = ['append', 'catchup', 'freshness', 'memory'] as const;
+const SCENARIOS = ['append', 'catchup', 'freshness', 'memory', 'replay'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export const bench: Command = {
@@ -128,8 +129,12 @@ scenario broke, 2 usage.`,
     let store: PreparedStore | undefined;
     try {
       let allPeak: { rss: number; rate: number; heapLiveMb: number } | undefined;
-      if (has('catchup') || has('memory')) {
+      if (has('catchup') || has('memory') || has('replay')) {
         store = await prepareStore(url, { events, days: 30 }, { baseline: has('catchup'), log });
+      }
+      if (has('replay') && store) {
+        const r = await benchReplay(store, runs, log);
+        summary.replay = r;
       }
       if (has('catchup') && store) {
         const c = await benchCatchup(store, runs, log);
@@ -195,6 +200,10 @@ function printSummary(s: Summary, out: (l: string) => void): void {
   if (s.freshness) {
     const f = s.freshness;
     out(`freshness (${n(f.rate)} events/s): p50 ${n(f.p50)} ms, p95 ${n(f.p95)} ms, p99 ${n(f.p99)} ms, max ${n(f.max)} ms`);
+  }
+  if (s.replay) {
+    const r = s.replay;
+    out(`replay (${n(r.events)} events): rebuild campaign_analytics ${r.rebuild.median.toFixed(1)} s (${n(r.rebuild.rate)} events/s), --period ${r.periodRebuild.period} ${r.periodRebuild.median.toFixed(1)} s, billing recompute (${n(r.recompute.tenantEvents)} tenant events) ${r.recompute.median.toFixed(2)} s`);
   }
   if (s.memory) out(`memory: peak RSS ${s.memory.points.map((p) => `${n(p.peakRssMb)} MB at ${n(p.events)} events`).join(', ')}`);
 }
