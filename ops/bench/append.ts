@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { PostgresEventStore } from '../../streams/postgres';
+import { emmettAppend } from './emmett';
 import { migrate } from '../db/migrate';
 import { withDatabase, workloadLines } from './shared';
 
@@ -18,12 +19,16 @@ export interface AppendBenchOptions {
   runs: number;
   batchSize: number;
   naiveEvents: number;
+  /** Emmett appends at about the naive rate: it gets a prefix of the lines too. */
+  emmettEvents: number;
   log: (m: string) => void;
 }
 
 export interface AppendBenchRun {
   floe: number;
   naive: number;
+  /** Emmett's PostgreSQL event store on the first `emmettEvents` lines, one appendToStream per stream. */
+  emmett: number;
   prepare: number;
 }
 
@@ -89,8 +94,10 @@ export async function benchAppend(o: AppendBenchOptions): Promise<AppendBenchRun
       const naive = await naiveRun(u, naiveLines);
       return { floe: floe.rate, prepare: floe.prepare, naive };
     });
-    o.log(`${i === 0 ? 'warm-up' : `run ${i}/${o.runs}`}: floe ${Math.round(r.floe)} events/s, naive ${Math.round(r.naive)} events/s`);
-    if (i > 0) runs.push(r);
+    // Emmett makes its own fresh database; one writer, as Floe.
+    const emmett = (await emmettAppend(o.url, lines.slice(0, o.emmettEvents), 1)).rate;
+    o.log(`${i === 0 ? 'warm-up' : `run ${i}/${o.runs}`}: floe ${Math.round(r.floe)} events/s, emmett ${Math.round(emmett)} events/s, naive ${Math.round(r.naive)} events/s`);
+    if (i > 0) runs.push({ ...r, emmett });
   }
   return runs;
 }

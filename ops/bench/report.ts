@@ -28,7 +28,7 @@ export interface Summary {
   scenarios: string[];
   /** False when a correctness check failed (the command exits 1). */
   ok: boolean;
-  append?: { events: number; runs: number; floe: number; naive: number; prepare: number; all: Array<{ floe: number; naive: number }> };
+  append?: { events: number; runs: number; floe: number; naive: number; emmett: number; prepare: number; all: Array<{ floe: number; naive: number; emmett: number }> };
   catchup?: {
     events: number;
     prepareSeconds: number;
@@ -154,9 +154,15 @@ ${a.runs} runs after a warm-up, each run on a fresh database.
 | contender | events/s (median) | ratio |
 | --- | ---: | ---: |
 | Floe \`appendPrepared\`, batches of 1,000 | ${n0(a.floe)} | ${(a.floe / a.naive).toFixed(1)}× |
+| Emmett (\`@event-driven-io/emmett-postgresql\` 0.42), one \`appendToStream\` per stream, one writer, first ${n0(Math.min(20_000, a.events))} events | ${n0(a.emmett)} | ${(a.emmett / a.naive).toFixed(1)}× |
 | naive: one INSERT per event, plain table, autocommit | ${n0(a.naive)} | 1.0× |
 
-Runs: ${a.all.map((r) => n0(r.floe)).join(', ')} (Floe); client-side parse + validate + encode alone: ${n0(a.prepare)} events/s.
+Floe is ${(a.floe / a.emmett).toFixed(1)}× Emmett in the same run (target: ahead of it — ${met(a.floe > a.emmett, 'behind it')}). Emmett
+appends each stream in its own transaction (the workload's streams hold about three events),
+stores JSON, and has no idempotency by event id (the generator's retried duplicates are dropped
+before it is timed, so both stores hold the same events).
+
+Runs: ${a.all.map((r) => n0(r.floe)).join(', ')} (Floe), ${a.all.map((r) => n0(r.emmett)).join(', ')} (Emmett); client-side parse + validate + encode alone: ${n0(a.prepare)} events/s.
 
 Target: ${n0(TARGETS.append)} events/s — ${met(a.floe >= TARGETS.append, `${((100 * a.floe) / TARGETS.append).toFixed(0)}% of it`)}.
 

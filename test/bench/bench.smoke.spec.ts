@@ -22,6 +22,7 @@ describe('floe bench (smoke)', function () {
     expect(s.append.events).to.equal(10000);
     expect(s.append.floe).to.be.greaterThan(0);
     expect(s.append.naive).to.be.greaterThan(0);
+    expect(s.append.emmett).to.be.greaterThan(0);
     expect(s.append.all.length).to.equal(1);
 
     // The store keeps every distinct generated event (the workload repeats a few ids on purpose).

@@ -97,14 +97,15 @@ scenario broke, 2 usage.`,
     if (has('append')) {
       const appendEvents = p.values.events !== undefined ? Math.min(events, 200_000) : quick ? 20_000 : 200_000;
       const appendRuns = runsGiven || quick ? runs : 5;
-      const results = await benchAppend({ url, events: appendEvents, runs: appendRuns, batchSize: 1000, naiveEvents: Math.min(10_000, appendEvents), log });
+      const results = await benchAppend({ url, events: appendEvents, runs: appendRuns, batchSize: 1000, naiveEvents: Math.min(10_000, appendEvents), emmettEvents: Math.min(20_000, appendEvents), log });
       summary.append = {
         events: appendEvents,
         runs: appendRuns,
         floe: Math.round(median(results.map((r) => r.floe))),
         naive: Math.round(median(results.map((r) => r.naive))),
+        emmett: Math.round(median(results.map((r) => r.emmett))),
         prepare: Math.round(median(results.map((r) => r.prepare))),
-        all: results.map((r) => ({ floe: Math.round(r.floe), naive: Math.round(r.naive) })),
+        all: results.map((r) => ({ floe: Math.round(r.floe), naive: Math.round(r.naive), emmett: Math.round(r.emmett) })),
       };
     }
 
@@ -192,7 +193,7 @@ scenario broke, 2 usage.`,
 
 function printSummary(s: Summary, out: (l: string) => void): void {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
-  if (s.append) out(`append: floe ${n(s.append.floe)} events/s (median of ${s.append.runs}), naive ${n(s.append.naive)} events/s, ratio ${(s.append.floe / s.append.naive).toFixed(1)}x`);
+  if (s.append) out(`append: floe ${n(s.append.floe)} events/s (median of ${s.append.runs}), emmett ${n(s.append.emmett)} events/s, naive ${n(s.append.naive)} events/s, ratio ${(s.append.floe / s.append.naive).toFixed(1)}x naive, ${(s.append.floe / s.append.emmett).toFixed(1)}x emmett`);
   if (s.catchup) {
     const c = s.catchup;
     out(`catch-up (${n(c.events)} events): baseline ${n(c.baseline)} events/s, floe campaign_analytics ${n(c.campaign)} events/s (${c.ratio.toFixed(2)}x the baseline), all projections ${n(c.all)} events/s; results ${c.identical ? 'IDENTICAL' : 'DIFFERENT'} (${n(c.rows)} rows)`);
