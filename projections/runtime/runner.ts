@@ -65,7 +65,7 @@ export interface ProjectorResult {
 }
 
 /** The lane's position is not where this writer left it: another writer, or a commit we did not hear back from. */
-class LaneMovedError extends Error {
+export class LaneMovedError extends Error {
   constructor(lane: Lane, position: bigint) {
     super(`lane ${lane.lane} (shard ${lane.shard}) is not at position ${lane.position} any more (batch to ${position}); is another projector running it?`);
   }
@@ -92,6 +92,131 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     const t = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
+
+/** What `laneApplier` needs: the runtime's connections and hooks, independent of where events are read. */
+export interface LaneApplierOptions {
+  pool: Pool;
+  log: (m: string) => void;
+  /** Retries of a failing batch before its bad event is dead-lettered or the batch bisected. */
+  attempts: number;
+  backoffMs: number;
+  signal?: AbortSignal;
+  /** Before a batch's transaction: create what its rows need (month partitions). */
+  prepare?: (lane: Lane, events: RecordedEvent[]) => Promise<void>;
+  /** Parked events, back from the store by position. */
+  loadEvents(positions: bigint[]): Promise<RecordedEvent[]>;
+  ref(lane: Lane): LaneRef;
+  /** The lane's ledger cache; `resetCache` replaces it with an empty one (after a failure). */
+  cache(lane: Lane): LedgerCache;
+  resetCache(lane: Lane): void;
+  /** More writes in the batch's transaction, after the checkpoint (a Kafka source's offset). */
+  record?: (client: PoolClient, lane: Lane, position: bigint) => Promise<void>;
+  /** After a batch committed (`lane.position` already moved). */
+  committed(lane: Lane, report: BatchReport): void;
+}
+
+export type LaneApply = (lane: Lane, events: RecordedEvent[], position: bigint, dead?: Map<string, DeadLetter>) => Promise<void>;
+
+/**
+ * Applies one batch of one lane in one transaction with its checkpoint (fenced by the
+ * lane's position: a writer that is not where it left the lane gets `LaneMovedError`):
+ * retried, its bad events dead-lettered, bisected if a write keeps failing.
+ */
+export function laneApplier(o: LaneApplierOptions): LaneApply {
+  const apply: LaneApply = async (lane, events, position, dead = new Map<string, DeadLetter>()) => {
+    let failures = 0;
+    for (;;) {
+      const started = Date.now();
+      let client: PoolClient | undefined;
+      try {
+        await o.prepare?.(lane, events);
+        client = await o.pool.connect();
+        await client.query('BEGIN');
+        const cache = o.cache(lane);
+        const outcome = await applyBatch(client, o.ref(lane), { events, position, dead, loadEvents: o.loadEvents, cache });
+        await advanceLane(client, lane, position, events.length, outcome.ignored);
+        await o.record?.(client, lane, position);
+        const t0 = performance.now();
+        await client.query('COMMIT');
+        timings.add('commit', performance.now() - t0);
+        cache.commit(outcome.changed);
+        lane.position = position;
+        o.committed(lane, { ...outcome, lane: lane.lane, shard: lane.shard, events: events.length, position, ms: Date.now() - started });
+        return;
+      } catch (e) {
+        await client?.query('ROLLBACK').catch(() => undefined);
+        // Entries looked up inside the rolled-back transaction are still committed state,
+        // but a failure may leave doubt (a lost COMMIT reply): start the lane's cache afresh.
+        o.resetCache(lane);
+        if (e instanceof LaneChangedError) throw e;
+        if (e instanceof LaneMovedError) {
+          // Our previous COMMIT may have succeeded without us hearing of it: then this batch is done.
+          const { rows } = await o.pool.query('SELECT position FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane.lane, lane.shard]);
+          if (rows[0] && BigInt(rows[0].position) === position) {
+            lane.position = position;
+            return;
+          }
+          throw e;
+        }
+        if (isTransient(e)) {
+          failures++;
+          o.log(`projector: ${describe(e)}; retrying in ${Math.min(o.backoffMs * 2 ** failures, 5000)} ms`);
+          await sleep(Math.min(o.backoffMs * 2 ** failures, 5000), o.signal);
+          if (o.signal?.aborted) throw e;
+          continue;
+        }
+        failures++;
+        if (failures < o.attempts) {
+          await sleep(o.backoffMs * 4 ** (failures - 1), o.signal);
+          continue;
+        }
+        if (e instanceof FoldError) {
+          o.log(`projector: dead-lettering event ${e.event.id}: ${e.message}`);
+          dead.set(e.event.id, { event: e.event, projection: e.projection, error: describe(e.cause), retriable: true });
+          failures = 0;
+          continue;
+        }
+        const live = events.filter((ev) => !dead.has(ev.id));
+        if (live.length <= 1) {
+          const bad = live[0];
+          if (!bad) throw e;
+          o.log(`projector: dead-lettering event ${bad.id}: ${describe(e)}`);
+          dead.set(bad.id, { event: bad, projection: null, error: describe(e), retriable: true });
+          failures = 0;
+          continue;
+        }
+        // A write fails and no fold is to blame: find the event by halves. Give the
+        // connection back first: every level of the recursion would otherwise hold one,
+        // and a pool smaller than the depth (log2 of the batch) waits on itself forever.
+        client?.release();
+        client = undefined;
+        const half = Math.ceil(events.length / 2);
+        const first = events.slice(0, half);
+        await apply(lane, first, first[first.length - 1].position, dead);
+        await apply(lane, events.slice(half), position, dead);
+        return;
+      } finally {
+        client?.release();
+      }
+    }
+  };
+  return apply;
+}
+
+async function advanceLane(client: PoolClient, lane: Lane, position: bigint, events: number, ignored: number): Promise<void> {
+  const moved = await client.query(
+    `UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4`,
+    [lane.lane, lane.shard, String(position), String(lane.position)],
+  );
+  if (moved.rowCount !== 1) throw new LaneMovedError(lane, position);
+  const members = await client.query(
+    `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
+      WHERE lane = $1 AND shard = $2 AND projection = ANY($6::text[])`,
+    [lane.lane, lane.shard, String(position), events, ignored, lane.projections.map((p) => p.name)],
+  );
+  // A rebuild swapped one of the lane's projections out (its checkpoint moved to the rebuilt lane).
+  if (members.rowCount !== lane.projections.length) throw new LaneChangedError(lane);
+}
 
 export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult> {
   const shard = o.shard ?? { index: 0, count: 1 };
@@ -127,101 +252,24 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     };
     adopt();
 
-    /** One page for one lane: retried, its bad events dead-lettered, bisected if a write keeps failing. */
-    const apply = async (lane: Lane, events: RecordedEvent[], position: bigint, dead = new Map<string, DeadLetter>()): Promise<void> => {
-      let failures = 0;
-      for (;;) {
-        const started = Date.now();
-        let client: PoolClient | undefined;
-        try {
-          await o.prepare?.(lane, events);
-          client = await o.pool.connect();
-          await client.query('BEGIN');
-          const cache = caches.get(lane.lane)!;
-          const outcome = await applyBatch(client, refs.get(lane.lane)!, { events, position, dead, loadEvents, cache });
-          await advance(client, lane, position, events.length, outcome.ignored);
-          const t0 = performance.now();
-          await client.query('COMMIT');
-          timings.add('commit', performance.now() - t0);
-          cache.commit(outcome.changed);
-          lane.position = position;
-          result.events += events.length;
-          result.batches++;
-          o.onBatch?.({ ...outcome, lane: lane.lane, shard: lane.shard, events: events.length, position, ms: Date.now() - started });
-          o.afterCommit?.(lane);
-          return;
-        } catch (e) {
-          await client?.query('ROLLBACK').catch(() => undefined);
-          // Entries looked up inside the rolled-back transaction are still committed state,
-          // but a failure may leave doubt (a lost COMMIT reply): start the lane's cache afresh.
-          caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
-          if (e instanceof LaneChangedError) throw e;
-          if (e instanceof LaneMovedError) {
-            // Our previous COMMIT may have succeeded without us hearing of it: then this batch is done.
-            const { rows } = await o.pool.query('SELECT position FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane.lane, lane.shard]);
-            if (rows[0] && BigInt(rows[0].position) === position) {
-              lane.position = position;
-              return;
-            }
-            throw e;
-          }
-          if (isTransient(e)) {
-            failures++;
-            log(`projector: ${describe(e)}; retrying in ${Math.min(backoffMs * 2 ** failures, 5000)} ms`);
-            await sleep(Math.min(backoffMs * 2 ** failures, 5000), o.signal);
-            if (o.signal?.aborted) throw e;
-            continue;
-          }
-          failures++;
-          if (failures < attempts) {
-            await sleep(backoffMs * 4 ** (failures - 1), o.signal);
-            continue;
-          }
-          if (e instanceof FoldError) {
-            log(`projector: dead-lettering event ${e.event.id}: ${e.message}`);
-            dead.set(e.event.id, { event: e.event, projection: e.projection, error: describe(e.cause), retriable: true });
-            failures = 0;
-            continue;
-          }
-          const live = events.filter((ev) => !dead.has(ev.id));
-          if (live.length <= 1) {
-            const bad = live[0];
-            if (!bad) throw e;
-            log(`projector: dead-lettering event ${bad.id}: ${describe(e)}`);
-            dead.set(bad.id, { event: bad, projection: null, error: describe(e), retriable: true });
-            failures = 0;
-            continue;
-          }
-          // A write fails and no fold is to blame: find the event by halves. Give the
-          // connection back first: every level of the recursion would otherwise hold one,
-          // and a pool smaller than the depth (log2 of the batch) waits on itself forever.
-          client?.release();
-          client = undefined;
-          const half = Math.ceil(events.length / 2);
-          const first = events.slice(0, half);
-          await apply(lane, first, first[first.length - 1].position, dead);
-          await apply(lane, events.slice(half), position, dead);
-          return;
-        } finally {
-          client?.release();
-        }
-      }
-    };
-
-    const advance = async (client: PoolClient, lane: Lane, position: bigint, events: number, ignored: number) => {
-      const moved = await client.query(
-        `UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4`,
-        [lane.lane, lane.shard, String(position), String(lane.position)],
-      );
-      if (moved.rowCount !== 1) throw new LaneMovedError(lane, position);
-      const members = await client.query(
-        `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
-          WHERE lane = $1 AND shard = $2 AND projection = ANY($6::text[])`,
-        [lane.lane, lane.shard, String(position), events, ignored, lane.projections.map((p) => p.name)],
-      );
-      // A rebuild swapped one of the lane's projections out (its checkpoint moved to the rebuilt lane).
-      if (members.rowCount !== lane.projections.length) throw new LaneChangedError(lane);
-    };
+    const apply = laneApplier({
+      pool: o.pool,
+      log,
+      attempts,
+      backoffMs,
+      signal: o.signal,
+      prepare: o.prepare,
+      loadEvents,
+      ref: (lane) => refs.get(lane.lane)!,
+      cache: (lane) => caches.get(lane.lane)!,
+      resetCache: (lane) => caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize)),
+      committed: (lane, report) => {
+        result.events += report.events;
+        result.batches++;
+        o.onBatch?.(report);
+        o.afterCommit?.(lane);
+      },
+    });
 
     if (!o.untilCaughtUp) {
       listener = new Client({ connectionString: o.url });
