@@ -7,6 +7,7 @@
  */
 import type { RecordedEvent } from '../streams/envelope';
 import { runProjector, type ProjectorOptions, type ProjectorResult } from './runtime/runner';
+import { runKafkaProjector, type KafkaProjectorOptions, type KafkaProjectorResult } from './runtime/kafkaSource';
 // rebuild.ts imports this module too; its `project` is only called at run time, so the cycle is harmless.
 import { rebuild } from './rebuild';
 import { staleProjections } from './runtime/lanes';
@@ -56,7 +57,27 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
   return projectOnce(o);
 }
 
-async function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
+export interface TableHooks {
+  /** Before a batch's transaction: the month partitions its rows fall in. */
+  prepare(lane: { projections: AnyProjection[] }, events: RecordedEvent[]): Promise<void>;
+  /** After a commit: refresh the materialized views when the last refresh is old enough. */
+  afterCommit(): void;
+  /** At the end: wait for a refresh in flight, and refresh once more when anything was projected. */
+  finish(projected: boolean): Promise<void>;
+}
+
+/**
+ * What the projected tables need around the runtime, whatever the source of events:
+ * month partitions created before a batch writes into a new month, and the materialized
+ * views refreshed concurrently, at most every `refreshEveryMs`, on their own connection.
+ */
+export function tableHooks(o: {
+  pool: ProjectOptions['pool'];
+  projections: AnyProjection[];
+  log?: (m: string) => void;
+  tableName?: ProjectOptions['tableName'];
+  refreshEveryMs?: number;
+}): TableHooks {
   const log = o.log ?? (() => undefined);
   const ready = new Set<string>(); // `${table}@${month}` known to have its partition
   const prepare = async (lane: { projections: AnyProjection[] }, events: RecordedEvent[]) => {
@@ -104,17 +125,41 @@ async function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
       .finally(() => (refreshing = undefined));
   };
 
-  const result = await runProjector({
-    ...o,
+  return {
     prepare,
     afterCommit: () => {
       if (Date.now() - lastRefresh >= refreshEvery) refresh();
     },
-  });
-  await refreshing;
-  if (result.events > 0) {
-    refresh();
-    await refreshing;
-  }
+    async finish(projected: boolean) {
+      await refreshing;
+      if (projected) {
+        refresh();
+        await refreshing;
+      }
+    },
+  };
+}
+
+async function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
+  const hooks = tableHooks(o);
+  const result = await runProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
+  await hooks.finish(result.events > 0);
+  return result;
+}
+
+export interface KafkaProjectOptions extends Omit<KafkaProjectorOptions, 'prepare' | 'afterCommit'> {
+  /** Minimum interval between refreshes of the materialized views; default 10 s. */
+  refreshEveryMs?: number;
+}
+
+/**
+ * Project from Kafka (`floe project --source kafka`): this process is one worker of the
+ * consumer group `groupId` over `topic`; each partition it is given is a shard
+ * (runtime/kafkaSource.ts).
+ */
+export async function projectFromKafka(o: KafkaProjectOptions): Promise<KafkaProjectorResult> {
+  const hooks = tableHooks(o);
+  const result = await runKafkaProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
+  await hooks.finish(result.events > 0);
   return result;
 }

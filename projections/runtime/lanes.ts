@@ -19,6 +19,16 @@ export interface ShardSpec {
 
 export const shardKey = (s: ShardSpec): string => `${s.index}/${s.count}`;
 
+/**
+ * The way a shard key splits the work: `N` for `I/N` (tenant hash), `kafka:TOPIC` for
+ * `kafka:TOPIC/P` (partition P of a Kafka topic, `floe project --source kafka`). A
+ * projection's shards all belong to one family: mixing two would count events twice.
+ */
+export const shardFamily = (key: string): string => (key.startsWith('kafka:') ? key.slice(0, key.lastIndexOf('/')) : key.split('/')[1]);
+
+const howProjected = (family: string): string =>
+  family.startsWith('kafka:') ? `from Kafka topic ${family.slice('kafka:'.length)} (floe project --source kafka)` : `with --shards ${family}`;
+
 export interface Lane {
   lane: string;
   shard: string;
@@ -71,11 +81,13 @@ interface CheckpointRow {
 export async function resolveLanes(
   pool: Pool,
   projections: AnyProjection[],
-  shard: ShardSpec,
+  shard: ShardSpec | string,
   log: (m: string) => void,
   tableName: (p: AnyProjection, t: string) => string,
+  options: { refuseStale?: boolean } = {},
 ): Promise<Lane[]> {
-  const key = shardKey(shard);
+  const key = typeof shard === 'string' ? shard : shardKey(shard);
+  const family = shardFamily(key);
   const names = projections.map((p) => p.name);
   const client = await pool.connect();
   try {
@@ -84,12 +96,13 @@ export async function resolveLanes(
       'SELECT projection, shard, lane, version, position FROM floe.projection_checkpoints WHERE projection = ANY($1::text[])',
       [names],
     );
-    const other = cps.find((c) => c.shard.split('/')[1] !== String(shard.count) && BigInt(c.position) > 0n);
+    const other = cps.find((c) => shardFamily(c.shard) !== family && BigInt(c.position) > 0n);
     if (other) {
+      const theirs = shardFamily(other.shard);
       throw new FloeError(
         'SHARD_MISMATCH',
-        `projection ${other.projection} was projected with --shards ${other.shard.split('/')[1]}; ` +
-          `keep that shard count, or rebuild it to change it`,
+        `projection ${other.projection} was projected ${howProjected(theirs)}; ` +
+          (theirs.startsWith('kafka:') || family.startsWith('kafka:') ? `keep projecting it that way, or rebuild it to change it` : `keep that shard count, or rebuild it to change it`),
         { context: { projection: other.projection, shard: other.shard } },
       );
     }
@@ -111,6 +124,12 @@ export async function resolveLanes(
       }
       if (cp) {
         const why = cp.version !== p.version ? `version ${cp.version} → ${p.version}` : `behind its lane ${cp.lane}`;
+        // Emptying its tables is only right when this shard is the only one writing them.
+        if (options.refuseStale) {
+          throw new FloeError('PROJECTION_STALE', `projection ${p.name} (shard ${key}): ${why}; it cannot be re-projected shard by shard, rebuild it`, {
+            context: { projection: p.name, shard: key },
+          });
+        }
         log(`projection ${p.name} (shard ${key}): ${why}; re-projecting it from the start`);
         for (const t of p.tables) await client.query(`TRUNCATE ${tableName(p, t)}`);
         await client.query('DELETE FROM floe.projection_checkpoints WHERE projection = $1 AND shard = $2', [p.name, key]);

@@ -149,6 +149,13 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
           try {
             await new Promise<void>((resolve, reject) => {
               finish = resolve;
+              if (o.onAssign) {
+                const onAssign = o.onAssign;
+                c.on(c.events.GROUP_JOIN, (e) => {
+                  const assigned = e.payload.memberAssignment as Record<string, number[]>;
+                  onAssign(Object.entries(assigned).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
+                });
+              }
               c.on(c.events.CRASH, (e) => {
                 if (!e.payload.restart && !stopping) reject(e.payload.error);
                 else if (!stopping) write(`kafka: consumer ${o.groupId} restarts after: ${e.payload.error.message}`);
@@ -156,7 +163,7 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
               c.run({
                 autoCommit: false,
                 eachBatchAutoResolve: false,
-                partitionsConsumedConcurrently: 1,
+                partitionsConsumedConcurrently: o.concurrency ?? 1,
                 eachBatch: async (p) => {
                   const { topic, partition } = p.batch;
                   const last = p.batch.messages[p.batch.messages.length - 1]?.offset;
@@ -172,6 +179,9 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
                       await p.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(upTo) + 1n).toString() }] }] });
                     },
                     active: () => p.isRunning() && !p.isStale(),
+                    // kafkajs applies a seek at the next fetch (with autoCommit off, it only moves the fetch position).
+                    seek: (offset) => c.seek({ topic, partition, offset }),
+                    highWatermark: p.batch.highWatermark,
                   };
                   await handler(batch);
                 },

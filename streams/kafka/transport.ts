@@ -34,8 +34,15 @@ export interface InboundBatch {
   heartbeat(): Promise<void>;
   /** Everything up to and including `offset` is done: commit the next offset for the group. */
   commit(offset: string): Promise<void>;
-  /** False once the consumer is stopping or the partition is no longer this member's. */
+  /** False once the consumer is stopping, the partition is no longer this member's, or after `seek`. */
   active(): boolean;
+  /**
+   * Fetch this partition from `offset` next (the rest of this batch is dropped: return from
+   * the handler). For consumers that keep their offsets elsewhere, e.g. with their effects.
+   */
+  seek(offset: string): void;
+  /** The partition's end (the offset the next produced message gets) when this batch was fetched. */
+  highWatermark: string;
 }
 
 export interface ConsumerOptions {
@@ -47,6 +54,13 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
   /** Upper bound of one fetch per partition, which bounds a batch (default 1 MiB). */
   maxBytesPerPartition?: number;
+  /** Batches of different partitions handled at once (default 1). */
+  concurrency?: number;
+  /**
+   * Called when this member (re)joins the group, with the partitions it now owns. Every
+   * rebalance revokes all partitions first (eager), so anything kept per partition is stale.
+   */
+  onAssign?: (partitions: Array<{ topic: string; partition: number }>) => void;
 }
 
 export interface KafkaConsumer {

@@ -1,13 +1,15 @@
 import { selectProjections } from '../../../projections';
-import { project as runPipeline } from '../../../projections/pipeline';
+import { project as runPipeline, projectFromKafka } from '../../../projections/pipeline';
+import { DEFAULT_EVENTS_TOPIC } from '../../../streams/kafka/messages';
+import { openKafka } from '../../kafka/brokers';
 import { timings } from '../../../projections/runtime/timings';
-import { Command, intOption, stringOption, toJson, UsageError } from '../args';
+import { Command, Io, intOption, Parsed, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
 import { untilStopped } from '../signals';
 
 export const project: Command = {
-  usage: 'project [--only a,b] [--until-caught-up] [--shards N --shard I] [--batch-size N] [--json]',
+  usage: 'project [--only a,b] [--until-caught-up] [--shards N --shard I | --source kafka [--group G] [--topic T]] [--batch-size N] [--json]',
   summary: 'Fold the store into the projected tables (catch up, then follow live)',
   options: {
     only: { type: 'string' },
@@ -15,6 +17,11 @@ export const project: Command = {
     shards: { type: 'string' },
     shard: { type: 'string' },
     'batch-size': { type: 'string' },
+    source: { type: 'string' },
+    group: { type: 'string' },
+    topic: { type: 'string' },
+    'session-timeout-ms': { type: 'string' },
+    concurrency: { type: 'string' },
     json: { type: 'boolean' },
   },
   help: `
@@ -31,10 +38,38 @@ events live until Ctrl-C / SIGTERM, which finish the current batch and exit 0.
   --batch-size N      events per batch (default 5000)
   --json              print one JSON summary line at the end: {"events","batches","seconds","lanes"}
 
+From Kafka (--source kafka): this process is one projection worker of consumer group G
+(default floe-project) over TOPIC (default ${DEFAULT_EVENTS_TOPIC}, as floe kafka publish writes
+it); start as many as the topic has partitions, on any machines. Each partition is a shard
+(kafka:TOPIC/P in floe status) with its own checkpoint, and the partition's offset is stored
+in the same transaction as the projected rows: a worker given a partition in a rebalance
+continues exactly where the last commit left it, so nothing is lost or counted twice, and
+re-sent messages of the at-least-once publisher (store position at or below the shard's)
+are skipped. A projection is projected either from the store or from Kafka, not both.
+
+  --group G           consumer group (default floe-project)
+  --topic T           topic (default ${DEFAULT_EVENTS_TOPIC})
+  --until-caught-up   stop once the group has committed every message of the topic
+  --session-timeout-ms MS
+                      the group drops a worker silent for this long (default 30000; the
+                      broker's minimum is 6000); a killed worker's partitions wait that long
+  --concurrency N     partitions this worker folds at once (default 2)
+  --batch-size N      most events per transaction (default 5000)
+Kafka: KAFKA_BROKERS=host:port[,…]; without it, the development broker of ops/kafka/broker.
+
 Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projection's shard), 2 usage.`,
   async run(p, io) {
     const only = (stringOption(p, 'only') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const projections = selectProjections(only);
+    const source = stringOption(p, 'source') ?? 'store';
+    if (source !== 'store' && source !== 'kafka') throw new UsageError(`--source must be store or kafka, got ${JSON.stringify(source)}`);
+    if (source === 'kafka') {
+      if (p.values.shards !== undefined || p.values.shard !== undefined) throw new UsageError('--source kafka takes no --shards/--shard: the partitions are the shards');
+      return projectKafka(p, io, projections);
+    }
+    for (const k of ['group', 'topic', 'session-timeout-ms', 'concurrency']) {
+      if (p.values[k] !== undefined) throw new UsageError(`--${k} needs --source kafka`);
+    }
     const count = intOption(p, 'shards', 1, 1);
     const index = intOption(p, 'shard', 0, 0);
     if (index >= count) throw new UsageError(`--shard must be below --shards (${count}), got ${index}`);
@@ -84,3 +119,73 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
     }
   },
 };
+
+/**
+ * Fault tests only (FLOE_TEST=1): FLOE_KAFKA_TEST_KILL_AFTER_PG_COMMIT=N SIGKILLs the worker
+ * after its N-th batch committed in PostgreSQL and before the group offset is committed.
+ */
+function testKillHook(): ((s: { batches: number }) => void) | undefined {
+  const n = Number(process.env.FLOE_KAFKA_TEST_KILL_AFTER_PG_COMMIT ?? 0);
+  if (process.env.FLOE_TEST !== '1' || !(n > 0)) return undefined;
+  return (s) => {
+    if (s.batches >= n) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+async function projectKafka(p: Parsed, io: Io, projections: ReturnType<typeof selectProjections>): Promise<number> {
+  const topic = stringOption(p, 'topic') ?? DEFAULT_EVENTS_TOPIC;
+  const groupId = stringOption(p, 'group') ?? 'floe-project';
+  const batchSize = intOption(p, 'batch-size', 5000, 1);
+  const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 1000);
+  const concurrency = intOption(p, 'concurrency', 2, 1);
+  const untilCaughtUp = p.values['until-caught-up'] === true;
+  const kafka = openKafka((l) => io.err(l), 'floe-project');
+  const ctx = await openContext((m) => io.err(m), { poolSize: concurrency + 4 });
+  try {
+    return await untilStopped(async (signal) => {
+      const started = Date.now();
+      const progress = io.tty && !p.values.json ? new Progress('projecting', io.err) : undefined;
+      io.err(`projecting ${topic} as group ${groupId} from ${kafka.brokers.join(',')}`);
+      const result = await projectFromKafka({
+        pool: ctx.pool,
+        schemas: ctx.store.schemas,
+        projections,
+        transport: kafka,
+        topic,
+        groupId,
+        batchSize,
+        sessionTimeoutMs,
+        concurrency,
+        untilCaughtUp,
+        signal,
+        log: (m) => io.err(m),
+        onBatch: (b) => progress?.tick(b.events),
+        afterPgCommit: testKillHook(),
+      });
+      progress?.done();
+      const seconds = (Date.now() - started) / 1000;
+      const summary = {
+        events: result.events,
+        batches: result.batches,
+        skipped: result.skipped,
+        assignments: result.assignments,
+        seconds: Number(seconds.toFixed(3)),
+        lanes: result.lanes,
+      };
+      if (timings.enabled) timings.report().forEach((l) => io.err(l));
+      if (p.values.json) io.out(toJson(summary));
+      else {
+        const rate = seconds > 0 ? Math.round(result.events / seconds) : 0;
+        io.err(
+          `projected ${result.events.toLocaleString('en-US')} events from ${topic} in ${seconds.toFixed(1)} s (${rate.toLocaleString('en-US')} events/s), ` +
+            `${result.skipped} re-sent or already taken messages skipped`,
+        );
+        for (const l of result.lanes) io.err(`  lane ${l.lane} shard ${l.shard} at position ${l.position}: ${l.projections.join(', ')}`);
+      }
+      return 0;
+    }, () => io.err('stopping after the current batch…'));
+  } finally {
+    await kafka.close();
+    await ctx.close();
+  }
+}

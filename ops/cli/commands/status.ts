@@ -9,7 +9,10 @@ export const status: Command = {
   options: { json: { type: 'boolean' } },
   help: `
   --json   one JSON object: {"database","head":{"position","count"},"schemas",
-           "projections":[{"name","version","shard","position","lag","parked","deadLetters"}]}`,
+           "projections":[{"name","version","shard","position","lag","parked","deadLetters","kafka"?}]}
+           A Kafka shard (kafka:TOPIC/P, floe project --source kafka) is one partition of the
+           topic: its lag counts the partition's messages after its offset when its last batch
+           was fetched, and "kafka" is {"topic","partition","offset","highWatermark"}.`,
   async run(p, io) {
     const ctx = await openContext((m) => io.err(m));
     try {
@@ -26,7 +29,8 @@ export const status: Command = {
         for (const x of projections) {
           io.out(
             `projection ${x.name.padEnd(26)} v${x.version} shard ${x.shard}  position ${x.position}  lag ${x.lag}` +
-              `  parked ${x.parked}  dead letters ${x.deadLetters}`,
+              `  parked ${x.parked}  dead letters ${x.deadLetters}` +
+              (x.kafka ? `  (offset ${x.kafka.offset} of ${x.kafka.highWatermark}; lag in messages)` : ''),
           );
         }
       }
