@@ -133,6 +133,8 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
   const states = new Map<number, PartitionState>();
   const pending = new Map<Lane, Pending>();
   let fatal: unknown;
+  let revoked = false;
+  let assignments = 0; // assignments and revocations so far: state acquired across one is stale
 
   const lockClient = await o.pool.connect();
   lockClient.on('error', (e) => log(`kafka projector: lock connection lost (${e.message}); commits stay fenced by lane positions`));
@@ -162,7 +164,6 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       if (offset === undefined) throw new Error(`no Kafka offset for position ${position} of shard ${lane.shard}`);
       const partition = Number(lane.shard.slice(lane.shard.lastIndexOf('/') + 1));
       await client.query(RECORD_OFFSET_SQL, [lane.lane, lane.shard, o.topic, partition, String(position), String(offset), String(p.highWatermark), o.groupId]);
-      stateOf(lane).offset = offset;
     },
     committed(lane, report) {
       result.events += report.events;
@@ -320,17 +321,18 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
         offsets.set(position, offset);
       }
       for (let i = 0; i < events.length; i += batchSize) {
-        if (!batch.active() || o.signal?.aborted) return;
+        // Revoked (or dropped from the group: a heartbeat failed): the partition's next owner waits for our locks.
+        if (!batch.active() || o.signal?.aborted || revoked) return;
         const chunk = events.slice(i, i + batchSize);
         const position = chunk[chunk.length - 1].position;
-        const last = i + batchSize >= events.length;
-        pending.set(ls.lane, { offsets, final: { position, offset: last ? lastOffset : offsets.get(position)! }, highWatermark: BigInt(batch.highWatermark) });
+        const offset = i + batchSize >= events.length ? lastOffset : offsets.get(position)!;
+        pending.set(ls.lane, { offsets, final: { position, offset }, highWatermark: BigInt(batch.highWatermark) });
         try {
           await apply(ls.lane, chunk, position);
         } finally {
           pending.delete(ls.lane);
         }
-        if (last) ls.offset = lastOffset;
+        ls.offset = offset; // committed with the lane's position
       }
     }
     o.afterPgCommit?.(result);
@@ -344,12 +346,15 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
 
   const handle = async (batch: InboundBatch): Promise<void> => {
     if (fatal || o.signal?.aborted) return;
-    await heartbeating(batch, log, async () => {
+    await heartbeating(batch, log, () => (revoked = true), async () => {
       let st = states.get(batch.partition);
       if (!st) {
+        const generation = assignments;
         st = await acquire(batch);
         if (!st) return;
         states.set(batch.partition, st);
+        // Revoked while acquiring: let go at once (or the next owner would wait for these locks).
+        if (generation !== assignments) return drop(batch.partition);
       }
       st.running++;
       try {
@@ -367,11 +372,21 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
         st.running--;
         if (st.running === 0) st.idle?.();
       }
-    }).catch((e) => {
-      // Not retried by redelivery: a batch that failed past the runtime's retries and dead letters would fail again.
-      fatal ??= e;
-      void stop();
-    });
+    })
+      .then(() => {
+        // A heartbeat failed: this worker is being rebalanced, or was dropped from the group
+        // (then no rebalance event may come until it rejoins): let its partitions go now.
+        if (revoked) {
+          revoked = false;
+          assignments++;
+          for (const p of [...states.keys()]) drop(p);
+        }
+      })
+      .catch((e) => {
+        // Not retried by redelivery: a batch that failed past the runtime's retries and dead letters would fail again.
+        fatal ??= e;
+        void stop();
+      });
   };
 
   const consumer = o.transport.consumer({
@@ -386,6 +401,11 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       const mine = assigned.filter((a) => a.topic === o.topic).map((a) => a.partition);
       log(`kafka projector: ${o.groupId} assigned ${o.topic} partitions [${mine.join(', ')}]`);
       // Eager rebalancing revoked everything; whatever is kept again is read again.
+      assignments++;
+      for (const p of [...states.keys()]) drop(p);
+    },
+    onRevoke: () => {
+      assignments++;
       for (const p of [...states.keys()]) drop(p);
     },
   });
@@ -431,12 +451,13 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
  * A failed heartbeat (the group is rebalancing) is only logged: the transaction in hand
  * finishes, and the lane's compare-and-set fences whatever a former owner does late.
  */
-async function heartbeating<T>(batch: InboundBatch, log: (l: string) => void, work: () => Promise<T>): Promise<T> {
+async function heartbeating<T>(batch: InboundBatch, log: (l: string) => void, failed: () => void, work: () => Promise<T>): Promise<T> {
   let warned = false;
   const timer = setInterval(() => {
     batch.heartbeat().catch((e) => {
       if (!warned) log(`kafka projector: heartbeat failed (${describe(e)}); the group is rebalancing`);
       warned = true;
+      failed();
     });
   }, 1000);
   try {

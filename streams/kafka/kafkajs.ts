@@ -156,7 +156,9 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
                   onAssign(Object.entries(assigned).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
                 });
               }
+              if (o.onRevoke) c.on(c.events.REBALANCING, () => o.onRevoke?.());
               c.on(c.events.CRASH, (e) => {
+                o.onRevoke?.();
                 if (!e.payload.restart && !stopping) reject(e.payload.error);
                 else if (!stopping) write(`kafka: consumer ${o.groupId} restarts after: ${e.payload.error.message}`);
               });

@@ -61,6 +61,8 @@ export interface ConsumerOptions {
    * rebalance revokes all partitions first (eager), so anything kept per partition is stale.
    */
   onAssign?: (partitions: Array<{ topic: string; partition: number }>) => void;
+  /** Called when the group starts rebalancing or the consumer restarts after a crash: every partition is being revoked. */
+  onRevoke?: () => void;
 }
 
 export interface KafkaConsumer {

@@ -80,6 +80,30 @@ async function takenOffsets(pool: Pool, topic: string): Promise<Map<number, bigi
   return new Map(rows.map((r) => [r.partition, BigInt(r.offset) + 1n]));
 }
 
+/** A worker following live (no --until-caught-up), with the partitions it was last assigned, from its log. */
+function follower(url: string, topic: string, group: string) {
+  const follow = ['--batch-size', '100', '--concurrency', '1'];
+  const child = spawn(process.execPath, [FLOE, 'project', '--source', 'kafka', '--topic', topic, '--group', group, '--session-timeout-ms', '6000', '--json', ...follow], {
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (c) => (err += c));
+  const owned = () => {
+    const lines = [...err.matchAll(/assigned \S+ partitions \[([\d, ]*)\]/g)];
+    return (lines[lines.length - 1]?.[1] ?? '').split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  };
+  return { child, done: exited(child), owned, log: () => err };
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) expect.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('floe project --source kafka (real broker)', function () {
   this.timeout(600_000);
   const k = useKafka();
@@ -108,29 +132,8 @@ describe('floe project --source kafka (real broker)', function () {
       await k.createTopic(topic, PARTITIONS);
 
       // Two workers following live; small transactions and one partition at a time, so there is a "mid-way" to kill in.
-      const follow = ['--batch-size', '100', '--concurrency', '1'];
-      const start = () => {
-        const child = spawn(process.execPath, [FLOE, 'project', '--source', 'kafka', '--topic', topic, '--group', group, '--session-timeout-ms', '6000', '--json', ...follow], {
-          env: { ...process.env, DATABASE_URL: h.db.url },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let err = '';
-        child.stderr!.on('data', (c) => (err += c));
-        const owned = () => {
-          const lines = [...err.matchAll(/assigned \S+ partitions \[([\d, ]*)\]/g)];
-          return (lines[lines.length - 1]?.[1] ?? '').split(',').map((x) => x.trim()).filter(Boolean).map(Number);
-        };
-        return { child, done: exited(child), owned };
-      };
-      const a = start();
-      const b = start();
-      const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000) => {
-        const deadline = Date.now() + ms;
-        while (!(await ok())) {
-          if (Date.now() > deadline) expect.fail(`timed out waiting until ${what}`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      };
+      const a = follower(h.db.url, topic, group);
+      const b = follower(h.db.url, topic, group);
       await until('both workers share the partitions', () => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === PARTITIONS);
 
       expect(publish(h.db.url, topic)).to.equal(stored);
@@ -178,6 +181,57 @@ describe('floe project --source kafka (real broker)', function () {
       const fromStore = floe(h.db.url, ['project', '--until-caught-up']);
       expect(fromStore.code).to.equal(1);
       expect(fromStore.err).to.match(/projected from Kafka topic/);
+    });
+  });
+
+  describe('a worker paused (SIGSTOP) past its session timeout: a zombie', () => {
+    const h = useLoaded();
+    it("keeps its partitions' locks until it resumes and lets go; the tables are those of floe project", async () => {
+      const topic = k.unique('events');
+      const group = k.unique('projectors');
+      await k.createTopic(topic, PARTITIONS);
+      const a = follower(h.db.url, topic, group);
+      const b = follower(h.db.url, topic, group);
+      await until('both workers share the partitions', () => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === PARTITIONS);
+      expect(publish(h.db.url, topic)).to.equal(stored);
+      const ends = new Map((await withAdmin(k, (x) => x.fetchTopicOffsets(topic))).map((o) => [o.partition, BigInt(o.high)]));
+      const withData = [...ends].filter(([, end]) => end > 0n).map(([p]) => p);
+      const aPartitions = a.owned().filter((p) => withData.includes(p));
+      expect(aPartitions.length, `A's partitions ${a.owned()} hold events`).to.be.greaterThan(0);
+
+      await until('A has committed part of its partitions', async () => {
+        const taken = await takenOffsets(h.pool, topic);
+        return aPartitions.some((p) => (taken.get(p) ?? 0n) > 0n);
+      });
+      a.child.kill('SIGSTOP');
+      const pausedAt = await takenOffsets(h.pool, topic);
+      try {
+        // The group gives B everything once A's session expired; A's partitions wait for A's locks.
+        await until('B is assigned every partition', () => b.owned().length === PARTITIONS, 60_000);
+        await new Promise((r) => setTimeout(r, 2000));
+        const meanwhile = await takenOffsets(h.pool, topic);
+        for (const p of aPartitions) expect(meanwhile.get(p), `partition ${p} while A is paused`).to.equal(pausedAt.get(p));
+        expect(b.log()).to.match(/still held by its former owner/);
+        expect(aPartitions.some((p) => (pausedAt.get(p) ?? 0n) < ends.get(p)!), 'A was paused before the end of its partitions').to.equal(true);
+      } finally {
+        a.child.kill('SIGCONT');
+      }
+
+      await until('every partition is taken to its end', async () => {
+        const taken = await takenOffsets(h.pool, topic);
+        return withData.every((p) => taken.get(p) === ends.get(p));
+      }, 120_000);
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      expect(ra.code, ra.err).to.equal(0);
+      expect(rb.code, rb.err).to.equal(0);
+      expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'a paused worker');
+      const checkpointEvents = await h.pool.query<{ n: string }>(
+        `SELECT sum(events) AS n FROM floe.projection_checkpoints WHERE projection = 'emails' AND shard LIKE $1`,
+        [`kafka:${topic}/%`],
+      );
+      expect(Number(checkpointEvents.rows[0].n), 'each stored event folded once').to.equal(stored);
     });
   });
 
