@@ -56,6 +56,12 @@ export interface IngestStats {
   chunks: number;
 }
 
+/** Most bytes one fetch brings per partition: about 25,000 JSON events of this workload's size. */
+const FETCH_BYTES_PER_PARTITION = 8 << 20;
+
+/** Messages decoded between two yields to the event loop. */
+const DECODE_SLICE = 250;
+
 interface Rejected {
   message: InboundMessage;
   code: string;
@@ -69,26 +75,54 @@ export async function ingest(o: IngestOptions): Promise<IngestStats> {
   const stats: IngestStats = { messages: 0, appended: 0, duplicates: 0, deadLettered: 0, chunks: 0 };
   await o.transport.ensureTopics([{ topic: o.topic }, { topic: dlqTopic }]);
   const dlq = await o.transport.producer({ idempotent: true });
-  const consumer = o.transport.consumer({ groupId: o.groupId, topics: [o.topic], fromBeginning: true, sessionTimeoutMs: o.sessionTimeoutMs });
+  // Fetches of several chunks per partition: the next chunk is decoded while one is appended,
+  // and the fetch round trip (not overlapped with appends) is paid once per several chunks.
+  const consumer = o.transport.consumer({
+    groupId: o.groupId,
+    topics: [o.topic],
+    fromBeginning: true,
+    sessionTimeoutMs: o.sessionTimeoutMs,
+    maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
+  });
   let idleTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= consumer.stop());
   const onAbort = () => void stop();
   o.signal?.addEventListener('abort', onAbort);
 
+  const decodeChunk = async (chunk: InboundMessage[]): Promise<{ good: Array<{ message: InboundMessage; event: PreparedEvent }>; bad: Rejected[] }> => {
+    const good: Array<{ message: InboundMessage; event: PreparedEvent }> = [];
+    const bad: Rejected[] = [];
+    for (let j = 0; j < chunk.length; j++) {
+      // Yield now and then, so the replies of an append running meanwhile are not held up.
+      if (j % DECODE_SLICE === DECODE_SLICE - 1) await new Promise<void>((r) => setImmediate(r));
+      const message = chunk[j];
+      const d = await decodeIngestMessage(message, o.catalog, o.payloads);
+      if (d.ok) good.push({ message, event: d.event });
+      else bad.push({ message, code: d.code, reason: d.reason });
+    }
+    return { good, bad };
+  };
+
   const handle = async (batch: InboundBatch) => {
+    // The next chunk is decoded while the current one is appended (the append mostly waits
+    // for the server); its offset is still committed only after its own append committed.
+    let next: Promise<Awaited<ReturnType<typeof decodeChunk>>> | undefined;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       if (!batch.active() || o.signal?.aborted) return;
       const chunk = batch.messages.slice(i, i + chunkSize);
+      const decoded = next ?? decodeChunk(chunk);
+      next = undefined;
       await keepAlive(batch, log, async () => {
-        const good: Array<{ message: InboundMessage; event: PreparedEvent }> = [];
-        const bad: Rejected[] = [];
-        for (const message of chunk) {
-          const d = await decodeIngestMessage(message, o.catalog, o.payloads);
-          if (d.ok) good.push({ message, event: d.event });
-          else bad.push({ message, code: d.code, reason: d.reason });
+        const { good, bad } = await decoded;
+        const appending = appendAll(o.store, good);
+        if (i + chunkSize < batch.messages.length) {
+          const following = batch.messages.slice(i + chunkSize, i + 2 * chunkSize);
+          // After the append's first request is on its way.
+          next = new Promise<void>((r) => setImmediate(r)).then(() => decodeChunk(following));
+          next.catch(() => {}); // awaited in the next round; an early failure is not unhandled
         }
-        const r = await appendAll(o.store, good);
+        const r = await appending;
         bad.push(...r.rejected);
         await sendDeadLetters(dlq, dlqTopic, bad);
         stats.messages += chunk.length;

@@ -8,7 +8,7 @@
  * join), and its idempotent producer is marked experimental: we use it with one request in
  * flight, acks from all in-sync replicas and unlimited retries, as its documentation asks.
  */
-import { Admin, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
+import { Admin, ICustomPartitioner, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
 import type { ConsumerOptions, InboundBatch, KafkaConsumer, KafkaProducer, KafkaTransport, OutboundMessage, TopicSpec } from './transport';
 
 export interface KafkajsOptions {
@@ -63,6 +63,28 @@ function headerBuffers(headers: Record<string, unknown> | undefined): Record<str
   return out;
 }
 
+/**
+ * kafkajs' Java-compatible (murmur2) partitioner, remembering each key's partition: hashing
+ * the key in JavaScript cost more than the rest of routing a message, and Floe's keys are
+ * tenant ids, few of them.
+ */
+const rememberingPartitioner: ICustomPartitioner = () => {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const known = new Map<string, number>();
+  return (args) => {
+    const { topic, partitionMetadata, message } = args;
+    if ((message.partition !== undefined && message.partition !== null) || message.key === undefined || message.key === null) return partitioner(args);
+    const key = `${topic}\0${partitionMetadata.length}\0${typeof message.key === 'string' ? `s${message.key}` : `b${message.key.toString('latin1')}`}`;
+    let p = known.get(key);
+    if (p === undefined) {
+      if (known.size >= 10_000) known.clear();
+      p = partitioner(args);
+      known.set(key, p);
+    }
+    return p;
+  };
+};
+
 export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
   const write = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const kafka = new Kafka({
@@ -105,7 +127,7 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
         allowAutoTopicCreation: false,
         // Java-compatible murmur2 partitioning: the same key lands on the same partition as
         // with any other client (and kafkajs does not warn about its changed default).
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: rememberingPartitioner,
       });
       await p.connect();
       const close = () => p.disconnect();
@@ -132,6 +154,8 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
         heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 10)),
         rebalanceTimeout: Math.max(60_000, 2 * sessionTimeout),
         maxBytesPerPartition: o.maxBytesPerPartition ?? 1 << 20,
+        // An idle fetch waits at most this long for data; stopping waits for the fetch in flight.
+        maxWaitTimeInMs: 500,
         allowAutoTopicCreation: false,
         retry: { initialRetryTime: 300, retries: 8, restartOnFailure: async () => !stopping },
       });
