@@ -135,7 +135,7 @@ The last published position is kept in floe.kafka_publish_checkpoints and advanc
 broker acknowledged each batch. Delivery is at-least-once: after a crash the last batch may be
 sent again, so consumers deduplicate by floe-event-id. One publisher per topic at a time.
 
-  --batch-size N      events per send and checkpoint (default 1000)
+  --batch-size N      events per send and checkpoint (default 5000)
   --partitions P      partitions when the topic is created (default: the broker's num.partitions)
   --until-caught-up   stop once everything stored has been published
   --json              print one JSON line at the end: {"published","batches","position","seconds"}
@@ -143,7 +143,7 @@ ${KAFKA_ENV}
 Exit codes: 0 done or stopped, 1 failure (e.g. another publisher runs for the topic), 2 usage.`,
   async run(p, io) {
     const topic = stringOption(p, 'topic') ?? DEFAULT_EVENTS_TOPIC;
-    const batchSize = intOption(p, 'batch-size', 1000, 1);
+    const batchSize = intOption(p, 'batch-size', 5000, 1);
     const partitions = p.values.partitions === undefined ? undefined : intOption(p, 'partitions', 1, 1);
     const kafka = openKafka((l) => io.err(l), 'floe-publish');
     const ctx = await openContext((m) => io.err(m), { poolSize: 2 });
