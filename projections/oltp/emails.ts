@@ -6,7 +6,7 @@
  * entry per email replaces the row: one upsert, nothing to merge.
  */
 import { emailStatus } from '../runtime/ledger';
-import { Column, iso, Rows, upsert } from '../runtime/sql';
+import { Column, Rows, upsert } from '../runtime/sql';
 import type { EmailState, Fact, Projection, Tx } from '../runtime/types';
 import { COUNTED_EMAIL_TYPES } from '../olap/counters';
 
@@ -48,8 +48,8 @@ export const emails: Projection<Map<string, EmailState>> = {
     for (const s of acc.values()) {
       rows.push(
         s.tenantId, s.emailId, s.campaignId, s.stepId, s.mailboxId, s.leadId, s.companyId, s.messageId, emailStatus(s),
-        iso(s.sentAt), iso(s.deliveredAt), iso(s.firstOpenedAt), iso(s.firstClickedAt), iso(s.repliedAt), iso(s.bouncedAt),
-        s.bounceType, iso(s.unsubscribedAt), iso(s.complainedAt), s.openCount, s.clickCount,
+        s.sentAt, s.deliveredAt, s.firstOpenedAt, s.firstClickedAt, s.repliedAt, s.bouncedAt,
+        s.bounceType, s.unsubscribedAt, s.complainedAt, s.openCount, s.clickCount,
       );
     }
     await upsert(tx.client, tx.table(TABLE), COLUMNS, rows.columns, { conflict: KEY, update: REPLACE });

@@ -8,7 +8,7 @@
 import type { PoolClient } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
 import { applyEmailEvent, LedgerCache, loadLedger, saveLedger, sentState } from './ledger';
-import { Rows, upsert } from './sql';
+import { Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
 
@@ -61,24 +61,48 @@ export interface BatchInput {
   cache?: LedgerCache;
 }
 
+/**
+ * A folded batch not yet committed: what the next batch must see as if it were (the
+ * runtime folds batch N+1 while batch N is being written).
+ */
+export interface Pending {
+  /** Ledger entries the batch changed. */
+  changed: Map<string, EmailState>;
+  /** Events the batch parks (their rows are not committed yet), by email id. */
+  parked: Map<string, RecordedEvent[]>;
+}
+
+/** A batch folded in memory: everything its transaction has to write. */
+export interface BatchPlan extends Pending {
+  accs: Array<{ p: AnyProjection; acc: unknown }>;
+  /** Parked positions the batch releases (deleted with its commit). */
+  released: bigint[];
+  deadLetters: DeadLetter[];
+  outcome: BatchOutcome;
+}
+
+const yieldToWrites = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const emailIdOf = (e: RecordedEvent): string | undefined => {
   const id = (e.data as { emailId?: unknown }).emailId;
   return typeof id === 'string' ? id : undefined;
 };
 
+/** Fold and write one batch inside the caller's transaction on `client`. */
 export async function applyBatch(client: PoolClient, lane: LaneRef, input: BatchInput): Promise<BatchOutcome> {
-  const { events, dead } = input;
-  const changed = new Map<string, EmailState>();
-  const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0, changed };
-  const handlers = new Map<string, Array<{ p: AnyProjection; acc: unknown }>>();
-  const accs = lane.projections.map((p) => ({ p, acc: p.begin() }));
-  for (const entry of accs) {
-    for (const t of entry.p.types) {
-      const list = handlers.get(t) ?? [];
-      list.push(entry);
-      handlers.set(t, list);
-    }
-  }
+  const plan = await foldBatch(client, lane, input);
+  await writeBatch(client, lane, plan);
+  return plan.outcome;
+}
+
+/**
+ * Resolve a batch against the ledger and fold it into every projection's accumulator, in
+ * memory. Reads (ledger entries, parked events) go through `client` (the pool will do); `pending` is the
+ * previous batch when it is still being written, whose ledger changes and parked events
+ * count as committed. The loop yields now and then so that a write in flight keeps going.
+ */
+export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput & { pending?: Pending }): Promise<BatchPlan> {
+  const { events, dead, pending } = input;
 
   // Ledger entries of every email the batch mentions (from the lane's cache when it has
   // them), and what is parked for the emails whose send is in the batch. A lane without
@@ -98,6 +122,11 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
   const unknown: string[] = [];
   if (input.cache && emailIds.size) await input.cache.fill(client, lane.lane, lane.shard);
   for (const id of emailIds) {
+    const inFlight = pending?.changed.get(id);
+    if (inFlight) {
+      ledger.set(id, inFlight);
+      continue;
+    }
     const cached = input.cache?.get(id);
     if (cached === undefined) {
       if (!input.cache?.certainlyAbsent(id)) unknown.push(id);
@@ -123,6 +152,17 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
   const tFold = performance.now();
 
   const parkedNow = new Map<string, RecordedEvent[]>(); // parked during this batch, not yet written
+  const changed = new Map<string, EmailState>();
+  const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0, changed };
+  const handlers = new Map<string, Array<{ p: AnyProjection; acc: unknown }>>();
+  const accs = lane.projections.map((p) => ({ p, acc: p.begin() }));
+  for (const entry of accs) {
+    for (const t of entry.p.types) {
+      const list = handlers.get(t) ?? [];
+      list.push(entry);
+      handlers.set(t, list);
+    }
+  }
   const released: bigint[] = [];
   const deadLetters: DeadLetter[] = []; // recorded once, by the transaction that skips the event
   const skip = (e: RecordedEvent): boolean => {
@@ -159,7 +199,9 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
     return next;
   };
 
+  let i = 0;
   for (const e of events) {
+    if (pending && (++i & 1023) === 0) await yieldToWrites();
     if (skip(e)) continue;
     if (!usesLedger || !e.type.startsWith('email.')) {
       fold({ event: e });
@@ -182,6 +224,11 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
         waiting.push(...(await input.loadEvents(stored)));
         released.push(...stored);
       }
+      const parkedBefore = pending?.parked.get(id); // parked by the batch in flight: committed before ours
+      if (parkedBefore) {
+        waiting.push(...parkedBefore);
+        released.push(...parkedBefore.map((w) => w.position));
+      }
       waiting.push(...(parkedNow.get(id) ?? []));
       parkedNow.delete(id);
       for (const w of waiting) {
@@ -202,6 +249,14 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
   }
 
   timings.add('fold', performance.now() - tFold);
+  outcome.parked = [...parkedNow.values()].reduce((n, list) => n + list.length, 0);
+  outcome.deadLettered = deadLetters.length;
+  return { accs, changed, parked: parkedNow, released, deadLetters, outcome };
+}
+
+/** Write a folded batch inside the caller's transaction: every projection, the ledger, parking, dead letters. */
+export async function writeBatch(client: PoolClient, lane: LaneRef, plan: BatchPlan): Promise<void> {
+  const { accs, changed, parked, released, deadLetters } = plan;
   const tx: Omit<Tx, 'table'> = { client };
   for (const { p, acc } of accs) {
     const t0 = performance.now();
@@ -215,8 +270,7 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
   t0 = performance.now();
 
   const parkRows = new Rows(4);
-  for (const [id, list] of parkedNow) for (const e of list) parkRows.push(lane.lane, lane.shard, id, String(e.position));
-  outcome.parked = parkRows.length;
+  for (const [id, list] of parked) for (const e of list) parkRows.push(lane.lane, lane.shard, id, String(e.position));
   await upsert(
     client,
     'floe.projection_parked',
@@ -238,9 +292,7 @@ export async function applyBatch(client: PoolClient, lane: LaneRef, input: Batch
   }
 
   timings.add('parking', performance.now() - t0);
-  outcome.deadLettered = deadLetters.length;
   await recordDeadLetters(client, lane, deadLetters);
-  return outcome;
 }
 
 async function recordDeadLetters(client: PoolClient, lane: LaneRef, letters: DeadLetter[]): Promise<void> {

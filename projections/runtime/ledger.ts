@@ -10,7 +10,7 @@
 import type { ClientBase } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
 import { BloomFilter } from './bloom';
-import { Column, iso, Rows, upsert, utcDay } from './sql';
+import { Column, Reader, Rows, upsert, utcDay } from './sql';
 import type { EmailState, Instant } from './types';
 
 type Data = Record<string, unknown>;
@@ -145,36 +145,39 @@ interface LedgerRow {
   lead_id: string;
   company_id: string | null;
   message_id: string | null;
-  sent_at: Date;
+  sent_at: string;
   sent_position: string;
-  delivered_at: Date | null;
-  first_opened_at: Date | null;
+  delivered_at: string | null;
+  first_opened_at: string | null;
   human_opened: boolean;
-  first_clicked_at: Date | null;
-  replied_at: Date | null;
-  bounced_at: Date | null;
+  first_clicked_at: string | null;
+  replied_at: string | null;
+  bounced_at: string | null;
   bounce_type: string | null;
   hard_bounced: boolean;
-  failed_at: Date | null;
-  unsubscribed_at: Date | null;
-  complained_at: Date | null;
+  failed_at: string | null;
+  unsubscribed_at: string | null;
+  complained_at: string | null;
   open_count: number;
   click_count: number;
 }
 
-const ms = (d: Date | null): Instant => (d === null ? null : d.getTime());
+/** Timestamps come back as epoch milliseconds (int8 text): no date parsing in Node.js. */
+const selectMs = (c: Column): string =>
+  c.type === 'timestamptz' ? `(extract(epoch FROM ${c.name}) * 1000)::int8 AS ${c.name}` : c.name;
+const ms = (v: string | null): Instant => (v === null ? null : Number(v));
 
 /** The entries of these emails, by email id. */
-export async function loadLedger(client: ClientBase, lane: string, shard: string, emailIds: string[]): Promise<Map<string, EmailState>> {
+export async function loadLedger(client: Reader, lane: string, shard: string, emailIds: string[]): Promise<Map<string, EmailState>> {
   const out = new Map<string, EmailState>();
   if (emailIds.length === 0) return out;
   const { rows } = await client.query<LedgerRow>(
-    `SELECT ${COLUMNS.slice(2).map((c) => c.name).join(', ')} FROM floe.projection_email_ledger
+    `SELECT ${COLUMNS.slice(2).map(selectMs).join(', ')} FROM floe.projection_email_ledger
       WHERE lane = $1 AND shard = $2 AND email_id = ANY($3::text[])`,
     [lane, shard, emailIds],
   );
   for (const r of rows) {
-    const sentAt = r.sent_at.getTime();
+    const sentAt = Number(r.sent_at);
     out.set(r.email_id, {
       emailId: r.email_id,
       tenantId: r.tenant_id,
@@ -211,9 +214,9 @@ export async function saveLedger(client: ClientBase, lane: string, shard: string
   for (const s of entries) {
     rows.push(
       lane, shard, s.emailId, s.tenantId, s.campaignId, s.stepId, s.mailboxId, s.leadId, s.companyId, s.messageId,
-      iso(s.sentAt), String(s.sentPosition), iso(s.deliveredAt), iso(s.firstOpenedAt), s.humanOpened,
-      iso(s.firstClickedAt), iso(s.repliedAt), iso(s.bouncedAt), s.bounceType, s.hardBounced, iso(s.failedAt),
-      iso(s.unsubscribedAt), iso(s.complainedAt), s.openCount, s.clickCount,
+      s.sentAt, String(s.sentPosition), s.deliveredAt, s.firstOpenedAt, s.humanOpened,
+      s.firstClickedAt, s.repliedAt, s.bouncedAt, s.bounceType, s.hardBounced, s.failedAt,
+      s.unsubscribedAt, s.complainedAt, s.openCount, s.clickCount,
     );
   }
   await upsert(client, 'floe.projection_email_ledger', COLUMNS, rows.columns, { conflict: KEY, update: REPLACE });
@@ -232,7 +235,7 @@ export class LedgerCache {
   constructor(private readonly max = 250_000) {}
 
   /** Load the ids the ledger holds into the filter (once, before the first batch). */
-  async fill(client: ClientBase, lane: string, shard: string): Promise<void> {
+  async fill(client: Reader, lane: string, shard: string): Promise<void> {
     if (this.filled) return;
     const { rows } = await client.query<{ email_id: string }>(
       'SELECT email_id FROM floe.projection_email_ledger WHERE lane = $1 AND shard = $2',

@@ -14,7 +14,7 @@ import type { RecordedEvent } from '../../streams/envelope';
 import { EVENTS_CHANNEL } from '../../streams/postgres/append';
 import { decodeRows, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
-import { applyBatch, BatchOutcome, DeadLetter, describe, FoldError, LaneRef } from './batch';
+import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, writeBatch } from './batch';
 import { LedgerCache } from './ledger';
 import { Lane, lockProjections, resolveLanes, ShardSpec, shardKey } from './lanes';
 import './pgTypes';
@@ -48,6 +48,11 @@ export interface ProjectorOptions {
   stopAt?: bigint;
   /** Ledger entries kept in memory per lane (default 250,000). */
   ledgerCacheSize?: number;
+  /**
+   * Fold the next batch while the previous one is being written (default true; FLOE_PIPELINE=0
+   * turns it off). Node.js folds while PostgreSQL writes, so the two use both cores.
+   */
+  pipeline?: boolean;
 }
 
 export interface BatchReport extends BatchOutcome {
@@ -231,6 +236,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   let release: (() => Promise<void>) | undefined;
   let listener: Client | undefined;
   let wake: (() => void) | undefined;
+  /** The write of a folded batch, in flight while the next one folds (by lane). */
+  const flights = new Map<string, { done: Promise<void>; plan: BatchPlan; events: RecordedEvent[]; to: bigint }>();
   try {
     release = await lockProjections(lockClient, o.projections.map((p) => p.name), key);
     let lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
@@ -252,6 +259,12 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     };
     adopt();
 
+    function committed(lane: Lane, report: BatchReport) {
+      result.events += report.events;
+      result.batches++;
+      o.onBatch?.(report);
+      o.afterCommit?.(lane);
+    }
     const apply = laneApplier({
       pool: o.pool,
       log,
@@ -263,13 +276,71 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       ref: (lane) => refs.get(lane.lane)!,
       cache: (lane) => caches.get(lane.lane)!,
       resetCache: (lane) => caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize)),
-      committed: (lane, report) => {
-        result.events += report.events;
-        result.batches++;
-        o.onBatch?.(report);
-        o.afterCommit?.(lane);
-      },
+      committed,
     });
+
+    /** Where each lane's next read starts: past the batch in flight, if any. */
+    const folded = new Map<string, bigint>();
+    const pipeline = o.pipeline ?? process.env.FLOE_PIPELINE !== '0';
+
+    const commitPlan = async (lane: Lane, plan: BatchPlan, events: RecordedEvent[], to: bigint): Promise<void> => {
+      const started = Date.now();
+      const client = await o.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await writeBatch(client, refs.get(lane.lane)!, plan);
+        await advanceLane(client, lane, to, events.length, plan.outcome.ignored);
+        const t0 = performance.now();
+        await client.query('COMMIT');
+        timings.add('commit', performance.now() - t0);
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+      lane.position = to;
+      committed(lane, { ...plan.outcome, lane: lane.lane, shard: lane.shard, events: events.length, position: to, ms: Date.now() - started });
+    };
+
+    /** Wait for the lane's write in flight; if it failed, redo that batch the careful way. */
+    const land = async (lane: Lane): Promise<boolean> => {
+      const flight = flights.get(lane.lane);
+      if (!flight) return true;
+      flights.delete(lane.lane);
+      try {
+        await flight.done;
+        return true;
+      } catch (e) {
+        caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize)); // it holds the failed batch's entries
+        if (e instanceof LaneChangedError) throw e;
+        await apply(lane, flight.events, flight.to);
+        return false;
+      }
+    };
+
+    /** One page for one lane, folded while the lane's previous page is written. */
+    const step = async (lane: Lane, events: RecordedEvent[], position: bigint): Promise<void> => {
+      if (!pipeline) return apply(lane, events, position);
+      let plan: BatchPlan | undefined;
+      try {
+        await o.prepare?.(lane, events);
+        const cache = caches.get(lane.lane)!;
+        plan = await foldBatch(o.pool, refs.get(lane.lane)!, {
+          events, position, dead: new Map(), loadEvents, cache, pending: flights.get(lane.lane)?.plan,
+        });
+      } catch {
+        plan = undefined; // a fold that fails goes the careful way below, with retries and dead letters
+      }
+      if (!(await land(lane)) || !plan) return apply(lane, events, position);
+      caches.get(lane.lane)!.commit(plan.changed); // what the next fold sees; dropped if this write fails
+      const done = commitPlan(lane, plan, events, position);
+      done.catch(() => undefined);
+      flights.set(lane.lane, { done, plan, events, to: position });
+    };
+    const landAll = async () => {
+      for (const lane of lanes) await land(lane);
+    };
 
     if (!o.untilCaughtUp) {
       listener = new Client({ connectionString: o.url });
@@ -280,7 +351,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     }
     const ahead = new Map<string, Promise<RecordedEvent[]>>();
     const next = (lane: Lane) => {
-      const page = ahead.get(lane.lane) ?? read(lane.position);
+      const page = ahead.get(lane.lane) ?? read(folded.get(lane.lane) ?? lane.position);
       ahead.delete(lane.lane);
       return page;
     };
@@ -299,10 +370,14 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           ahead.set(lane.lane, prefetch);
         }
         try {
-          await apply(lane, events, position);
+          folded.set(lane.lane, position);
+          await step(lane, events, position);
         } catch (e) {
           if (!(e instanceof LaneChangedError)) throw e;
           log(`projector: ${e.message}; taking up the new lane layout`);
+          for (const f of flights.values()) await f.done.catch(() => undefined);
+          flights.clear();
+          folded.clear();
           for (const p of ahead.values()) await p.catch(() => undefined);
           ahead.clear();
           lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
@@ -313,6 +388,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         if (o.signal?.aborted) break;
       }
       if (progressed) continue;
+      await landAll();
       if (o.untilCaughtUp) break;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, o.pollMs ?? 1000);
@@ -327,10 +403,12 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         }
       });
     }
+    await landAll();
     for (const p of ahead.values()) await p.catch(() => undefined);
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
     return result;
   } finally {
+    for (const f of flights.values()) await f.done.catch(() => undefined); // never leave a write behind the locks
     await listener?.end().catch(() => undefined);
     await release?.().catch(() => undefined);
     lockClient.release();
