@@ -273,22 +273,19 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
     // After an assignment the fetch starts where the group's committed offset says; the
     // offsets stored with the lanes decide. Messages before them are skipped (a long run of
     // them by a seek), messages after them are fetched again by a seek.
-    const fresh = st.lanes.every((l) => l.offset < 0n);
     if (first > from) {
-      if (st.seeks < 3 && !(fresh && st.seeks > 0)) {
+      if (st.seeks < 3) {
         st.seeks++;
         batch.seek(String(from));
         return;
       }
-      // Fresh lanes start at the partition's earliest message, whatever retention deleted before it.
-      if (!fresh) {
-        throw new FloeError(
-          'KAFKA_GAP',
-          `${st.shard}: the lanes have taken offsets up to ${from - 1n}, but the partition continues at ${first} (messages deleted by retention?); ` +
-            `the projections cannot be continued from this topic, rebuild them`,
-          { context: { shard: st.shard, from: String(from), first: String(first) } },
-        );
-      }
+      // Never skip events: a fetch that lands after the offset asked for means those messages are gone.
+      throw new FloeError(
+        'KAFKA_GAP',
+        `${st.shard}: the next message to fold is at offset ${from}, but the partition continues at ${first} (messages deleted by retention?); ` +
+          `the projections cannot be continued from this topic`,
+        { context: { shard: st.shard, from: String(from), first: String(first) } },
+      );
     } else if (first + SEEK_AHEAD_MIN < from && st.seeks === 0) {
       st.seeks++;
       batch.seek(String(from));

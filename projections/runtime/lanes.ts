@@ -126,7 +126,7 @@ export async function resolveLanes(
         const why = cp.version !== p.version ? `version ${cp.version} → ${p.version}` : `behind its lane ${cp.lane}`;
         // Emptying its tables is only right when this shard is the only one writing them.
         if (options.refuseStale) {
-          throw new FloeError('PROJECTION_STALE', `projection ${p.name} (shard ${key}): ${why}; it cannot be re-projected shard by shard, rebuild it`, {
+          throw new FloeError('PROJECTION_STALE', `projection ${p.name} (shard ${key}): ${why}; it cannot be re-projected partition by partition (not supported yet)`, {
             context: { projection: p.name, shard: key },
           });
         }
