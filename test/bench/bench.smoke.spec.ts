@@ -6,18 +6,29 @@
 import { expect } from 'chai';
 import { postgresUrl } from '../helpers/backends';
 import { floe } from '../helpers/cli';
+import { kafkaBrokers } from '../helpers/kafka';
 
 describe('floe bench (smoke)', function () {
   this.timeout(240_000);
-  it('runs append, catch-up, freshness, memory and replay on tiny sizes; catch-up results are identical to the baseline', async function () {
+  it('runs append, catch-up, freshness, memory, replay and kafka on tiny sizes; catch-up results are identical to the baseline', async function () {
     const url = await postgresUrl();
     if (!url) return this.skip();
-    const r = floe(url, ['bench', '--quick', '--events', '10000', '--runs', '1', '--seconds', '2', '--json', '--no-write']);
+    // The kafka scenario runs against the suites' broker (KAFKA_BROKERS, or ops/kafka/broker), else reports itself skipped.
+    const brokers = await kafkaBrokers();
+    const saved = process.env.KAFKA_BROKERS;
+    if (brokers) process.env.KAFKA_BROKERS = brokers.join(',');
+    let r: ReturnType<typeof floe>;
+    try {
+      r = floe(url, ['bench', '--quick', '--events', '10000', '--runs', '1', '--seconds', '2', '--json', '--no-write']);
+    } finally {
+      if (saved === undefined) delete process.env.KAFKA_BROKERS;
+      else process.env.KAFKA_BROKERS = saved;
+    }
     expect(r.code, r.err).to.equal(0);
     const s = JSON.parse(r.out);
     expect(s.ok).to.equal(true);
     expect(s.events).to.equal(10000);
-    expect(s.scenarios).to.deep.equal(['append', 'catchup', 'freshness', 'memory', 'replay']);
+    expect(s.scenarios).to.deep.equal(['append', 'catchup', 'freshness', 'memory', 'replay', 'kafka']);
 
     expect(s.append.events).to.equal(10000);
     expect(s.append.floe).to.be.greaterThan(0);
@@ -42,6 +53,14 @@ describe('floe bench (smoke)', function () {
     expect(s.replay.periodRebuild.period).to.match(/^\d{4}-\d{2}$/);
     expect(s.replay.recompute.tenantEvents).to.be.greaterThan(0);
     expect(s.replay.recompute.median).to.be.greaterThan(0);
+
+    if (brokers) {
+      expect(s.kafka.events).to.be.within(9_500, 10_000);
+      expect(s.kafka.all).to.have.length(1);
+      for (const k of ['produce', 'ingest', 'ingestSteady', 'appendAlone', 'publish']) expect(s.kafka[k], k).to.be.greaterThan(0);
+      expect(s.kafka.ingestAppendShare).to.be.within(0, 1);
+      expect(s.kafka.publishSendShare).to.be.within(0, 1);
+    } else expect(s.kafka.skipped).to.match(/no Kafka/);
 
     expect(s.memory.points).to.have.length(2);
     expect(s.memory.points[1].events).to.be.greaterThan(3 * s.memory.points[0].events);

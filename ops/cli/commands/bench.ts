@@ -3,11 +3,14 @@ import * as path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { benchAppend } from '../../bench/append';
 import { benchFreshness } from '../../bench/freshness';
+import { benchKafka } from '../../bench/kafka';
 import { benchCatchup, benchMemory, dropStore, PreparedStore, prepareStore } from '../../bench/projection';
 import { benchReplay } from '../../bench/replay';
 import { parseProfile, report, Summary, toMb } from '../../bench/report';
 import { machine, median } from '../../bench/shared';
 import { databaseUrl } from '../../db/connect';
+import { kafkaBrokers } from '../../kafka/brokers';
+import { kafkajsTransport } from '../../../streams/kafka';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -24,12 +27,12 @@ function revision(): string {
   }
 }
 
-const SCENARIOS = ['append', 'catchup', 'freshness', 'memory', 'replay'] as const;
+const SCENARIOS = ['append', 'catchup', 'freshness', 'memory', 'replay', 'kafka'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export const bench: Command = {
   usage: 'bench [--only SCENARIO,…] [--events N] [--runs R] [--quick] [--json] [--no-write]',
-  summary: 'Measure append, catch-up projection, freshness and memory against baselines; rewrite BENCHMARKS.md',
+  summary: 'Measure append, catch-up projection, freshness, memory, replay and Kafka ingest/publish against baselines and targets; rewrite BENCHMARKS.md',
   options: {
     only: { type: 'string' },
     events: { type: 'string' },
@@ -52,10 +55,15 @@ runs, medians):
   freshness  appends at --rate events/s while \`floe project\` follows live: append commit →
              visible in campaign_analytics, p50/p95/p99 over --seconds per run
   memory     peak RSS of \`floe project --until-caught-up\` over N and 4N events of history
+  replay     \`floe rebuild campaign_analytics\`, one --period rebuild, one billing recompute
+  kafka      N generated events produced to a fresh topic, \`floe kafka ingest\` (in process) into
+             a fresh store, the same events appended by appendPrepared alone (the store's
+             ceiling), then \`floe kafka publish\` of the store; needs a broker (KAFKA_BROKERS,
+             or ops/kafka/broker running), else skipped, or failed when FLOE_REQUIRE has kafka
 
   --only a,b   scenarios to run (default all; a partial run does not rewrite BENCHMARKS.md)
   --events N   catch-up store size (default 1000000; --quick: 100000); memory uses N and 4N,
-               append min(N, 200000) (default 200000)
+               append min(N, 200000) (default 200000), kafka min(N, 1000000) (--quick: 20000)
   --runs R     measured runs after the warm-up (default 3; append 5; --quick: 1)
   --rate N     freshness: events/s appended (default 5000), in batches every 50 ms
   --seconds S  freshness: measured seconds per run (default 30; --quick: 5)
@@ -173,6 +181,29 @@ scenario broke, 2 usage.`,
       if (store) await dropStore(store);
     }
 
+    if (has('kafka')) {
+      const brokers = kafkaBrokers();
+      const required = (process.env.FLOE_REQUIRE ?? '').split(',').map((x) => x.trim()).includes('kafka');
+      if (!brokers) {
+        const why = 'no Kafka: KAFKA_BROKERS is not set and ops/kafka/broker is not running';
+        if (required) {
+          io.err(`bench: FLOE_REQUIRE includes kafka, but ${why}`);
+          return 1;
+        }
+        io.err(`bench: kafka scenario SKIPPED (${why})`);
+        summary.kafka = { skipped: why };
+      } else {
+        const kafkaEvents = p.values.events !== undefined ? Math.min(events, 1_000_000) : quick ? 20_000 : 1_000_000;
+        const transport = kafkajsTransport({ brokers, clientId: 'floe-bench', log });
+        try {
+          const k = await benchKafka({ url, transport, events: kafkaEvents, runs, warmupEvents: Math.min(quick ? 2_000 : 20_000, kafkaEvents), log });
+          summary.kafka = { events: k.events, runs, brokers: brokers.join(','), ...k.median, all: k.runs };
+        } finally {
+          await transport.close();
+        }
+      }
+    }
+
     if (p.values.json) io.out(toJson(summary));
     else printSummary(summary, io.out);
     if (!summary.ok) {
@@ -205,6 +236,11 @@ function printSummary(s: Summary, out: (l: string) => void): void {
   if (s.replay) {
     const r = s.replay;
     out(`replay (${n(r.events)} events): rebuild campaign_analytics ${r.rebuild.median.toFixed(1)} s (${n(r.rebuild.rate)} events/s), --period ${r.periodRebuild.period} ${r.periodRebuild.median.toFixed(1)} s, billing recompute (${n(r.recompute.tenantEvents)} tenant events) ${r.recompute.median.toFixed(2)} s`);
+  }
+  if (s.kafka && 'skipped' in s.kafka) out(`kafka: skipped (${s.kafka.skipped})`);
+  else if (s.kafka) {
+    const k = s.kafka;
+    out(`kafka (${n(k.events)} events): ingest ${n(k.ingest)} events/s (steady ${n(k.ingestSteady)}, appendPrepared alone ${n(k.appendAlone)}), publish ${n(k.publish)} events/s, produce ${n(k.produce)} events/s`);
   }
   if (s.memory) out(`memory: peak RSS ${s.memory.points.map((p) => `${n(p.peakRssMb)} MB at ${n(p.events)} events`).join(', ')}`);
 }
