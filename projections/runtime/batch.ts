@@ -199,9 +199,15 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
     return next;
   };
 
+  // With a write in flight, give it the thread at least every millisecond or so: its next
+  // statement waits for us otherwise, and PostgreSQL idles.
   let i = 0;
+  let slice = performance.now();
   for (const e of events) {
-    if (pending && (++i & 1023) === 0) await yieldToWrites();
+    if (pending && (++i & 15) === 0 && performance.now() - slice > 1) {
+      await yieldToWrites();
+      slice = performance.now();
+    }
     if (skip(e)) continue;
     if (!usesLedger || !e.type.startsWith('email.')) {
       fold({ event: e });

@@ -16,6 +16,21 @@ import type { EmailState, Instant } from './types';
 type Data = Record<string, unknown>;
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/**
+ * One copy of each tenant, campaign, step, mailbox and company id however many ledger
+ * entries name it (decoding gives every event its own strings): the cache holds hundreds
+ * of thousands of entries, and these ids repeat across them.
+ */
+const shared = new Map<string, string>();
+function intern<T extends string | null>(v: T): T {
+  if (v === null) return v;
+  const known = shared.get(v);
+  if (known !== undefined) return known as T;
+  if (shared.size >= 100_000) shared.clear();
+  shared.set(v, v);
+  return v;
+}
 const earliest = (cur: Instant, t: number): number => (cur === null || t < cur ? t : cur);
 
 /** The ledger entry an email's first `email.sent` creates. */
@@ -24,12 +39,12 @@ export function sentState(e: RecordedEvent): EmailState {
   const sentAt = e.occurredAt.getTime();
   return {
     emailId: String(d.emailId),
-    tenantId: e.tenantId,
-    campaignId: str(d.campaignId),
-    stepId: str(d.stepId),
-    mailboxId: String(d.mailboxId),
+    tenantId: intern(e.tenantId),
+    campaignId: intern(str(d.campaignId)),
+    stepId: intern(str(d.stepId)),
+    mailboxId: intern(String(d.mailboxId)),
     leadId: String(d.leadId),
-    companyId: str(d.companyId),
+    companyId: intern(str(d.companyId)),
     messageId: str(d.messageId),
     sentAt,
     cohortDay: utcDay(sentAt),
@@ -74,7 +89,7 @@ export function applyEmailEvent(s: EmailState, e: RecordedEvent): EmailState {
     case 'email.bounced':
       if (s.bouncedAt === null || t < s.bouncedAt) {
         n.bouncedAt = t;
-        n.bounceType = str(d.bounceType);
+        n.bounceType = intern(str(d.bounceType));
       }
       n.hardBounced = s.hardBounced || d.bounceType === 'hard';
       break;
@@ -180,12 +195,12 @@ export async function loadLedger(client: Reader, lane: string, shard: string, em
     const sentAt = Number(r.sent_at);
     out.set(r.email_id, {
       emailId: r.email_id,
-      tenantId: r.tenant_id,
-      campaignId: r.campaign_id,
-      stepId: r.step_id,
-      mailboxId: r.mailbox_id,
+      tenantId: intern(r.tenant_id),
+      campaignId: intern(r.campaign_id),
+      stepId: intern(r.step_id),
+      mailboxId: intern(r.mailbox_id),
       leadId: r.lead_id,
-      companyId: r.company_id,
+      companyId: intern(r.company_id),
       messageId: r.message_id,
       sentAt,
       cohortDay: utcDay(sentAt),
@@ -196,7 +211,7 @@ export async function loadLedger(client: Reader, lane: string, shard: string, em
       firstClickedAt: ms(r.first_clicked_at),
       repliedAt: ms(r.replied_at),
       bouncedAt: ms(r.bounced_at),
-      bounceType: r.bounce_type,
+      bounceType: intern(r.bounce_type),
       hardBounced: r.hard_bounced,
       failedAt: ms(r.failed_at),
       unsubscribedAt: ms(r.unsubscribed_at),

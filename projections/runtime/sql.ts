@@ -8,6 +8,7 @@
  *     { name: 'tenant_id', type: 'text' }, { name: 'day', type: 'date' }, { name: 'sent', type: 'int' },
  *   ], [tenants, days, sents], { conflict: ['tenant_id', 'day'], update: { sent: 'cur.sent + EXCLUDED.sent' } });
  */
+import { createHash } from 'node:crypto';
 import type { ClientBase, Pool, PoolClient } from 'pg';
 
 /** Anything to run queries on outside a transaction's identity: a client, or the pool itself. */
@@ -52,9 +53,20 @@ export async function upsert(client: ClientBase, table: string, columns: Column[
     `INSERT INTO ${table} AS cur (${names}) SELECT ${names} FROM ${source}` +
     (o.where ? ` WHERE ${o.where}` : '') +
     ` ON CONFLICT (${o.conflict.join(', ')}) ${action}`;
-  const r = await client.query({ text, values: values.map(arrayLiteral) });
+  // A named (prepared) statement: parsed and planned once per connection, not per batch.
+  const r = await client.query({ name: statementName(text), text, values: values.map(arrayLiteral) });
   return r.rowCount ?? 0;
 }
+
+const names = new Map<string, string>();
+const statementName = (text: string): string => {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `floe_upsert_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return name;
+};
 
 const NEEDS_ESCAPE = /["\\]/;
 
