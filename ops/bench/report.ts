@@ -3,6 +3,7 @@
  */
 import type { KafkaBenchRun, KafkaFigures } from './kafka';
 import type { ReplayResult } from './replay';
+import { LEDGER_CACHE_SIZE } from '../../projections/runtime/ledger';
 import { MB } from './shared';
 
 export const TARGETS = {
@@ -238,7 +239,8 @@ all projections ${n0(TARGETS.allProjections)} events/s — ${met(c.all >= TARGET
 ### Where the time goes
 
 \`FLOE_PROFILE=1\` on the warm-up repetition (\`timings.report()\` of the projector; times are
-summed over the run's batches, waits on the server included).
+summed over the run's batches, waits on the server included; a batch's fold runs while the
+previous batch's writes are in flight, so the two overlap).
 
 \`campaign_analytics\` alone:
 
@@ -254,7 +256,8 @@ in memory but set-based per batch, and pays for what makes it incremental and ex
 even for \`campaign_analytics\` alone, ${pct(ca.groups.find(([g]) => g.startsWith('email ledger'))?.[1] ?? 0, ca.total)} of the time is the
 email ledger (every sent email's context and flags, loaded and saved per batch so later events
 and later runs can count each email once by its first send), and ${pct(ca.groups.find(([g]) => g.startsWith('fold'))?.[1] ?? 0, ca.total)} is folding in Node.js
-(Avro decoding happens while the previous batch is written, and was rarely waited for). With every projection, the per-table upserts dominate
+(the next page is read and decoded ahead, and each batch is folded while the previous one is
+written, so the steps overlap and add up to more than the wall time). With every projection, the per-table upserts dominate
 (${topWrites} of the profiled time). The projector process itself was on a CPU
 ${pct(c.cpuShare.campaign, 1)} (\`campaign_analytics\` alone) and ${pct(c.cpuShare.all, 1)} (all projections) of its wall time,
 start-up included (\`/proc/PID/stat\`); the rest it waited for PostgreSQL, which runs a batch's
@@ -289,7 +292,7 @@ Runs (p50 / p95 / p99 / max, ms): ${f.runs.map((r) => `${n0(r.p50)} / ${n0(r.p95
 
 Target: p99 < ${TARGETS.freshnessP99Ms} ms — ${met(f.p99 < TARGETS.freshnessP99Ms, `p99 ${n0(f.p99)} ms`)}. In the last run the projector (\`FLOE_PROFILE=1\`) committed
 ${n0(batches)} batches of ${n0(batches ? f.appended / batches : 0)} events on average, ${perBatch.toFixed(0)} ms of work each (top steps per batch: ${top}),
-and was busy ${pct(busy, 1)} of the run. A batch appended while the projector works waits for
+and its steps added up to ${pct(busy, 1)} of the run (folding overlaps the previous batch's writes). A batch appended while the projector works waits for
 the current projector batch and then for the one that includes it, so latency is one to two
 projector batches; every projection's writes and the shared email ledger are in that path, not
 only \`campaign_analytics\`'s, and the closer the projector is to saturation at this rate, the
@@ -321,26 +324,19 @@ Growth from 1× to 4×: RSS ${m.growth >= 0 ? '+' : ''}${m.growth.toFixed(0)}%, 
 ${
   liveFlat
     ? `The data the projector keeps is flat with history: the live heap is about the same at 1× and
-4×. It is mostly the per-lane email ledger cache (an LRU of at most 250,000 emails' states,
-full once a run has seen that many sent emails, about 900,000 events of this workload), plus
-the batch (5,000 events and one page read ahead) and its per-key deltas. The resident size is
-several times the live heap because V8 sizes its old generation from the allocation rate and
-the survivors of the last full collection and lets it grow between collections (the heap it
-reserves keeps creeping up during a long catch-up while the live part stays put); that, not
-retained data, is what makes the peak RSS rise from 1× to 4×.`
-    : (one?.events ?? 0) < 900_000
-    ? `At these sizes the live heap grows with the store because the per-lane email ledger cache is
-still filling: it keeps every sent email's state it has seen, up to 250,000 emails (about
-900,000 events of this workload), and only then starts evicting. On top of the live heap V8
-lets its old generation grow to several times it between full collections.`
-    : `The live heap itself grows with history here, so something besides the bounded per-lane
-email ledger cache (at most 250,000 emails, full after about 900,000 events of this workload)
-and the batch is being kept; on top of it V8 lets its old generation grow to several times the
-live heap between full collections.`
-} Measured separately on a 1,000,000-event store: with
-\`--max-old-space-size=256\` the projector ran out of heap (its live heap is about 230 MB), so
-bringing the peak under ${TARGETS.peakRssMb} MB takes a smaller or more compact ledger cache together with a
-heap cap, not the cap alone.`);
+4×. It is mostly the per-lane email ledger cache (an LRU of at most ${n0(LEDGER_CACHE_SIZE)} emails' states,
+with one shared copy of each tenant, campaign, step, mailbox and company id), the Bloom filter of
+known emails (8 MB), two batches of 5,000 events (one folding while the other is written) and one
+page read ahead, with their per-key deltas. The resident size is several times the live heap
+because V8 lets its old generation grow to about four times the survivors of the last full
+collection before collecting again (\`--trace-gc\`), plus code, buffers and the allocator's arenas.
+A heap cap would tighten it further, but Node.js takes one only on its command line; the cache
+size is what bounds the projector instead.`
+    : `The live heap grows with history here, so something besides the bounded per-lane email
+ledger cache (at most ${n0(LEDGER_CACHE_SIZE)} emails) and the batches is being kept, or the cache is still
+filling at these sizes; on top of it V8 lets its old generation grow to several times the live
+heap between full collections.`
+}`);
   }
 
   if (s.replay) {

@@ -156,7 +156,7 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
     loadEvents,
     ref: (lane) => stateOf(lane).ref,
     cache: (lane) => stateOf(lane).cache,
-    resetCache: (lane) => (stateOf(lane).cache = new LedgerCache(o.ledgerCacheSize ?? 100_000)),
+    resetCache: (lane) => (stateOf(lane).cache = new LedgerCache(o.ledgerCacheSize)),
     async record(client: PoolClient, lane: Lane, position: bigint) {
       const p = pending.get(lane);
       if (!p) throw new Error(`no Kafka offset pending for lane ${lane.lane} (shard ${lane.shard})`);
@@ -215,7 +215,7 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
           lane,
           offset: r ? BigInt(r.offset) : -1n,
           ref: { lane: lane.lane, shard, projections: lane.projections, table: identity },
-          cache: new LedgerCache(o.ledgerCacheSize ?? 100_000),
+          cache: new LedgerCache(o.ledgerCacheSize),
         };
         st.lanes.push(ls);
         laneStates.set(lane, ls);

@@ -238,6 +238,13 @@ export async function saveLedger(client: ClientBase, lane: string, shard: string
 }
 
 /**
+ * Ledger entries a lane keeps in memory by default: about six days of sends of the
+ * generated workload (its late events mostly arrive within days), a few tens of MB of live
+ * heap, which V8 lets grow to about four times that between full collections.
+ */
+export const LEDGER_CACHE_SIZE = 50_000;
+
+/**
  * The ledger entries a lane's writer has seen, as last committed (null: looked up, not
  * sent). Valid because the writer is the lane's only one (advisory locks); bounded, least
  * recently used entries go first, so memory stays flat however long the history.
@@ -247,7 +254,7 @@ export class LedgerCache {
   /** Every email id the lane's ledger holds (maybe more): an id it rules out needs no lookup. */
   private readonly known = new BloomFilter();
   private filled = false;
-  constructor(private readonly max = 250_000) {}
+  constructor(private readonly max = LEDGER_CACHE_SIZE) {}
 
   /** Load the ids the ledger holds into the filter (once, before the first batch). */
   async fill(client: Reader, lane: string, shard: string): Promise<void> {

@@ -46,7 +46,7 @@ export interface ProjectorOptions {
   backoffMs?: number;
   /** Never fold past this position (a rebuild catching up to the live projection). */
   stopAt?: bigint;
-  /** Ledger entries kept in memory per lane (default 250,000). */
+  /** Ledger entries kept in memory per lane (default LEDGER_CACHE_SIZE, 50,000). */
   ledgerCacheSize?: number;
   /**
    * Fold the next batch while the previous one is being written (default true; FLOE_PIPELINE=0
