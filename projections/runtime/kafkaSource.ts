@@ -27,6 +27,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { RecordedEvent } from '../../streams/envelope';
+import { stopWhenIdle } from '../../streams/kafka/idle';
 import { H, headerText } from '../../streams/kafka/messages';
 import type { InboundBatch, InboundMessage, KafkaTransport } from '../../streams/kafka/transport';
 import { decodeRows, EventRow, readRowsAt } from '../../streams/postgres/read';
@@ -413,20 +414,7 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
   let idleTimer: NodeJS.Timeout | undefined;
   try {
     const running = consumer.run(handle);
-    if (o.untilCaughtUp) {
-      let checking = false;
-      idleTimer = setInterval(() => {
-        if (checking) return;
-        checking = true;
-        o.transport
-          .groupLag(o.groupId, o.topic)
-          .then((lag) => {
-            if (lag === 0) void stop();
-          })
-          .catch((e) => log(`kafka projector: could not read the group's lag: ${describe(e)}`))
-          .finally(() => (checking = false));
-      }, o.idleCheckMs ?? 500);
-    }
+    if (o.untilCaughtUp) idleTimer = stopWhenIdle(o.transport, o.groupId, o.topic, stop, (m) => log(`kafka projector: ${m}`), o.idleCheckMs);
     await running;
     await stopping;
     if (fatal) throw fatal;

@@ -18,6 +18,7 @@ import { EventIdConflictError, WrongExpectedVersionError } from '../errors';
 import type { PreparedEvent } from '../prepare';
 import type { AppendResult } from '../store';
 import { decodeIngestMessage, PayloadDecoder } from './decode';
+import { stopWhenIdle } from './idle';
 import { dlqTopicOf, H } from './messages';
 import type { InboundBatch, InboundMessage, KafkaProducer, KafkaTransport, OutboundMessage } from './transport';
 
@@ -139,20 +140,7 @@ export async function ingest(o: IngestOptions): Promise<IngestStats> {
 
   try {
     const running = consumer.run(handle);
-    if (o.untilIdle) {
-      let checking = false;
-      idleTimer = setInterval(() => {
-        if (checking) return;
-        checking = true;
-        o.transport
-          .groupLag(o.groupId, o.topic)
-          .then((lag) => {
-            if (lag === 0) void stop();
-          })
-          .catch((e) => log(`kafka: could not read the group's lag: ${(e as Error).message}`))
-          .finally(() => (checking = false));
-      }, o.idleCheckMs ?? 500);
-    }
+    if (o.untilIdle) idleTimer = stopWhenIdle(o.transport, o.groupId, o.topic, stop, (m) => log(`kafka: ${m}`), o.idleCheckMs);
     await running;
     await stopping;
     return stats;

@@ -124,23 +124,27 @@ describe('floe project --source kafka (real broker)', function () {
     expect(Object.values(expected).reduce((n, rows) => n + rows.length, 0), 'the reference has rows').to.be.greaterThan(1000);
   });
 
+  /** A fresh topic, two workers of one group sharing its partitions, the store published to it. */
+  async function twoWorkers(url: string) {
+    const topic = k.unique('events');
+    const group = k.unique('projectors');
+    await k.createTopic(topic, PARTITIONS);
+    const a = follower(url, topic, group);
+    const b = follower(url, topic, group);
+    await until('both workers share the partitions', () => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === PARTITIONS);
+    expect(publish(url, topic)).to.equal(stored);
+    const ends = new Map((await withAdmin(k, (x) => x.fetchTopicOffsets(topic))).map((o) => [o.partition, BigInt(o.high)]));
+    const withData = [...ends].filter(([, end]) => end > 0n).map(([p]) => p);
+    const aPartitions = a.owned().filter((p) => withData.includes(p));
+    expect(aPartitions.length, `A's partitions ${a.owned()} hold events (ends ${[...ends]})`).to.be.greaterThan(0);
+    return { topic, group, a, b, ends, withData, aPartitions };
+  }
+
   describe('two workers in one group, one SIGKILLed mid-way', () => {
     const h = useLoaded();
     it('give the tables of floe project: nothing lost, nothing counted twice', async () => {
-      const topic = k.unique('events');
-      const group = k.unique('projectors');
-      await k.createTopic(topic, PARTITIONS);
-
       // Two workers following live; small transactions and one partition at a time, so there is a "mid-way" to kill in.
-      const a = follower(h.db.url, topic, group);
-      const b = follower(h.db.url, topic, group);
-      await until('both workers share the partitions', () => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === PARTITIONS);
-
-      expect(publish(h.db.url, topic)).to.equal(stored);
-      const ends = new Map((await withAdmin(k, (x) => x.fetchTopicOffsets(topic))).map((o) => [o.partition, BigInt(o.high)]));
-      const withData = [...ends].filter(([, end]) => end > 0n).map(([p]) => p);
-      const aPartitions = a.owned().filter((p) => withData.includes(p));
-      expect(aPartitions.length, `A's partitions ${a.owned()} hold events (ends ${[...ends]})`).to.be.greaterThan(0);
+      const { topic, a, b, ends, withData, aPartitions } = await twoWorkers(h.db.url);
       expect(b.owned().some((p) => withData.includes(p)), `B's partitions ${b.owned()} hold events`).to.equal(true);
 
       // Kill A once it has committed part of its partitions, not all.
@@ -187,17 +191,7 @@ describe('floe project --source kafka (real broker)', function () {
   describe('a worker paused (SIGSTOP) past its session timeout: a zombie', () => {
     const h = useLoaded();
     it("keeps its partitions' locks until it resumes and lets go; the tables are those of floe project", async () => {
-      const topic = k.unique('events');
-      const group = k.unique('projectors');
-      await k.createTopic(topic, PARTITIONS);
-      const a = follower(h.db.url, topic, group);
-      const b = follower(h.db.url, topic, group);
-      await until('both workers share the partitions', () => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === PARTITIONS);
-      expect(publish(h.db.url, topic)).to.equal(stored);
-      const ends = new Map((await withAdmin(k, (x) => x.fetchTopicOffsets(topic))).map((o) => [o.partition, BigInt(o.high)]));
-      const withData = [...ends].filter(([, end]) => end > 0n).map(([p]) => p);
-      const aPartitions = a.owned().filter((p) => withData.includes(p));
-      expect(aPartitions.length, `A's partitions ${a.owned()} hold events`).to.be.greaterThan(0);
+      const { topic, a, b, ends, withData, aPartitions } = await twoWorkers(h.db.url);
 
       await until('A has committed part of its partitions', async () => {
         const taken = await takenOffsets(h.pool, topic);
