@@ -7,13 +7,14 @@ import { Command, Io, parse, UsageError } from './args';
 import { COMMANDS } from './commands';
 
 function overview(): string {
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  const all = Object.values(COMMANDS).map((load) => load());
+  const width = Math.max(...all.map((c) => c.usage.length));
   return [
     'floe: an event-sourced pipeline for email analytics',
     '',
     'Usage: floe COMMAND [options]      (floe COMMAND --help for details)',
     '',
-    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...all.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
     'Configuration: DATABASE_URL (PostgreSQL 15+; without it an embedded PostgreSQL runs with data in .floe/pg).',
   ].join('\n');
@@ -26,9 +27,9 @@ function helpOf(c: Command): string {
 /** Find the command for argv: `schemas check` is a two-word command, `append` a one-word one. */
 function resolve(argv: string[]): { command?: Command; rest: string[]; name: string } {
   const two = argv.slice(0, 2).join(' ');
-  if (COMMANDS[two]) return { command: COMMANDS[two], rest: argv.slice(2), name: two };
+  if (Object.hasOwn(COMMANDS, two)) return { command: COMMANDS[two](), rest: argv.slice(2), name: two };
   const one = argv[0] ?? '';
-  return { command: COMMANDS[one], rest: argv.slice(1), name: one };
+  return { command: Object.hasOwn(COMMANDS, one) ? COMMANDS[one]() : undefined, rest: argv.slice(1), name: one };
 }
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
