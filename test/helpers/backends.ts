@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { databaseUrl, dropDatabase, ensureDatabase } from '../../ops/db/connect';
 import { migrate } from '../../ops/db/migrate';
+import { isRequired } from '../../ops/required';
 
-const required = new Set((process.env.FLOE_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 
 let baseUrl: Promise<string | undefined> | undefined;
 
@@ -21,7 +21,7 @@ export async function dropTestDatabases(): Promise<void> {
 /** The server URL (DATABASE_URL, or the embedded one), or undefined when none can be had. */
 export function postgresUrl(): Promise<string | undefined> {
   baseUrl ??= databaseUrl().catch((e) => {
-    if (required.has('postgres')) throw new Error(`FLOE_REQUIRE includes postgres, but no PostgreSQL is available: ${e.message}`);
+    if (isRequired('postgres')) throw new Error(`FLOE_REQUIRE includes postgres, but no PostgreSQL is available: ${e.message}`);
     console.error(`\n!!! SKIPPING PostgreSQL suites: ${e.message}\n`);
     return undefined;
   });

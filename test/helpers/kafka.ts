@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, KafkaMessage, logLevel, Partitioners, Producer } from 'kafkajs';
 import { BROKER_SCRIPT } from '../../ops/kafka/brokers';
 import { kafkajsTransport } from '../../streams/kafka';
+import { isRequired } from '../../ops/required';
 
-const required = new Set((process.env.FLOE_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 
 let brokers: Promise<string[] | undefined> | undefined;
 
@@ -22,7 +22,7 @@ function startBroker(): string[] | undefined {
   const addr = r.stdout?.trim();
   if (r.status !== 0 || !addr) {
     const why = (r.stderr || r.error?.message || 'unknown error').trim().split('\n').slice(-5).join(' | ');
-    if (required.has('kafka')) throw new Error(`FLOE_REQUIRE includes kafka, but ops/kafka/broker could not start a broker: ${why}`);
+    if (isRequired('kafka')) throw new Error(`FLOE_REQUIRE includes kafka, but ops/kafka/broker could not start a broker: ${why}`);
     console.error(`\n!!! SKIPPING Kafka suites: no KAFKA_BROKERS and ops/kafka/broker could not start one (${why})\n`);
     return undefined;
   }

@@ -12,6 +12,7 @@ import { databaseUrl } from '../../db/connect';
 import { kafkaBrokers } from '../../kafka/brokers';
 import { kafkajsTransport } from '../../../streams/kafka';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
+import { isRequired } from '../../required';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const BENCHMARKS_MD = path.join(ROOT, 'BENCHMARKS.md');
@@ -183,7 +184,7 @@ scenario broke, 2 usage.`,
 
     if (has('kafka')) {
       const brokers = kafkaBrokers();
-      const required = (process.env.FLOE_REQUIRE ?? '').split(',').map((x) => x.trim()).includes('kafka');
+      const required = isRequired('kafka');
       if (!brokers) {
         const why = 'no Kafka: KAFKA_BROKERS is not set and ops/kafka/broker is not running';
         if (required) {
