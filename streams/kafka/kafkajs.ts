@@ -8,8 +8,9 @@
  * join), and its idempotent producer is marked experimental: we use it with one request in
  * flight, acks from all in-sync replicas and unlimited retries, as its documentation asks.
  */
-import { Admin, ICustomPartitioner, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
+// Before 'kafkajs': it replaces one of kafkajs' modules, which has to happen before kafkajs loads it.
 import { installProduceEncoder } from './kafkajsProduce';
+import { Admin, ICustomPartitioner, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
 import type { ConsumerOptions, InboundBatch, KafkaConsumer, KafkaProducer, KafkaTransport, OutboundMessage, TopicSpec } from './transport';
 
 export interface KafkajsOptions {

@@ -4,7 +4,10 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { crc32c, encodeProduceRequest, ProduceArgs } from '../../streams/kafka/kafkajsProduce';
+import Module from 'node:module';
+import { readFileSync } from 'node:fs';
+import { crc32c, encodeProduceRequest, groupMessagesPerPartition, ProduceArgs } from '../../streams/kafka/kafkajsProduce';
+import '../../streams/kafka/kafkajs';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const kafkajsV3 = require('kafkajs/src/protocol/requests/produce/v3/request') as (a: ProduceArgs) => { encode(): Promise<{ buffer: Buffer }> };
@@ -59,4 +62,24 @@ describe('kafka produce encoding', () => {
       expect(ours.equals(await kafkajsBytes(args, now)), `producerId ${producerId}`).to.equal(true);
     }
   });
+
+  it("groups a send's messages by partition as kafkajs does, in one pass, and kafkajs' producer uses it", () => {
+    const path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
+    // kafkajs' own grouping, compiled from its file beside the one in the module cache.
+    const original = new Module(path) as Module & { _compile(code: string, file: string): void };
+    original._compile(readFileSync(path, 'utf8'), path);
+    const theirs = original.exports as (a: unknown) => Record<number, unknown[]>;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ours = require(path) as typeof theirs;
+    expect(ours).to.equal(groupMessagesPerPartition);
+    const partitionMetadata = [{ partitionId: 0 }, { partitionId: 1 }, { partitionId: 2 }, { partitionId: 3 }];
+    const messages = Array.from({ length: 500 }, (_, i) => ({ key: `tenant-${(i * 7919) % 13}`, value: String(i) }));
+    const partitioner = ({ message }: { message: { key: string } }) => Number(message.key.slice(7)) % 4;
+    const args = { topic: 'floe.events', partitionMetadata, messages, partitioner };
+    const got = ours(args);
+    expect(got).to.deep.equal(theirs(args));
+    expect(Object.values(got).flat()).to.have.length(500);
+    expect(ours({ ...args, partitionMetadata: [] })).to.deep.equal({});
+  });
 });
+
