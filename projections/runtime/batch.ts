@@ -230,8 +230,10 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
         waiting.push(...(await input.loadEvents(stored)));
         released.push(...stored);
       }
-      const parkedBefore = pending?.parked.get(id); // parked by the batch in flight: committed before ours
-      if (parkedBefore) {
+      // Parked by the batch in flight, committed before ours. If that batch has committed
+      // already, the same events were also read back from the store above: once is enough.
+      const parkedBefore = pending?.parked.get(id)?.filter((w) => !stored?.includes(w.position));
+      if (parkedBefore?.length) {
         waiting.push(...parkedBefore);
         released.push(...parkedBefore.map((w) => w.position));
       }

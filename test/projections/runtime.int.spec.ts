@@ -7,6 +7,10 @@ import { expect } from 'chai';
 import { PROJECTIONS } from '../../projections';
 import { project } from '../../projections/pipeline';
 import { listDeadLetters, retryDeadLetters } from '../../projections/runtime/deadLetters';
+import { foldBatch, writeBatch, type LaneRef } from '../../projections/runtime/batch';
+import { LedgerCache } from '../../projections/runtime/ledger';
+import { transaction } from '../../projections/runtime/sql';
+import { decodeRows, readRowsAt } from '../../streams/postgres/read';
 import { Rows, upsert } from '../../projections/runtime/sql';
 import type { Projection } from '../../projections/runtime/types';
 import { appendLines, expectSameSnapshot, snapshot, StoreHandle, useStore, workload } from '../helpers/pipeline';
@@ -57,6 +61,36 @@ describe('projection runtime (PostgreSQL)', function () {
       const r = await live;
       expect(r.batches, 'the follower applied several batches').to.be.greaterThan(3);
       expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'live');
+    });
+  });
+
+  describe('pipelined batches', () => {
+    const h = useStore();
+    it('release a parked event once when the batch that parked it committed before the next one was folded', async () => {
+      const at = (m: number) => new Date(Date.UTC(2026, 2, 1, 9, m)).toISOString();
+      const data = { emailId: 'e-1', mailboxId: 'mb-1', leadId: 'ld-1', campaignId: 'c-1' };
+      await h.store.append([
+        { type: 'email.opened', tenantId: 't-1', occurredAt: at(5), data: { emailId: 'e-1', machine: false } },
+        { type: 'email.sent', tenantId: 't-1', occurredAt: at(0), data },
+      ]);
+      const [open, sent] = await h.store.read({});
+      const emailsProjection = PROJECTIONS.find((p) => p.name === 'emails')!;
+      const lane: LaneRef = { lane: 'pipelined-spec', shard: '0/1', projections: [emailsProjection], table: (_p, t) => t };
+      const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(h.pool, positions), h.store.schemas);
+      const cache = new LedgerCache();
+      // Batch N parks the open; its write commits before batch N+1 is folded (the runner
+      // folds N+1 while N is in flight, so N may or may not have committed by then).
+      const n = await foldBatch(h.pool, lane, { events: [open], position: open.position, dead: new Map(), loadEvents, cache });
+      expect(n.outcome.parked).to.equal(1);
+      await transaction(h.pool, (c) => writeBatch(c, lane, n));
+      const next = await foldBatch(h.pool, lane, { events: [sent], position: sent.position, dead: new Map(), loadEvents, cache, pending: n });
+      expect(next.outcome.released, 'the open, released once').to.equal(1);
+      expect(next.changed.get('e-1')).to.include({ openCount: 1, humanOpened: true });
+      await transaction(h.pool, (c) => writeBatch(c, lane, next));
+      const { rows } = await h.pool.query(`SELECT open_count, status FROM emails WHERE email_id = 'e-1'`);
+      expect(rows).to.deep.equal([{ open_count: 1, status: 'opened' }]);
+      const parked = await h.pool.query(`SELECT count(*)::int AS n FROM floe.projection_parked WHERE lane = 'pipelined-spec'`);
+      expect(parked.rows[0].n).to.equal(0);
     });
   });
 
