@@ -411,14 +411,16 @@ produce request (an Encoder and a zero-filled buffer per record and per header, 
 per event, a temporary Buffer per varint, CRC-32C a byte at a time) was most of the time: Floe
 encodes the request itself (\`streams/kafka/kafkajsProduce.ts\`, the same bytes, checked against
 kafkajs' encoder), which took publish from about 11,000 to 20,000–30,000 events/s on this machine when it was
-written.
-A CPU profile of the publisher now shows, per 100,000 events, about 0.9 s encoding (copying keys,
-values and headers, CRC-32C), 0.4 s in kafkajs grouping messages by partition (it copies the
-partition's array for every message), 0.5 s reading and parsing pages from PostgreSQL and 0.6 s of
-garbage collection, with the publisher idle only about 8% of the time. ${n0(TARGETS.kafkaPublish)} events/s would need
-that work spread over more than one core (e.g. a producer per partition in worker threads,
-which on this 2-core machine competes with PostgreSQL and the broker) or a client without the
-per-message overhead.`);
+written. kafkajs then grouped each request's messages by partition by copying the partition's array
+for every message (quadratic in the messages of a request); a one-pass grouping in its place
+(same result, unit-tested against kafkajs' own) took publish of 299,082 events from 41,385 to
+53,955 events/s (medians of 3 in one session).
+A CPU profile of the publisher (300,000 events) now shows, per 100,000 events, about 0.7 s
+encoding requests (of which 0.18 s CRC-32C), 0.35 s reading and parsing pages from PostgreSQL
+(the Avro bytes travel as hex text) and 0.25 s of garbage collection, with the publisher idle
+about 15% of the time. Beyond that, the work would have to be spread over more than one core
+(e.g. a producer per partition in worker threads, which on this 2-core machine competes with
+PostgreSQL and the broker).`);
   }
 
   const only = s.scenarios.length < 6 ? ` --only ${s.scenarios.join(',')}` : '';
