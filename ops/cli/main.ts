@@ -58,8 +58,15 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return 2;
     }
     io.err(`floe ${name}: ${describeError(e)}`);
-    return 1;
+    return badInput(e) ? 2 : 1;
   }
+}
+
+/** Errors in what the user typed (exit 2, as usage errors), not failures of the work (exit 1). */
+const BAD_INPUT_CODES = new Set(['BAD_PERIOD', 'UNKNOWN_PROJECTION', 'INVALID_ARGUMENT', 'NOT_PARTITIONED']);
+function badInput(e: unknown): boolean {
+  if (isFloeError(e)) return BAD_INPUT_CODES.has(e.code);
+  return (e as { code?: string }).code === 'ENOENT' && Boolean((e as { syscall?: string }).syscall); // a file or directory named on the command line
 }
 
 /** Floe and database errors are expected outcomes: their message, not a stack trace. */
@@ -73,6 +80,13 @@ function describeError(e: unknown): string {
 }
 
 function defaultIo(): Io {
+  // Output piped into a reader that stops early (`floe read | head`): finish quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   return {
     out: (l) => process.stdout.write(l + '\n'),
     err: (l) => process.stderr.write(l + '\n'),

@@ -54,15 +54,20 @@ export async function liveRows(db: Pool | PoolClient, tenant: string, period?: P
   return rows;
 }
 
-/** Every event of the tenant that billing reads, in store order, up to `upTo` (one scan of the tenant's index). */
+/**
+ * Every event of the tenant that billing reads, in store order, up to `upTo`, and its
+ * `billing.period_closed` events up to the head: a close is what was invoiced, whether or
+ * not the projector has got that far (one scan of the tenant's events).
+ */
 async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
-  for await (const page of store.readAll({ tenant, types: [...BILLING_TYPES, 'billing.period_closed'], batchSize: 50_000 })) {
-    for (const e of page) if (e.position <= upTo) out.push(e);
-    if (page[page.length - 1].position > upTo) break;
+  for await (const page of store.readAll({ tenant, types: [...BILLING_TYPES, CLOSED], batchSize: 50_000 })) {
+    for (const e of page) if (e.position <= upTo || e.type === CLOSED) out.push(e);
   }
   return out;
 }
+
+const CLOSED = 'billing.period_closed';
 
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */
 async function billingCheckpoint(db: Pool | PoolClient, tenant: string, forUpdate = false): Promise<bigint> {
@@ -106,7 +111,7 @@ export async function recompute(
     }
     const recomputed = figuresOf(billingRows(tenant, history).find((r) => r.period_start === period.start));
     const live = figuresOf((await liveRows(pool, tenant, period))[0]);
-    const closedEvent = history.filter((e) => e.type === 'billing.period_closed' && (e.data as { periodStart: string }).periodStart === period.start).pop();
+    const closedEvent = history.filter((e) => e.type === CLOSED && (e.data as { periodStart: string }).periodStart === period.start).pop();
     const closed = closedEvent ? figuresOf(JSON.parse(String((closedEvent.data as { figures: string }).figures))) : null;
     const diff: Recomputed['diff'] = {};
     for (const f of FIGURES) {
@@ -116,7 +121,9 @@ export async function recompute(
       if (r !== l || (closed && r !== c)) diff[f] = { live: live ? l : null, recomputed: recomputed ? r : null, closed: closed ? c : null };
     }
     const result: Recomputed = { tenant, periodStart: period.start, periodEnd: period.end, asOf, live, recomputed, closed, diff, applied: false };
-    if (!o.apply) return result;
+    // Nothing to apply when the live row already holds the recomputed figures (a difference
+    // against the closed ones is for the billing team to settle, not a change of the row).
+    if (!o.apply || FIGURES.every((f) => (recomputed?.[f] ?? null) === (live?.[f] ?? null))) return result;
     try {
       await applyRecomputed(pool, store, result, o.reason);
       return { ...result, applied: true };

@@ -49,6 +49,10 @@ describe('floe billing show | close | recompute', function () {
   it('late events into a closed period appear in the diff exactly; without --apply nothing changes', () => {
     const closed = json(['billing', 'close', '--tenant', tenant.tenantId, '--period', month])[0];
     expect(closed.periodStart).to.equal(period.period_start);
+    // The close is what was invoiced: recompute sees it before the projector has run.
+    const unprojected = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
+    expect(unprojected.closed).to.deep.equal(closed.figures);
+    expect(unprojected.diff).to.deep.equal({});
     // Two late one-off emails from a new mailbox to two new leads, inside the closed period.
     const at = new Date(Date.parse(`${period.period_start}T12:00:00.000Z`) + 86_400_000).toISOString();
     appendLines(
@@ -98,6 +102,10 @@ describe('floe billing show | close | recompute', function () {
       // The projection goes on from there without counting anything twice.
       const again = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
       expect(again.live).to.deep.equal(again.recomputed);
+      // --apply with nothing to change (the differences left are against the closed figures) changes nothing.
+      const noop = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json', '--apply'])[0];
+      expect(noop.applied).to.equal(false);
+      expect(json(['read', '--tenant', tenant.tenantId, '--type-prefix', 'billing.period_recomputed'])).to.have.length(1);
     } finally {
       await pool.end();
     }

@@ -1,0 +1,49 @@
+/**
+ * What the CLI does with mistakes and with readers that stop early: bad input exits 2 with a
+ * message naming it (not 1, which means the work itself failed), and output piped into
+ * `head` ends the command quietly.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { useDatabase } from '../helpers/backends';
+import { floe } from '../helpers/cli';
+
+const FLOE = path.join(__dirname, '..', '..', 'ops', 'cli', 'floe.js');
+
+describe('floe exit codes', function () {
+  this.timeout(120_000);
+  const db = useDatabase();
+
+  for (const [args, says] of [
+    [['rebuild', 'no_such_projection'], /unknown projection no_such_projection/],
+    [['project', '--only', 'campaign_analytics,nope', '--until-caught-up'], /unknown projection nope/],
+    [['billing', 'show', '--tenant', 't-1', '--period', '2026-13'], /--period/],
+    [['rebuild', 'campaign_analytics', '--period', '2026-3'], /--period must be YYYY-MM/],
+    [['rebuild', 'companies', '--period', '2026-03'], /no monthly partitions/],
+    [['schemas', 'check', '--dir', '/nonexistent/floe-schemas'], /nonexistent/],
+    [['append', '/nonexistent/events.ndjson'], /nonexistent/],
+  ] as Array<[string[], RegExp]>) {
+    it(`exits 2 for bad input: floe ${args.join(' ')}`, function () {
+      if (!db.url) return this.skip();
+      const r = floe(db.url, args);
+      expect(r.code, r.err).to.equal(2);
+      expect(r.err).to.match(says);
+      expect(r.err).to.not.match(/\n\s+at /, 'no stack trace');
+    });
+  }
+
+  it('ends quietly when the reader of its output stops early (floe generate | head -1)', async () => {
+    const child = spawn(process.execPath, [FLOE, 'generate', '--seed', '1', '--tenants', '2', '--emails', '20000', '--start', '2026-01-01', '--days', '30'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (c) => resolve(String(c))));
+    child.stdout.destroy(); // the reader goes away, as `head` does after its line
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(first).to.match(/^\{"/);
+    expect(err).to.not.contain('EPIPE');
+    expect(code).to.equal(0);
+  });
+});
