@@ -216,6 +216,12 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
   return apply;
 }
 
+/** The store's last committed position (0 when empty). */
+async function headPosition(pool: Pool): Promise<bigint> {
+  const { rows } = await pool.query<{ head: string }>('SELECT coalesce(max(global_position), 0)::text AS head FROM floe.events');
+  return BigInt(rows[0].head);
+}
+
 async function advanceLane(client: PoolClient, lane: Lane, position: bigint, events: number, ignored: number): Promise<void> {
   const moved = await client.query(
     `UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4`,
@@ -251,11 +257,21 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     let lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
 
-    const read = async (after: bigint): Promise<RecordedEvent[]> => {
-      if (o.stopAt !== undefined && after >= o.stopAt) return [];
+    /**
+     * The next page after `after`, and how far it reaches: the last event's position, or for
+     * a shard whose read came back short, the store's head as it was before the read (every
+     * position up to it is committed, appends commit in position order), so a shard whose
+     * tenants are quiet still catches up with the head.
+     */
+    const read = async (after: bigint): Promise<{ events: RecordedEvent[]; to: bigint }> => {
+      if (o.stopAt !== undefined && after >= o.stopAt) return { events: [], to: after };
+      const head = shard.count > 1 ? await headPosition(o.pool) : undefined;
       const rows = await readRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined });
-      const events = await decodeRows(rows, o.schemas);
-      return o.stopAt === undefined ? events : events.filter((e) => e.position <= o.stopAt!);
+      const all = await decodeRows(rows, o.schemas);
+      const events = o.stopAt === undefined ? all : all.filter((e) => e.position <= o.stopAt!);
+      let to = events.length ? events[events.length - 1].position : after;
+      if (head !== undefined && rows.length < batchSize && head > to) to = head;
+      return { events, to };
     };
     const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
 
@@ -346,6 +362,22 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       done.catch(() => undefined);
       flights.set(lane.lane, { done, plan, events, to: position });
     };
+    /** Move a shard's lane to `to` when nothing up to there is its own: a checkpoint and no rows. */
+    const skipTo = async (lane: Lane, to: bigint): Promise<void> => {
+      await land(lane);
+      const client = await o.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await advanceLane(client, lane, to, 0, 0);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+      lane.position = to;
+    };
     const landAll = async () => {
       for (const lane of lanes) await land(lane);
     };
@@ -357,7 +389,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       await listener.connect();
       await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
     }
-    const ahead = new Map<string, Promise<RecordedEvent[]>>();
+    const ahead = new Map<string, ReturnType<typeof read>>();
     const next = (lane: Lane) => {
       const page = ahead.get(lane.lane) ?? read(folded.get(lane.lane) ?? lane.position);
       ahead.delete(lane.lane);
@@ -367,11 +399,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       let progressed = false;
       for (const lane of lanes) {
         const t0 = performance.now();
-        const events = await next(lane);
+        const { events, to: position } = await next(lane);
         timings.add('read + decode (waited)', performance.now() - t0);
-        if (!events.length) continue;
+        if (position <= (folded.get(lane.lane) ?? lane.position)) continue;
         progressed = true;
-        const position = events[events.length - 1].position;
         if (events.length === batchSize) {
           const prefetch = read(position);
           prefetch.catch(() => undefined);
@@ -379,7 +410,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         }
         try {
           folded.set(lane.lane, position);
-          await step(lane, events, position);
+          await (events.length ? step(lane, events, position) : skipTo(lane, position));
         } catch (e) {
           if (!(e instanceof LaneChangedError)) throw e;
           log(`projector: ${e.message}; taking up the new lane layout`);
