@@ -114,9 +114,10 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
           if (attempt >= 20) throw new FloeError('REBUILD_CHASE', `rebuild of ${p.name} could not catch up with the live projection`);
           continue;
         }
-        const swapped = period ? await swapPeriod(client, p, period) : await swapWhole(client, p, shadow);
+        const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow);
         await client.query('COMMIT');
         if (period) await dropShadow(o.pool, p, shadow);
+        await dropRetiredLanes(o.pool, retired);
         log(`rebuilt ${p.name}${period ? ` (${o.period})` : ''} at position ${position}: swapped ${swapped.join(', ')}`);
         return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed };
       } catch (e) {
@@ -187,7 +188,7 @@ async function relationExists(db: Pool | PoolClient, name: string): Promise<bool
 }
 
 /** Whole projection: drop the live tables, rename the shadows into place, move the checkpoint. */
-async function swapWhole(client: PoolClient, p: AnyProjection, shadow: AnyProjection): Promise<string[]> {
+async function swapWhole(client: PoolClient, p: AnyProjection, shadow: AnyProjection): Promise<{ swapped: string[]; retired: Array<{ lane: string; shard: string }> }> {
   const views = MATERIALIZED_VIEWS.filter((v) => p.tables.includes(v.source));
   for (const v of views) for (const sql of v.dropSql(v.name)) await client.query(sql);
   for (const t of p.tables) {
@@ -197,9 +198,24 @@ async function swapWhole(client: PoolClient, p: AnyProjection, shadow: AnyProjec
   for (const v of views) for (const sql of v.create(v.name, v.source)) await client.query(sql);
   await client.query(`DELETE FROM floe.projection_checkpoints WHERE projection = $1`, [p.name]);
   await client.query(`UPDATE floe.projection_checkpoints SET projection = $1 WHERE projection = $2`, [p.name, shadow.name]);
-  await client.query(`DELETE FROM floe.projection_lanes l WHERE NOT EXISTS
-    (SELECT 1 FROM floe.projection_checkpoints c WHERE c.lane = l.lane AND c.shard = l.shard)`);
-  return p.tables;
+  const { rows: retired } = await client.query<{ lane: string; shard: string }>(`DELETE FROM floe.projection_lanes l WHERE NOT EXISTS
+    (SELECT 1 FROM floe.projection_checkpoints c WHERE c.lane = l.lane AND c.shard = l.shard) RETURNING lane, shard`);
+  return { swapped: p.tables, retired };
+}
+
+/**
+ * The ledger, parked events and dead letters of lanes a swap left without projections:
+ * deleted after the swap, outside its locks (a lane's ledger may be large). Until then, and
+ * if the process dies first, nothing reads them: every reader goes through projection_lanes.
+ */
+async function dropRetiredLanes(pool: Pool, lanes: Array<{ lane: string; shard: string }>): Promise<void> {
+  for (const { lane, shard } of lanes) {
+    await transaction(pool, async (client) => {
+      for (const t of ['projection_email_ledger', 'projection_parked', 'dead_letters']) {
+        await client.query(`DELETE FROM floe.${t} WHERE lane = $1 AND shard = $2`, [lane, shard]);
+      }
+    });
+  }
 }
 
 /** One month: exchange that month's partition of every partitioned public table. */

@@ -31,7 +31,8 @@ export interface DeadLetterRow {
 }
 
 export async function listDeadLetters(pool: Pool, o: { all?: boolean; projection?: string } = {}): Promise<DeadLetterRow[]> {
-  const where = [o.all ? 'true' : 'd.resolved_at IS NULL'];
+  // Only lanes that still exist: a rebuild retires lanes, and their state goes with them.
+  const where = [o.all ? 'true' : 'd.resolved_at IS NULL', 'EXISTS (SELECT 1 FROM floe.projection_lanes l WHERE l.lane = d.lane AND l.shard = d.shard)'];
   const values: unknown[] = [];
   if (o.projection) {
     values.push(o.projection);

@@ -73,6 +73,24 @@ describe('rebuilds (PostgreSQL)', function () {
       expect(cps, 'no shadow checkpoint left').to.deep.equal([]);
       const mv = await h.pool.query('SELECT count(*)::int AS n FROM campaign_performance_summary');
       expect(mv.rows[0].n, 'the materialized view was recreated').to.be.greaterThan(0);
+
+      // Rebuilt again: the lane the first rebuild made is left without projections and retired
+      // with its ledger, parked events and dead letters; every dead letter listed is a live lane's.
+      const { rows: before } = await h.pool.query(`SELECT lane FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics'`);
+      await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
+      for (const t of ['projection_email_ledger', 'projection_parked', 'dead_letters', 'projection_lanes']) {
+        const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM floe.${t} WHERE lane = $1`, [before[0].lane]);
+        expect(rows[0].n, `${t} of the retired lane ${before[0].lane}`).to.equal(0);
+      }
+      const status = JSON.parse(floe(h.db.url, ['status', '--json']).out) as { projections: Array<{ name: string; deadLetters: number; lane?: string }> };
+      const listed = JSON.parse(`[${floe(h.db.url, ['dead-letters', 'list', '--json']).out.trim().split('\n').filter(Boolean).join(',')}]`) as Array<{ lane: string }>;
+      const { rows: lanes } = await h.pool.query(`SELECT DISTINCT lane FROM floe.projection_lanes`);
+      expect(listed.length, 'the workload has dead letters').to.be.greaterThan(0);
+      for (const d of listed) expect(lanes.map((l) => l.lane)).to.include(d.lane);
+      const perLane = new Map<string, number>();
+      for (const d of listed) perLane.set(d.lane, (perLane.get(d.lane) ?? 0) + 1);
+      const campaign = status.projections.find((x) => x.name === 'campaign_analytics')!;
+      expect(campaign.deadLetters).to.be.oneOf([...perLane.values()]);
     });
   });
 
