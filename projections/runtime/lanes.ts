@@ -5,11 +5,12 @@
  * A projection whose checkpoint sits at its lane's position joins that lane. A new one
  * joins a lane at position 0 or opens one. A projection that fell behind its lane (it
  * was left out of a `--only` run while the lane moved on) or whose version changed is
- * re-projected from the start in a fresh lane: its tables are emptied in the same
- * transaction that resets its checkpoint.
+ * re-projected from the start in a fresh lane: its tables are emptied (of the shard's
+ * tenants' rows, when sharded) in the same transaction that resets its checkpoint.
  */
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
+import { TENANT_SHARD_SQL } from '../../streams/postgres/read';
 import type { AnyProjection } from './types';
 
 export interface ShardSpec {
@@ -131,7 +132,9 @@ export async function resolveLanes(
           });
         }
         log(`projection ${p.name} (shard ${key}): ${why}; re-projecting it from the start`);
-        for (const t of p.tables) await client.query(`TRUNCATE ${tableName(p, t)}`);
+        // Only this shard's rows: the other shards' tenants are theirs to re-project.
+        const ofShard = typeof shard !== 'string' && shard.count > 1 ? `${TENANT_SHARD_SQL('tenant_id', String(shard.count))} = ${shard.index}` : null;
+        for (const t of p.tables) await client.query(ofShard ? `DELETE FROM ${tableName(p, t)} WHERE ${ofShard}` : `TRUNCATE ${tableName(p, t)}`);
         await client.query('DELETE FROM floe.projection_checkpoints WHERE projection = $1 AND shard = $2', [p.name, key]);
       }
       fresh.push(p);
