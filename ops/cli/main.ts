@@ -16,7 +16,8 @@ function overview(): string {
     '',
     ...all.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
-    'Configuration: DATABASE_URL (PostgreSQL 15+; without it an embedded PostgreSQL runs with data in .floe/pg).',
+    'Configuration: DATABASE_URL (PostgreSQL 15+; without it an embedded PostgreSQL runs with data in',
+    '$FLOE_HOME/pg, default .floe/pg), KAFKA_BROKERS for the kafka commands; README.md lists the rest.',
   ].join('\n');
 }
 

@@ -985,7 +985,6 @@ describe('projections equal an independent reading of DESIGN.md (floe append + f
 
   it('exercises every tricky case of DESIGN §3/§5/§6', () => {
     const c = coverage();
-    console.log(`      workload: ${LINES.length} lines, ${EVENTS.length} stored, ${counted.length} counted emails; ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join('; ')}`);
     for (const [k, v] of Object.entries(c)) expect(v, k).to.be.greaterThan(0);
   });
 

@@ -32,7 +32,7 @@ const SCENARIOS = ['append', 'catchup', 'freshness', 'memory', 'replay', 'kafka'
 type Scenario = (typeof SCENARIOS)[number];
 
 export const bench: Command = {
-  usage: 'bench [--only SCENARIO,…] [--events N] [--runs R] [--quick] [--json] [--no-write]',
+  usage: 'bench [--only SCENARIO,…] [--events N] [--runs R] [--rate N] [--seconds S] [--quick] [--json] [--no-write]',
   summary: 'Measure append, catch-up projection, freshness, memory, replay and Kafka ingest/publish against baselines and targets; rewrite BENCHMARKS.md',
   options: {
     only: { type: 'string' },
@@ -48,7 +48,8 @@ export const bench: Command = {
 Scenarios (each on throw-away databases of the server in use; a warm-up, then R measured
 runs, medians):
   append     generated NDJSON appended by Floe in batches of 1,000 with durable commits,
-             beside the naive one-INSERT-per-event approach (first 10,000 events)
+             beside Emmett's PostgreSQL event store (first 20,000 events) and the naive
+             one-INSERT-per-event approach (first 10,000 events)
   catchup    \`floe project --until-caught-up\` over a store of N events, campaign_analytics
              alone and all projections, beside ONE INSERT … SELECT … GROUP BY over the same
              events in a plain typed table; the two campaign_analytics results must be
@@ -64,7 +65,8 @@ runs, medians):
 
   --only a,b   scenarios to run (default all; a partial run does not rewrite BENCHMARKS.md)
   --events N   catch-up store size (default 1000000; --quick: 100000); memory uses N and 4N,
-               append min(N, 200000) (default 200000), kafka min(N, 1000000) (--quick: 20000)
+               append min(N, 200000) (default 200000; --quick: 20000), kafka min(N, 1000000)
+               (default 1000000; --quick: 20000)
   --runs R     measured runs after the warm-up (default 3; append 5; --quick: 1)
   --rate N     freshness: events/s appended (default 5000), in batches every 50 ms
   --seconds S  freshness: measured seconds per run (default 30; --quick: 5)

@@ -74,12 +74,16 @@ Recomputes the period from the tenant's events alone, as of the billing projecti
 checkpoint (so the live row and the recomputation describe the same events), and prints one
 JSON object:
   {"tenant","periodStart","periodEnd","asOf","live","recomputed","closed","diff","applied"}
-live / recomputed / closed hold the figures under their billing_analytics column names
-(closed: the figures of the latest billing.period_closed, null if never closed); diff names
-each field where recomputed differs from live or from closed: {"field":{"live","recomputed","closed"}}.
+live / recomputed / closed hold the figures under their billing_analytics column names;
+live and recomputed are as of the checkpoint (asOf), closed holds the figures of the latest
+billing.period_closed up to the store's head (a close shows at once, before the projector
+has run; null if never closed); diff names each field where recomputed differs from live or
+from closed: {"field":{"live","recomputed","closed"}}.
 ${PERIOD_HELP}
   --apply          replace the live row with the recomputed one and append
-                   billing.period_recomputed (before/after/reason), in one transaction
+                   billing.period_recomputed (before/after/reason), in one transaction;
+                   when the live row already holds the recomputed figures, nothing is
+                   changed or appended ("applied": false)
   --reason TEXT    recorded with --apply
 Without --apply nothing is changed.`,
   async run(p, io) {
@@ -91,7 +95,10 @@ Without --apply nothing is changed.`,
       io.out(toJson(r));
       if (!p.values.json) {
         const fields = Object.keys(r.diff);
-        io.err(fields.length ? `differs in ${fields.join(', ')}${r.applied ? ' (applied)' : ''}` : 'no difference');
+        io.err(
+          (fields.length ? `differs in ${fields.join(', ')}` : 'no difference') +
+            (r.applied ? ' (applied)' : p.values.apply ? ' (the live row already holds the recomputed figures: nothing to apply)' : ''),
+        );
       }
       return 0;
     } finally {

@@ -7,8 +7,9 @@ export const dbUrl: Command = {
   summary: 'Print the connection URL of the database in use (psql "$(npx floe db url)")',
   help: `
 With DATABASE_URL set, prints it. Otherwise starts the embedded PostgreSQL if it is not
-running (data in .floe/pg) and prints its URL; the server keeps running after the command
-exits so that psql and other tools can connect. Stop it with floe db stop.`,
+running (data in $FLOE_HOME/pg; FLOE_HOME defaults to .floe in the project) and prints its
+URL; the server keeps running after the command exits so that psql and other tools can
+connect. Stop it with floe db stop.`,
   async run(_p, io) {
     io.out(await databaseUrl((m) => io.err(m)));
     return 0;
@@ -17,7 +18,7 @@ exits so that psql and other tools can connect. Stop it with floe db stop.`,
 
 export const dbStop: Command = {
   usage: 'db stop',
-  summary: 'Stop the embedded PostgreSQL (data stays in .floe/pg)',
+  summary: 'Stop the embedded PostgreSQL (data stays in $FLOE_HOME/pg, default .floe/pg)',
   help: `Stops the embedded server started by any floe command. Does nothing with DATABASE_URL set.`,
   async run(_p, io) {
     if (process.env.DATABASE_URL) {

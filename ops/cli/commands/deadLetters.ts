@@ -1,7 +1,15 @@
-import { PROJECTIONS } from '../../../projections';
+import { PROJECTIONS, selectProjections } from '../../../projections';
 import { listDeadLetters, retryDeadLetters } from '../../../projections/runtime/deadLetters';
-import { Command, stringOption, toJson } from '../args';
+import { SHADOW } from '../../../projections/rebuild';
+import { Command, Parsed, stringOption, toJson } from '../args';
 import { openContext } from '../context';
+
+/** --projection NAME: a projection as in floe status (a rebuild's NAME__shadow too); unknown ones fail as in floe project --only. */
+function projectionOption(p: Parsed): string | undefined {
+  const name = stringOption(p, 'projection');
+  if (name !== undefined) selectProjections([name.endsWith(SHADOW) ? name.slice(0, -SHADOW.length) : name]);
+  return name;
+}
 
 export const deadLettersList: Command = {
   usage: 'dead-letters list [--projection NAME] [--all] [--json]',
@@ -11,14 +19,16 @@ export const deadLettersList: Command = {
 A dead letter is an event a projection lane skipped after retries: its fold threw, a write
 kept failing for it, or it names another tenant's email. No projection of the lane counted it.
 
-  --projection NAME   only the lane NAME belongs to
+  --projection NAME   only the lane NAME belongs to (names as in floe status; an unknown
+                      one is an error, exit 2)
   --all               include resolved ones
   --json              one JSON object per line: {"eventId","position","type","tenantId","lane","shard",
                       "projection","error","retriable","attempts","failedAt","resolvedAt"}`,
   async run(p, io) {
+    const projection = projectionOption(p);
     const ctx = await openContext((m) => io.err(m));
     try {
-      const rows = await listDeadLetters(ctx.pool, { all: p.values.all === true, projection: stringOption(p, 'projection') });
+      const rows = await listDeadLetters(ctx.pool, { all: p.values.all === true, projection });
       for (const d of rows) {
         if (p.values.json) io.out(toJson({ ...d, id: undefined }));
         else io.out(`${d.position}\t${d.eventId}\t${d.type}\t${d.tenantId}\t${d.projection ?? 'runtime'}\t${d.error}${d.resolvedAt ? '\t(resolved)' : ''}`);

@@ -11,7 +11,7 @@ Kafka: KAFKA_BROKERS=host:port[,…]; without it, the development broker of
 ops/kafka/broker when it runs (ops/kafka/broker start).`;
 
 export const kafkaIngest: Command = {
-  usage: 'kafka ingest [--topic T] [--group G] [--batch-size N] [--session-timeout-ms MS] [--until-idle] [--json]',
+  usage: 'kafka ingest [--topic T] [--dlq-topic D] [--group G] [--batch-size N] [--session-timeout-ms MS] [--until-idle] [--json]',
   summary: 'Append the events of a Kafka topic (floe.ingest) to the store, as a consumer group',
   options: {
     topic: { type: 'string' },
@@ -26,7 +26,8 @@ export const kafkaIngest: Command = {
 Consumes TOPIC (default ${DEFAULT_INGEST_TOPIC}) in consumer group G (default floe-ingest; run
 several processes with the same group to share the partitions). Each message is one event:
   JSON  the value is an envelope as in a floe append line:
-        {"id"?, "type", "tenantId", "occurredAt", "data": {...}, "metadata"?, "stream"?}
+        {"id"?, "type", "tenantId", "occurredAt", "data": {...}, "metadata"?, "stream"?,
+         "expectedVersion"?}
   Avro  the value is the payload in Avro single-object encoding (C3 01 + fingerprint + body,
         the writer schema registered in floe.event_schemas); the envelope is in headers:
         floe-type, floe-tenant, floe-occurred-at; optional floe-event-id, floe-stream,
@@ -34,9 +35,11 @@ several processes with the same group to share the partitions). Each message is 
 Valid events are appended in batches of at most N (default 2000); the partition's offset is
 committed only after the append committed. A message without an id gets one derived from
 (topic, partition, offset), so a redelivery after a crash is a duplicate, not a new event.
-Undecodable or invalid messages go to TOPIC.dlq (--dlq-topic) unchanged, with headers
-floe-error (the reason), floe-error-code, floe-source-topic/-partition/-offset, floe-failed-at.
+Undecodable or invalid messages, a stored id reused for other content and a missed
+expectedVersion go to the dead-letter topic unchanged, with headers floe-error (the reason),
+floe-error-code, floe-source-topic/-partition/-offset, floe-failed-at.
 
+  --dlq-topic D  the dead-letter topic (default TOPIC.dlq)
   --session-timeout-ms MS
                  the group drops a member silent for this long (default 30000; the broker's
                  minimum is 6000); a killed process's partitions wait that long for a new owner

@@ -29,14 +29,21 @@ Reads the store from each projection's checkpoint in batches (default 5000 event
 every batch into all selected projections and commits their rows with the checkpoints in
 one transaction, so effects are exactly-once whatever stops the process. Then follows new
 events live until Ctrl-C / SIGTERM, which finish the current batch and exit 0.
+Projections folded together form a lane, which reads the store once for all of them; a
+projection rebuilt whole (floe rebuild, or as below) keeps a lane of its own. Unsharded,
+a projection whose version changed or that was left out of an earlier --only run is first
+rebuilt blue/green (as floe rebuild does) while the others keep following live (with
+--until-caught-up, they are projected after it).
 
   --only a,b          only these projections (names as in floe status); default all
   --until-caught-up   stop once everything stored has been projected
   --shards N --shard I
-                      take only tenants with hash(tenant) % N = I; run one process per shard.
-                      A projection keeps the shard count it was first projected with.
+                      take only tenants with abs(hashtextextended(tenant_id, 0)) % N = I;
+                      run one process per shard (I = 0 … N-1); with N > 1, --shard is
+                      required. A projection keeps the shard count it was first projected with.
   --batch-size N      events per batch (default 5000)
   --json              print one JSON summary line at the end: {"events","batches","seconds","lanes"}
+                      (events: summed over lanes, so an event read by two lanes counts twice)
 
 From Kafka (--source kafka): this process is one projection worker of consumer group G
 (default floe-project) over TOPIC (default ${DEFAULT_EVENTS_TOPIC}, as floe kafka publish writes
@@ -72,8 +79,9 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
     }
     const count = intOption(p, 'shards', 1, 1);
     const index = intOption(p, 'shard', 0, 0);
+    if (p.values.shard !== undefined && p.values.shards === undefined) throw new UsageError('--shard needs --shards');
+    if (count > 1 && p.values.shard === undefined) throw new UsageError(`--shards N needs --shard I (0 to ${count - 1}; one process per shard)`);
     if (index >= count) throw new UsageError(`--shard must be below --shards (${count}), got ${index}`);
-    if (p.values.shard !== undefined && p.values.shards === undefined) throw new UsageError('--shard needs --shards N');
     const batchSize = intOption(p, 'batch-size', 5000, 1);
     const untilCaughtUp = p.values['until-caught-up'] === true;
     const ctx = await openContext((m) => io.err(m));

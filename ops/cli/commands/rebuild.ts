@@ -6,7 +6,7 @@ import { Progress } from '../progress';
 import { untilStopped } from '../signals';
 
 export const rebuild: Command = {
-  usage: 'rebuild NAME [--period YYYY-MM] [--json]',
+  usage: 'rebuild NAME [--period YYYY-MM] [--batch-size N] [--json]',
   summary: 'Rebuild a projection from history, blue/green, while the live one keeps serving',
   options: { period: { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' } },
   help: `
@@ -15,7 +15,8 @@ with their own checkpoint, while the live tables keep serving and the live proje
 advancing. When the shadow has caught up, one short transaction locks the live tables and
 swaps the shadows in (readers wait a moment, never see a half-built or empty table), drops
 the old tables, and hands the projection's checkpoint over; a running floe project picks
-the projection up from there by itself.
+the projection up from there by itself. The rebuilt projection keeps a lane of its own
+(floe project then reads the store once per lane).
 
   --period YYYY-MM   rebuild only that month: the shadow stops exactly at the live
                      checkpoint and only that month's partition of each partitioned table

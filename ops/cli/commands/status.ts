@@ -5,9 +5,13 @@ import { projectionStatus } from '../../../projections/runtime/status';
 
 export const status: Command = {
   usage: 'status [--json]',
-  summary: 'Show the store head (position, event count) and the database in use',
+  summary: 'Show the database in use, the store head, and per projection and shard: version, position, lag, parked events, dead letters',
   options: { json: { type: 'boolean' } },
   help: `
+One line per projection and shard (kafka:TOPIC/P for a partition of floe project --source
+kafka): its version, position, lag (head position minus its position), the events its lane
+holds parked, and its lane's open dead letters.
+
   --json   one JSON object: {"database","head":{"position","count"},"schemas",
            "projections":[{"name","version","shard","position","lag","parked","deadLetters","kafka"?}]}
            A Kafka shard (kafka:TOPIC/P, floe project --source kafka) is one partition of the
