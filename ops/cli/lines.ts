@@ -46,7 +46,20 @@ export async function spoolStdin(): Promise<{ file: string; cleanup: () => void 
 export function checkLine(catalog: Catalog, line: Line): PreparedEvent | Reject {
   const bytes = Buffer.byteLength(line.text);
   if (bytes > MAX_EVENT_BYTES) {
-    return { line: line.no, errors: [{ path: '', message: `event is ${bytes} bytes, over the limit of ${MAX_EVENT_BYTES} (256 KiB)` }], input: line.text.slice(0, 200) + '…' };
+    // Named by its type and id when the line is JSON at all (and not absurdly long to parse).
+    let o: Record<string, unknown> = {};
+    try {
+      if (bytes < 16 * MAX_EVENT_BYTES) o = JSON.parse(line.text) ?? {};
+    } catch {
+      // reported as over the limit either way
+    }
+    return {
+      line: line.no,
+      id: typeof o.id === 'string' ? o.id : undefined,
+      type: typeof o.type === 'string' ? o.type : undefined,
+      errors: [{ path: '', message: `event is ${bytes} bytes, over the limit of ${MAX_EVENT_BYTES} (256 KiB)` }],
+      input: line.text.slice(0, 200) + '…',
+    };
   }
   let json: unknown;
   try {

@@ -3,7 +3,7 @@
  * `floe project` at the end; `floe bench` uses it for its "where the time goes" notes).
  */
 class Timings {
-  readonly enabled = Boolean(process.env.FLOE_PROFILE);
+  readonly enabled = Boolean(process.env.FLOE_PROFILE) && process.env.FLOE_PROFILE !== '0';
   private readonly totals = new Map<string, { ms: number; n: number }>();
 
   add(step: string, ms: number): void {

@@ -113,6 +113,7 @@ describe('floe append / read / status (CLI)', function () {
     expect(reason(4)).to.contain('data.smtpCode').and.contain('int');
     expect(reason(5)).to.contain('data.url').and.contain('missing');
     expect(reason(6)).to.contain('256 KiB');
+    expect(bad[6].type, 'an over-size event is named by its type').to.equal('email.opened');
   });
 
   it('explains usage errors and has --help', () => {

@@ -9,7 +9,7 @@ import { Progress } from '../progress';
 import { untilStopped } from '../signals';
 
 export const project: Command = {
-  usage: 'project [--only a,b] [--until-caught-up] [--shards N --shard I | --source kafka [--group G] [--topic T]] [--batch-size N] [--json]',
+  usage: 'project [--only a,b] [--until-caught-up] [--shards N --shard I | --source kafka [--group G] [--topic T] [--session-timeout-ms MS] [--concurrency N]] [--batch-size N] [--json]',
   summary: 'Fold the store into the projected tables (catch up, then follow live)',
   options: {
     only: { type: 'string' },
