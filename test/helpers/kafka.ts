@@ -6,9 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+// Floe's transport first, as in the CLI: it replaces a kafkajs module before kafkajs loads it.
+import { kafkajsTransport } from '../../streams/kafka';
 import { Kafka, KafkaMessage, logLevel, Partitioners, Producer } from 'kafkajs';
 import { BROKER_SCRIPT } from '../../ops/kafka/brokers';
-import { kafkajsTransport } from '../../streams/kafka';
 import { isRequired } from '../../ops/required';
 
 

@@ -5,6 +5,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import Module from 'node:module';
+import { spawnSync } from 'node:child_process';
+import * as pathModule from 'node:path';
 import { readFileSync } from 'node:fs';
 import { crc32c, encodeProduceRequest, groupMessagesPerPartition, ProduceArgs } from '../../streams/kafka/kafkajsProduce';
 import '../../streams/kafka/kafkajs';
@@ -70,8 +72,14 @@ describe('kafka produce encoding', () => {
     original._compile(readFileSync(path, 'utf8'), path);
     const theirs = original.exports as (a: unknown) => Record<number, unknown[]>;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const ours = require(path) as typeof theirs;
-    expect(ours).to.equal(groupMessagesPerPartition);
+    const ours = groupMessagesPerPartition as unknown as typeof theirs;
+    // Where Floe loads kafkajs (its transport, as the CLI does), kafkajs gets the one-pass grouping.
+    const probe = spawnSync(
+      process.execPath,
+      ['-r', 'tsx/cjs', '-e', `require('./streams/kafka/kafkajs'); require('kafkajs'); console.log(require(${JSON.stringify(path)}) === require('./streams/kafka/kafkajsProduce').groupMessagesPerPartition && Boolean(require.cache[require.resolve('kafkajs/src/producer/sendMessages')]))`],
+      { cwd: pathModule.join(__dirname, '..', '..'), encoding: 'utf8' },
+    );
+    expect(probe.stdout.trim(), probe.stderr).to.equal('true');
     const partitionMetadata = [{ partitionId: 0 }, { partitionId: 1 }, { partitionId: 2 }, { partitionId: 3 }];
     const messages = Array.from({ length: 500 }, (_, i) => ({ key: `tenant-${(i * 7919) % 13}`, value: String(i) }));
     const partitioner = ({ message }: { message: { key: string } }) => Number(message.key.slice(7)) % 4;
