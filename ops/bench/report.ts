@@ -345,7 +345,7 @@ heap between full collections.`
 ## Rebuild and recompute
 
 On a copy of the catch-up store, first projected completely (not timed), each command run as a
-user runs it (a CLI child; wall time including start-up, about a second), ${r.rebuild.seconds.length} time(s), medians:
+user runs it (a CLI child; wall time including start-up, about a third of a second), ${r.rebuild.seconds.length} time(s), medians:
 
 | command | seconds (median) | runs |
 | --- | ---: | --- |
@@ -356,8 +356,8 @@ user runs it (a CLI child; wall time including start-up, about a second), ${r.re
 A rebuild folds at the catch-up rate of \`campaign_analytics\` alone (see Catch-up; the email
 ledger's writes dominate), and a period rebuild folds the whole history too (only its swap is
 narrower), so both miss the 20 s target for 2,000,000 events on this machine. The recompute reads
-the tenant's billing events in one scan of the store and folds them in memory; about a second
-of its time is the CLI's start-up.`);
+the tenant's billing events in one scan of the store and folds them in memory; about a third of a second
+of its time is the CLI's start-up (loading, connecting, checking migrations).`);
   }
 
   if (s.kafka && 'skipped' in s.kafka) {

@@ -42,7 +42,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   if (!command) {
     const group = Object.keys(COMMANDS).filter((k) => k.startsWith(argv[0] + ' '));
     if (group.length) {
-      io.err(`floe ${argv[0]}: needs a subcommand: ${group.map((g) => g.split(' ')[1]).join(', ')} (floe ${group[0]} --help)`);
+      const sub = argv[1] && !argv[1].startsWith('-') ? `unknown subcommand ${JSON.stringify(argv[1])}` : 'needs a subcommand';
+      io.err(`floe ${argv[0]}: ${sub}: ${group.map((g) => g.split(' ')[1]).join(', ')} (floe ${group[0]} --help)`);
     } else io.err(`floe: unknown command ${JSON.stringify(argv[0])}; see floe --help`);
     return 2;
   }

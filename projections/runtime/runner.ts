@@ -18,6 +18,7 @@ import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, F
 import { LedgerCache } from './ledger';
 import { Lane, lockProjections, resolveLanes, ShardSpec, shardKey } from './lanes';
 import './pgTypes';
+import { transaction } from './sql';
 import { timings } from './timings';
 import type { AnyProjection } from './types';
 
@@ -365,17 +366,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     /** Move a shard's lane to `to` when nothing up to there is its own: a checkpoint and no rows. */
     const skipTo = async (lane: Lane, to: bigint): Promise<void> => {
       await land(lane);
-      const client = await o.pool.connect();
-      try {
-        await client.query('BEGIN');
-        await advanceLane(client, lane, to, 0, 0);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
-      }
+      await transaction(o.pool, (client) => advanceLane(client, lane, to, 0, 0));
       lane.position = to;
     };
     const landAll = async () => {
