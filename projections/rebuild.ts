@@ -19,7 +19,7 @@ import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../schemas/errors';
 import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
 import { project } from './pipeline';
-import { lockProjections } from './runtime/lanes';
+import { dropLaneState, lockProjections } from './runtime/lanes';
 import type { BatchReport } from './runtime/runner';
 import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
@@ -175,9 +175,8 @@ async function dropShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection): 
     for (const r of rows) {
       const others = await client.query(`SELECT 1 FROM floe.projection_checkpoints WHERE lane = $1 AND shard = $2`, [r.lane, r.shard]);
       if (others.rowCount) continue;
-      for (const s of ['projection_email_ledger', 'projection_parked', 'dead_letters', 'projection_lanes']) {
-        await client.query(`DELETE FROM floe.${s} WHERE lane = $1 AND shard = $2`, [r.lane, r.shard]);
-      }
+      await dropLaneState(client, r.lane, r.shard);
+      await client.query('DELETE FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [r.lane, r.shard]);
     }
   });
 }
@@ -209,13 +208,7 @@ async function swapWhole(client: PoolClient, p: AnyProjection, shadow: AnyProjec
  * if the process dies first, nothing reads them: every reader goes through projection_lanes.
  */
 async function dropRetiredLanes(pool: Pool, lanes: Array<{ lane: string; shard: string }>): Promise<void> {
-  for (const { lane, shard } of lanes) {
-    await transaction(pool, async (client) => {
-      for (const t of ['projection_email_ledger', 'projection_parked', 'dead_letters']) {
-        await client.query(`DELETE FROM floe.${t} WHERE lane = $1 AND shard = $2`, [lane, shard]);
-      }
-    });
-  }
+  for (const { lane, shard } of lanes) await transaction(pool, (client) => dropLaneState(client, lane, shard));
 }
 
 /** One month: exchange that month's partition of every partitioned public table. */

@@ -54,6 +54,8 @@ export async function liveRows(db: Pool | PoolClient, tenant: string, period?: P
   return rows;
 }
 
+const CLOSED = 'billing.period_closed';
+
 /**
  * Every event of the tenant that billing reads, in store order, up to `upTo`, and its
  * `billing.period_closed` events up to the head: a close is what was invoiced, whether or
@@ -66,8 +68,6 @@ async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bi
   }
   return out;
 }
-
-const CLOSED = 'billing.period_closed';
 
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */
 async function billingCheckpoint(db: Pool | PoolClient, tenant: string, forUpdate = false): Promise<bigint> {

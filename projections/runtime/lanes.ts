@@ -180,7 +180,8 @@ export async function resolveLanes(
   }
 }
 
-async function dropLaneState(client: PoolClient, lane: string, shard: string): Promise<void> {
+/** A lane's ledger, parked events and dead letters (its row in projection_lanes stays). */
+export async function dropLaneState(client: PoolClient, lane: string, shard: string): Promise<void> {
   for (const t of ['projection_email_ledger', 'projection_parked', 'dead_letters']) {
     await client.query(`DELETE FROM floe.${t} WHERE lane = $1 AND shard = $2`, [lane, shard]);
   }

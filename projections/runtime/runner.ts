@@ -12,7 +12,7 @@
 import { Client, Pool, PoolClient } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
 import { EVENTS_CHANNEL } from '../../streams/postgres/append';
-import { decodeRows, readRows, readRowsAt } from '../../streams/postgres/read';
+import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, writeBatch } from './batch';
 import { LedgerCache } from './ledger';
@@ -215,12 +215,6 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
     }
   };
   return apply;
-}
-
-/** The store's last committed position (0 when empty). */
-async function headPosition(pool: Pool): Promise<bigint> {
-  const { rows } = await pool.query<{ head: string }>('SELECT coalesce(max(global_position), 0)::text AS head FROM floe.events');
-  return BigInt(rows[0].head);
 }
 
 async function advanceLane(client: PoolClient, lane: Lane, position: bigint, events: number, ignored: number): Promise<void> {

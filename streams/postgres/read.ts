@@ -115,6 +115,12 @@ export function buildReadQuery(o: ReadOptions): { text: string; values: unknown[
   };
 }
 
+/** The last committed position (0 for an empty store): every position up to it is committed, as appends commit in position order. */
+export async function headPosition(pool: Pool): Promise<bigint> {
+  const { rows } = await pool.query<{ head: string }>('SELECT coalesce(max(global_position), 0)::text AS head FROM floe.events');
+  return BigInt(rows[0].head);
+}
+
 export async function readRows(pool: Pool, o: ReadOptions): Promise<EventRow[]> {
   const q = buildReadQuery(o);
   return (await pool.query<EventRow>(q)).rows;
