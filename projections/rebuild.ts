@@ -106,6 +106,10 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       try {
         await client.query('BEGIN');
         await client.query(`SET LOCAL lock_timeout = '10s'`);
+        // A whole swap drops the views over the tables first: a concurrent REFRESH locks the
+        // view, then reads the table, so taking them in the other order can deadlock with it.
+        const views = period ? [] : MATERIALIZED_VIEWS.filter((v) => p.tables.includes(v.source));
+        for (const v of views) for (const sql of v.dropSql(v.name)) await client.query(sql);
         await client.query(`LOCK TABLE ${p.tables.join(', ')} IN ACCESS EXCLUSIVE MODE`);
         const now = await livePosition(client, p.name);
         if (now !== null && (period ? now !== position : now > position)) {
@@ -114,7 +118,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
           if (attempt >= 20) throw new FloeError('REBUILD_CHASE', `rebuild of ${p.name} could not catch up with the live projection`);
           continue;
         }
-        const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow);
+        const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow, views);
         await client.query('COMMIT');
         if (period) await dropShadow(o.pool, p, shadow);
         await dropRetiredLanes(o.pool, retired);
@@ -186,10 +190,16 @@ async function relationExists(db: Pool | PoolClient, name: string): Promise<bool
   return rows[0].ok;
 }
 
-/** Whole projection: drop the live tables, rename the shadows into place, move the checkpoint. */
-async function swapWhole(client: PoolClient, p: AnyProjection, shadow: AnyProjection): Promise<{ swapped: string[]; retired: Array<{ lane: string; shard: string }> }> {
-  const views = MATERIALIZED_VIEWS.filter((v) => p.tables.includes(v.source));
-  for (const v of views) for (const sql of v.dropSql(v.name)) await client.query(sql);
+/**
+ * Whole projection: drop the live tables, rename the shadows into place, recreate the views
+ * over them (dropped by the caller before it locked the tables), move the checkpoint.
+ */
+async function swapWhole(
+  client: PoolClient,
+  p: AnyProjection,
+  shadow: AnyProjection,
+  views: typeof MATERIALIZED_VIEWS,
+): Promise<{ swapped: string[]; retired: Array<{ lane: string; shard: string }> }> {
   for (const t of p.tables) {
     await client.query(`DROP TABLE ${t} CASCADE`);
     await renameTree(client, shadowName(t), t);
