@@ -14,7 +14,7 @@
  * (tenant, period_start, period_end) arrays: SQL only matches days against them.
  */
 import type { ClientBase } from 'pg';
-import { increments, iso, Rows, upsert } from '../runtime/sql';
+import { increments, iso, queryArrays, Rows, upsert } from '../runtime/sql';
 import type { Tx } from '../runtime/types';
 import type { BillingAcc } from './billingAnalytics';
 import { CALENDAR_ANCHOR, dayMs, periodOf, periodsBetween, type Period } from './periods';
@@ -110,7 +110,8 @@ async function saveTenants(c: ClientBase, n: Names, acc: BillingAcc): Promise<Ma
     const some = t.first !== Infinity;
     input.push(id, s?.id ?? null, s?.anchor ?? null, s ? iso(s.at) : null, s ? String(s.position) : null, some ? day(t.first) : null, some ? day(t.last) : null);
   }
-  const { rows } = await c.query<TenantRow>(
+  const { rows } = await queryArrays<TenantRow>(
+    c,
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bigint[], $6::date[], $7::date[])
          AS u(tenant_id, subscription_id, anchor_day, subscribed_at, subscribed_position, first_day, last_day)),
@@ -164,7 +165,8 @@ async function saveMailboxes(c: ClientBase, n: Names, acc: BillingAcc): Promise<
   if (!acc.mailboxes.size) return { known, moved };
   const input = new Rows(5);
   for (const m of acc.mailboxes.values()) input.push(m.tenantId, m.mailboxId, m.domainId, iso(m.at), String(m.position));
-  const { rows } = await c.query<{ tenant_id: string; mailbox_id: string; domain_id: string; old_domain_id: string | null }>(
+  const { rows } = await queryArrays<{ tenant_id: string; mailbox_id: string; domain_id: string; old_domain_id: string | null }>(
+    c,
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[])
          AS u(tenant_id, mailbox_id, domain_id, created_at, created_position)),
@@ -188,8 +190,9 @@ async function saveMailboxes(c: ClientBase, n: Names, acc: BillingAcc): Promise<
 
 /** Step 5 (rare): a mailbox changed domain; derive the tenants' domain members afresh. */
 async function rederiveDomains(c: ClientBase, n: Names, tenantIds: string[]): Promise<void> {
-  await c.query(`DELETE FROM ${n.members} WHERE tenant_id = ANY($1::text[]) AND kind = 'd'`, [tenantIds]);
-  await c.query(
+  await queryArrays(c, `DELETE FROM ${n.members} WHERE tenant_id = ANY($1::text[]) AND kind = 'd'`, [tenantIds]);
+  await queryArrays(
+    c,
     `INSERT INTO ${n.members} (tenant_id, kind, member, day)
      SELECT DISTINCT m.tenant_id, 'd', b.domain_id, m.day
        FROM ${n.members} m JOIN ${n.mailboxes} b ON b.tenant_id = m.tenant_id AND b.mailbox_id = m.member
@@ -235,7 +238,8 @@ async function addUsage(c: ClientBase, n: Names, acc: BillingAcc, tenants: Map<s
   for (const e of emailPeriods.values()) emails.push(e.tenantId, e.start, e.count);
   const rebuilt = [...tenants].filter(([, t]) => t.rebuild).map(([id]) => id);
   const counted = ['m', 'd', 'c', 'l'].map((k) => `count(*) FILTER (WHERE kind = '${k}')`).join(', ');
-  await c.query(
+  await queryArrays(
+    c,
     `WITH batch AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) AS u(tenant_id, kind, member, day)),
      known AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[]) AS u(tenant_id, mailbox_id, domain_id)),
      periods AS (SELECT * FROM unnest($8::text[], $9::date[], $10::date[]) AS u(tenant_id, period_start, period_end)),
@@ -285,8 +289,9 @@ async function addUsage(c: ClientBase, n: Names, acc: BillingAcc, tenants: Map<s
 async function rebuildRows(c: ClientBase, n: Names, list: Array<[string, TenantState]>): Promise<void> {
   const ids = list.map(([id]) => id);
   const distinct = ['m', 'd', 'c', 'l'].map((k) => `count(DISTINCT m.member) FILTER (WHERE m.kind = '${k}')::int`).join(', ');
-  await c.query(`DELETE FROM ${n.table} WHERE tenant_id = ANY($1::text[])`, [ids]);
-  await c.query(
+  await queryArrays(c, `DELETE FROM ${n.table} WHERE tenant_id = ANY($1::text[])`, [ids]);
+  await queryArrays(
+    c,
     `WITH periods AS (SELECT * FROM unnest($1::text[], $2::date[], $3::date[]) AS u(tenant_id, period_start, period_end)),
      sent AS (
        SELECT p.tenant_id, p.period_start, sum(d.emails)::int AS emails_sent
@@ -313,7 +318,8 @@ async function rebuildRows(c: ClientBase, n: Names, list: Array<[string, TenantS
  * row it leaves all-zero is deleted.
  */
 async function writeWarmups(c: ClientBase, n: Names, list: Array<[string, TenantState]>): Promise<void> {
-  const { rows } = await c.query<{ tenant_id: string; mailbox_id: string; occurred_at: Date; position: string; started: boolean }>(
+  const { rows } = await queryArrays<{ tenant_id: string; mailbox_id: string; occurred_at: Date; position: string; started: boolean }>(
+    c,
     `SELECT tenant_id, mailbox_id, occurred_at, position, started FROM ${n.warmups} WHERE tenant_id = ANY($1::text[])`,
     [list.map(([id]) => id)],
   );
@@ -330,7 +336,8 @@ async function writeWarmups(c: ClientBase, n: Names, list: Array<[string, Tenant
     t.periods.forEach((p, i) => out.push(id, p.start, p.end, t.subscriptionId, counts[i]));
   }
   const [tenantIds, starts, , , counts] = out.columns;
-  await c.query(
+  await queryArrays(
+    c,
     `INSERT INTO ${n.table} AS cur (tenant_id, period_start, period_end, subscription_id, warmups_active)
      SELECT * FROM unnest($1::text[], $2::date[], $3::date[], $4::text[], $5::int[])
          AS u(tenant_id, period_start, period_end, subscription_id, warmups_active)
@@ -342,7 +349,8 @@ async function writeWarmups(c: ClientBase, n: Names, list: Array<[string, Tenant
   );
   const zero = (counts as number[]).map((k, i) => (k === 0 ? i : -1)).filter((i) => i >= 0);
   if (!zero.length) return;
-  await c.query(
+  await queryArrays(
+    c,
     `DELETE FROM ${n.table} t USING unnest($1::text[], $2::date[]) AS z(tenant_id, period_start)
       WHERE t.tenant_id = z.tenant_id AND t.period_start = z.period_start
         AND ${BILLING_COUNTERS.map((k) => `t.${k} = 0`).join(' AND ')}`,

@@ -14,7 +14,7 @@
  * (or click) lands in the hour of the open (click) event that made it unique, and moving it
  * away leaves that hour's `messages_opened` (`_clicked`) behind.
  */
-import { utcHour } from '../runtime/sql';
+import { queryArrays, utcHour } from '../runtime/sql';
 import type { Fact, Instant, Projection, Tx } from '../runtime/types';
 import { KeyedCounters } from './counters';
 
@@ -82,7 +82,8 @@ export const analyticsHourly: Projection<KeyedCounters> = {
     const types = ['text', 'timestamptz', ...COUNTERS.map(() => 'int'), 'bigint', 'bigint'];
     // One statement: fold the batch's delivery times into the private totals, then upsert
     // the hours with the mean of the new totals (hours without deliveries keep theirs).
-    await tx.client.query(
+    await queryArrays(
+      tx.client,
       `WITH u AS (
          SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${cols.join(', ')})),
        d AS (

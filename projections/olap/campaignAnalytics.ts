@@ -5,7 +5,7 @@
  * completions, and emails sent without a company) and the completions already counted.
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
-import { Rows, upsert, utcDay } from '../runtime/sql';
+import { queryArrays, Rows, upsert, utcDay } from '../runtime/sql';
 import { COUNTED_EMAIL_TYPES, COUNTER_COLUMNS, COUNTERS, counterDelta, KeyedCounters } from './counters';
 
 interface Acc {
@@ -56,7 +56,8 @@ export const campaignAnalytics: Projection<Acc> = {
     if (acc.counters.size) {
       const cols = ['tenant_id', 'campaign_id', 'day', 'company_id', ...COUNTERS];
       const types = ['text', 'text', 'date', 'text', ...COUNTER_COLUMNS.map((c) => c.type)];
-      await tx.client.query(
+      await queryArrays(
+        tx.client,
         `INSERT INTO ${t} AS cur (${cols.join(', ')})
          SELECT u.tenant_id, u.campaign_id, u.day, COALESCE(u.company_id, c.company_id), ${COUNTERS.map((c) => `u.${c}`).join(', ')}
            FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS u(${cols.join(', ')})
@@ -68,7 +69,8 @@ export const campaignAnalytics: Projection<Acc> = {
       );
     }
     if (acc.completions.length) {
-      await tx.client.query(
+      await queryArrays(
+        tx.client,
         `WITH fresh AS (
            INSERT INTO ${tx.table(COMPLETIONS)} (tenant_id, campaign_id, lead_id, day)
            SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])

@@ -20,7 +20,7 @@
  */
 import type { ClientBase } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
-import { Column, iso, Rows, upsert } from '../runtime/sql';
+import { Column, iso, queryArrays, Rows, upsert } from '../runtime/sql';
 import { KeyedCounters } from './counters';
 
 /** Gauge columns set together by one event. In the private table: its columns, `${name}_at`, `${name}_position`. */
@@ -150,7 +150,8 @@ export class MailboxDays {
       ...gaugeNames.map((c) => `${c} = EXCLUDED.${c}`),
       'updated_at = now()',
     ];
-    await client.query(
+    await queryArrays(
+      client,
       `INSERT INTO ${target.table} AS cur (${[...names, ...gaugeNames].join(', ')})
        SELECT ${[...KEY.map((k) => `u.${k}`), ...(a?.insert ?? []), ...counterNames.map((c) => `u.${c}`), ...gaugeNames.map((c) => `g.${c}`)].join(', ')}
          FROM unnest(${input.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) AS u(${names.join(', ')})

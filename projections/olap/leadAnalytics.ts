@@ -11,6 +11,7 @@
  * "the stored status is 'bounced', or this batch saw a hard bounce for the row". The
  * batch's hard bounces reach the upsert as an extra unnest column, `hard`.
  */
+import { queryArrays } from '../runtime/sql';
 import type { Fact, Projection, Tx } from '../runtime/types';
 import { COUNTED_EMAIL_TYPES, COUNTERS, counterDelta, KeyedCounters } from './counters';
 
@@ -49,7 +50,8 @@ export const leadAnalytics: Projection<KeyedCounters> = {
     const cols = ['tenant_id', 'lead_id', 'campaign_id', ...COUNTERS];
     const types = ['text', 'text', 'text', ...COUNTERS.map(() => 'int'), 'int'];
     const merged = (c: string) => `cur.${c} + EXCLUDED.${c} > 0`;
-    await tx.client.query(
+    await queryArrays(
+      tx.client,
       `INSERT INTO ${tx.table(TABLE)} AS cur (${cols.join(', ')}, status)
        SELECT ${cols.join(', ')},
               ${status({ complained: 'spam_complaints > 0', unsubscribed: 'unsubscribed > 0', hardBounced: 'hard > 0', replied: 'replied > 0' })}

@@ -10,7 +10,7 @@
  * written get the mailbox's company then.
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
-import { Rows, upsert, utcDay } from '../runtime/sql';
+import { queryArrays, Rows, upsert, utcDay } from '../runtime/sql';
 import { COUNTED_EMAIL_TYPES, COUNTERS, counterDelta } from './counters';
 import { MailboxDays, type GaugeSlot } from './gauges';
 
@@ -98,7 +98,8 @@ export const mailboxAnalytics: Projection<Acc> = {
     });
     if (acc.mailboxes.length) {
       // Rows written before their mailbox.created carry the email's company (or none): the mailbox's wins.
-      await tx.client.query(
+      await queryArrays(
+        tx.client,
         `UPDATE ${t} AS r SET company_id = m.company_id, updated_at = now()
            FROM ${mailboxes} m, unnest($1::text[], $2::text[]) AS b(tenant_id, mailbox_id)
           WHERE m.tenant_id = b.tenant_id AND m.mailbox_id = b.mailbox_id AND m.company_id IS NOT NULL

@@ -20,7 +20,7 @@
  * batches); `email` = the lead's email, NULL when unknown or erased.
  */
 import type { RecordedEvent } from '../../streams/envelope';
-import { iso, Rows, upsert } from '../runtime/sql';
+import { iso, queryArrays, Rows, upsert } from '../runtime/sql';
 import type { EmailState, Fact, Projection, Tx } from '../runtime/types';
 import { text, timestamptz } from './registers';
 
@@ -189,7 +189,8 @@ export const leads: Projection<Acc> = {
     ];
     // One statement: upsert the leads, then copy each touched lead's email (NULL once
     // erased) into its suppression row, which the statement above may just have inserted.
-    await tx.client.query(
+    await queryArrays(
+      tx.client,
       `WITH l AS (
          INSERT INTO ${leadsTable} AS cur (${names.join(', ')})
          SELECT * FROM unnest(${LEAD_COLUMNS.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) AS u(${names.join(', ')})

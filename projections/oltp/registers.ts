@@ -24,7 +24,7 @@
  *   await campaigns.write(tx);                               // in write(): one statement
  */
 import type { RecordedEvent } from '../../streams/envelope';
-import { Column, iso, Rows } from '../runtime/sql';
+import { Column, iso, queryArrays, Rows } from '../runtime/sql';
 import type { Fact, Projection, Tx } from '../runtime/types';
 
 export interface Group {
@@ -167,12 +167,13 @@ export class Registers {
        SELECT * FROM unnest(${columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) AS u(${names.join(', ')})
        ON CONFLICT (${keyNames.join(', ')}) DO UPDATE SET ${set.join(', ')}` + (spec.copyTo ? '' : ', updated_at = now()');
     if (!spec.copyTo) {
-      await tx.client.query(upsert, rows.columns);
+      await queryArrays(tx.client, upsert, rows.columns);
       return;
     }
     const copied = spec.copyTo.columns;
     const replace = copied.filter((c) => !keyNames.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
-    await tx.client.query(
+    await queryArrays(
+      tx.client,
       `WITH s AS (${upsert} RETURNING ${copied.join(', ')})
        INSERT INTO ${tx.table(spec.copyTo.table)} AS cur (${copied.join(', ')}) SELECT ${copied.join(', ')} FROM s
        ON CONFLICT (${keyNames.join(', ')}) DO UPDATE SET ${[...replace, 'updated_at = now()'].join(', ')}`,

@@ -44,6 +44,8 @@ export interface BatchOutcome {
   deadLettered: number;
   /** Ledger entries this batch changed (for the cache, once committed). */
   changed: Map<string, EmailState>;
+  /** The emails among `changed` whose entry this batch created (their first send is in it). */
+  created: Set<string>;
 }
 
 export interface BatchInput {
@@ -153,7 +155,8 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
 
   const parkedNow = new Map<string, RecordedEvent[]>(); // parked during this batch, not yet written
   const changed = new Map<string, EmailState>();
-  const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0, changed };
+  const created = new Set<string>();
+  const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0, changed, created };
   const handlers = new Map<string, Array<{ p: AnyProjection; acc: unknown }>>();
   const accs = lane.projections.map((p) => ({ p, acc: p.begin() }));
   for (const entry of accs) {
@@ -222,6 +225,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
         continue;
       }
       state = sentState(e);
+      created.add(id);
       fold({ event: e, email: { prev: null, next: state } });
       // Release what waited for this send, in store order.
       const waiting: RecordedEvent[] = [];
@@ -273,7 +277,7 @@ export async function writeBatch(client: PoolClient, lane: LaneRef, plan: BatchP
   }
 
   let t0 = performance.now();
-  await saveLedger(client, lane.lane, lane.shard, changed.values());
+  await saveLedger(client, lane.lane, lane.shard, changed, plan.outcome.created);
   timings.add('ledger save', performance.now() - t0);
   t0 = performance.now();
 

@@ -10,7 +10,7 @@
 import type { ClientBase } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
 import { BloomFilter } from './bloom';
-import { Column, Reader, Rows, upsert, utcDay } from './sql';
+import { Column, copyRows, Reader, Rows, upsert, utcDay } from './sql';
 import type { EmailState, Instant } from './types';
 
 type Data = Record<string, unknown>;
@@ -148,6 +148,7 @@ const COLUMNS: Column[] = [
   { name: 'open_count', type: 'int' },
   { name: 'click_count', type: 'int' },
 ];
+const LEDGER = 'floe.projection_email_ledger';
 const KEY = ['lane', 'shard', 'email_id'];
 const REPLACE = Object.fromEntries(COLUMNS.filter((c) => !KEY.includes(c.name)).map((c) => [c.name, `EXCLUDED.${c.name}`]));
 
@@ -223,18 +224,29 @@ export async function loadLedger(client: Reader, lane: string, shard: string, em
   return out;
 }
 
-/** Write the entries changed by a batch: one upsert. */
-export async function saveLedger(client: ClientBase, lane: string, shard: string, entries: Iterable<EmailState>): Promise<void> {
+/**
+ * Write the entries changed by a batch: those it created with one binary COPY (none can
+ * exist yet: the lane's single writer found no entry for them), the others with one upsert.
+ */
+export async function saveLedger(
+  client: ClientBase,
+  lane: string,
+  shard: string,
+  changed: Map<string, EmailState>,
+  created: ReadonlySet<string> = new Set(),
+): Promise<void> {
+  const fresh = new Rows(COLUMNS.length);
   const rows = new Rows(COLUMNS.length);
-  for (const s of entries) {
-    rows.push(
+  for (const [id, s] of changed) {
+    (created.has(id) ? fresh : rows).push(
       lane, shard, s.emailId, s.tenantId, s.campaignId, s.stepId, s.mailboxId, s.leadId, s.companyId, s.messageId,
-      s.sentAt, String(s.sentPosition), s.deliveredAt, s.firstOpenedAt, s.humanOpened,
+      s.sentAt, s.sentPosition, s.deliveredAt, s.firstOpenedAt, s.humanOpened,
       s.firstClickedAt, s.repliedAt, s.bouncedAt, s.bounceType, s.hardBounced, s.failedAt,
       s.unsubscribedAt, s.complainedAt, s.openCount, s.clickCount,
     );
   }
-  await upsert(client, 'floe.projection_email_ledger', COLUMNS, rows.columns, { conflict: KEY, update: REPLACE });
+  await copyRows(client, LEDGER, COLUMNS, fresh.columns);
+  await upsert(client, LEDGER, COLUMNS, rows.columns, { conflict: KEY, update: REPLACE });
 }
 
 /**

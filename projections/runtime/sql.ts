@@ -9,7 +9,9 @@
  *   ], [tenants, days, sents], { conflict: ['tenant_id', 'day'], update: { sent: 'cur.sent + EXCLUDED.sent' } });
  */
 import { createHash } from 'node:crypto';
-import type { ClientBase, Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { encodeArray, encodeCopy } from '../../streams/postgres/binary';
 
 /** Anything to run queries on outside a transaction's identity: a client, or the pool itself. */
 export type Reader = Pick<ClientBase, 'query'>;
@@ -21,6 +23,7 @@ export interface Column {
 }
 
 export interface UpsertOptions {
+  /** The conflict target; empty: a plain INSERT. */
   conflict: string[];
   /** SET expressions by column; `cur` is the existing row, `EXCLUDED` the new one. Omitted: DO NOTHING. */
   update?: Record<string, string>;
@@ -31,15 +34,19 @@ export interface UpsertOptions {
 /**
  * INSERT … SELECT FROM unnest(…) ON CONFLICT …; `values` holds one array per column.
  *
- * A `timestamptz` column may hold epoch milliseconds (numbers) instead of ISO strings: they
- * travel as `int8` and become timestamps on the server, with no formatting or parsing of
- * text on either side (the cheapest way to move instants).
+ * Each column travels as a binary array (`encodeArray`) when its type and values allow:
+ * the server then parses no text at all. Otherwise it is a text array literal; a
+ * `timestamptz` column of epoch milliseconds then travels as `int8` and becomes
+ * timestamps on the server.
  */
 export async function upsert(client: ClientBase, table: string, columns: Column[], values: unknown[][], o: UpsertOptions): Promise<number> {
   if (values.length === 0 || values[0].length === 0) return 0;
   if (values.length !== columns.length) throw new Error(`upsert ${table}: ${values.length} arrays for ${columns.length} columns`);
   const names = columns.map((c) => c.name).join(', ');
-  const epoch = columns.map((c, i) => c.type === 'timestamptz' && typeof values[i].find((v) => v !== null && v !== undefined) === 'number');
+  const params = columns.map((c, i) => encodeArray(c.type, values[i]) ?? arrayLiteral(values[i]));
+  const epoch = columns.map(
+    (c, i) => typeof params[i] === 'string' && c.type === 'timestamptz' && typeof values[i].find((v) => v !== null && v !== undefined) === 'number',
+  );
   const arrays = columns.map((c, i) => `$${i + 1}::${epoch[i] ? 'int8' : c.type}[]`).join(', ');
   const source = epoch.some(Boolean)
     ? `(SELECT ${columns.map((c, i) => (epoch[i] ? `to_timestamp(${c.name}::float8 / 1000) AS ${c.name}` : c.name)).join(', ')} FROM unnest(${arrays}) AS u(${names})) AS u`
@@ -52,10 +59,57 @@ export async function upsert(client: ClientBase, table: string, columns: Column[
   const text =
     `INSERT INTO ${table} AS cur (${names}) SELECT ${names} FROM ${source}` +
     (o.where ? ` WHERE ${o.where}` : '') +
-    ` ON CONFLICT (${o.conflict.join(', ')}) ${action}`;
+    (o.conflict.length ? ` ON CONFLICT (${o.conflict.join(', ')}) ${action}` : '');
   // A named (prepared) statement: parsed and planned once per connection, not per batch.
-  const r = await client.query({ name: statementName(text), text, values: values.map(arrayLiteral) });
+  const r = await client.query({ name: statementName(text), text, values: params });
   return r.rowCount ?? 0;
+}
+
+const castTypes = new Map<string, Map<number, string>>();
+/** The element type of each `$n::type[]` parameter of a statement (memoised per text). */
+function arrayCasts(text: string): Map<number, string> {
+  let casts = castTypes.get(text);
+  if (casts === undefined) {
+    casts = new Map();
+    for (const m of text.matchAll(/\$(\d+)::(\w+)\[\]/g)) casts.set(Number(m[1]) - 1, m[2]);
+    castTypes.set(text, casts);
+  }
+  return casts;
+}
+
+/**
+ * The parameters of a statement, every array cast `$n::type[]` in its text sent as a
+ * binary array where `encodeArray` can (else as node-postgres would send it).
+ */
+export function arrayParams(text: string, values: unknown[]): unknown[] {
+  const casts = arrayCasts(text);
+  return values.map((v, i) => {
+    const type = casts.get(i);
+    return type !== undefined && Array.isArray(v) ? (encodeArray(type, v) ?? arrayLiteral(v)) : v;
+  });
+}
+
+/** `client.query(text, values)` with the array parameters in binary (`arrayParams`); a name makes it a prepared statement. */
+export function queryArrays<R extends QueryResultRow = QueryResultRow>(client: Reader, text: string, values: unknown[], name?: string): Promise<QueryResult<R>> {
+  return client.query<R>({ text, values: arrayParams(text, values), ...(name ? { name } : {}) });
+}
+
+/** Insert rows (one array per column) with one binary COPY: for rows certainly new, the cheapest write there is. */
+export async function copyRows(client: ClientBase, table: string, columns: Column[], values: unknown[][]): Promise<number> {
+  const n = values[0]?.length ?? 0;
+  if (n === 0) return 0;
+  const data = encodeCopy(
+    columns.map((c) => c.type),
+    values,
+  );
+  if (!data) return upsert(client, table, columns, values, { conflict: [] });
+  await new Promise<void>((resolve, reject) => {
+    const stream = client.query(copyFrom(`COPY ${table} (${columns.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`));
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+    stream.end(data);
+  });
+  return n;
 }
 
 const names = new Map<string, string>();
