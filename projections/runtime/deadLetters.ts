@@ -68,7 +68,7 @@ export interface RetryResult {
 }
 
 /**
- * Re-apply open dead letters (all, or those of `eventIds`) with the registered
+ * Re-apply open dead letters (all, or those of `eventIds` and of the lane `projection` is in) with the registered
  * projections. Takes the locks of each lane's projections: fails with PROJECTION_BUSY
  * while a projector runs that lane.
  */
@@ -76,10 +76,10 @@ export async function retryDeadLetters(
   pool: Pool,
   schemas: SchemaResolver,
   projections: readonly AnyProjection[],
-  o: { eventIds?: string[] } = {},
+  o: { eventIds?: string[]; projection?: string } = {},
 ): Promise<RetryResult> {
   const result: RetryResult = { retried: 0, resolved: 0, stillFailing: [], skipped: [] };
-  const open = (await listDeadLetters(pool)).filter((d) => !o.eventIds || o.eventIds.includes(d.eventId));
+  const open = (await listDeadLetters(pool, { projection: o.projection })).filter((d) => !o.eventIds || o.eventIds.includes(d.eventId));
   for (const d of open.filter((x) => !x.retriable)) result.skipped.push({ eventId: d.eventId, error: d.error });
   const byLane = new Map<string, DeadLetterRow[]>();
   for (const d of open.filter((x) => x.retriable)) {

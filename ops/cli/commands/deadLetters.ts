@@ -42,21 +42,23 @@ kept failing for it, or it names another tenant's email. No projection of the la
 };
 
 export const deadLettersRetry: Command = {
-  usage: 'dead-letters retry [--event ID[,ID…]] [--json]',
+  usage: 'dead-letters retry [--event ID[,ID…]] [--projection NAME] [--json]',
   summary: 'Re-apply dead letters (after fixing their cause)',
-  options: { event: { type: 'string' }, json: { type: 'boolean' } },
+  options: { event: { type: 'string' }, projection: { type: 'string' }, json: { type: 'boolean' } },
   help: `
-Re-applies open dead letters (all, or the given event ids) through the same path as the
+Re-applies open dead letters (all; or those of the given event ids; or those of the lane
+--projection NAME belongs to, names as in floe status) through the same path as the
 projector, one transaction per lane. Events that fail again stay dead with the new error.
 Events naming another tenant's email are never re-applied. The lane's projector must not be
 running (its projections are locked while it runs): stop it, retry, start it again.
 
 Prints {"retried","resolved","stillFailing":[{"eventId","error"}],"skipped":[…]}; exit 1 if any still fails.`,
   async run(p, io) {
+    const projection = projectionOption(p);
     const ctx = await openContext((m) => io.err(m));
     try {
       const ids = stringOption(p, 'event')?.split(',').map((s) => s.trim()).filter(Boolean);
-      const r = await retryDeadLetters(ctx.pool, ctx.store.schemas, PROJECTIONS, { eventIds: ids });
+      const r = await retryDeadLetters(ctx.pool, ctx.store.schemas, PROJECTIONS, { eventIds: ids, projection });
       io.out(toJson(r));
       return r.stillFailing.length ? 1 : 0;
     } finally {
