@@ -164,8 +164,24 @@ async function applyRecomputed(pool: Pool, store: PostgresEventStore, r: Recompu
 }
 
 /** Record the live figures of a period as invoiced: appends `billing.period_closed`. */
-export async function close(store: PostgresEventStore, pool: Pool, tenant: string, month: string): Promise<{ periodStart: string; periodEnd: string; figures: Figures; position: bigint | null }> {
+export interface Closed {
+  periodStart: string;
+  periodEnd: string;
+  figures: Figures;
+  position: bigint | null;
+  /** Events of the store the billing projection had not applied when the figures were taken (null: never projected). */
+  behind: bigint | null;
+  /** No billing_analytics row for the period: the figures are all zero. */
+  empty: boolean;
+}
+
+export async function close(store: PostgresEventStore, pool: Pool, tenant: string, month: string): Promise<Closed> {
   const period = await tenantPeriod(store, tenant, month);
+  const checkpoint = await billingCheckpoint(pool, tenant).catch((e) => {
+    if ((e as FloeError).code === 'NOT_PROJECTED') return null;
+    throw e;
+  });
+  const head = (await store.head()).position;
   const live = (await liveRows(pool, tenant, period))[0];
   const figures = figuresOf(live) ?? figuresOf({})!;
   const r = await store.append([
@@ -177,5 +193,6 @@ export async function close(store: PostgresEventStore, pool: Pool, tenant: strin
       metadata: { source: 'floe billing close' },
     },
   ]);
-  return { periodStart: period.start, periodEnd: period.end, figures, position: r.firstPosition };
+  const behind = checkpoint === null ? null : head > checkpoint ? head - checkpoint : 0n;
+  return { periodStart: period.start, periodEnd: period.end, figures, position: r.firstPosition, behind, empty: live === undefined };
 }

@@ -49,6 +49,7 @@ describe('floe billing show | close | recompute', function () {
   it('late events into a closed period appear in the diff exactly; without --apply nothing changes', () => {
     const closed = json(['billing', 'close', '--tenant', tenant.tenantId, '--period', month])[0];
     expect(closed.periodStart).to.equal(period.period_start);
+    expect(closed).to.include({ behind: 0, empty: false });
     // The close is what was invoiced: recompute sees it before the projector has run.
     const unprojected = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
     expect(unprojected.closed).to.deep.equal(closed.figures);
@@ -77,6 +78,23 @@ describe('floe billing show | close | recompute', function () {
     expect(json(['billing', 'show', '--tenant', tenant.tenantId, '--period', month, '--json'])[0].emails_sent).to.equal(before.emails_sent + 2);
     const audit = json(['read', '--tenant', tenant.tenantId, '--type-prefix', 'billing.period_recomputed']);
     expect(audit, 'no audit event without --apply').to.deep.equal([]);
+  });
+
+  it('close warns when billing_analytics is behind the store, or the period has no usage', () => {
+    // Another period than the other tests use; the first close is an event the projection has not applied.
+    const second = (rows[1] as { period_start: string }).period_start.slice(0, 7);
+    json(['billing', 'close', '--tenant', tenant.tenantId, '--period', second]);
+    const behind = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', second]);
+    expect(behind.code, behind.err).to.equal(0);
+    expect(JSON.parse(behind.out).behind).to.be.greaterThan(0);
+    expect(behind.err).to.match(/warning: billing_analytics was \d+ event\(s\) behind the store/);
+    json(['project', '--until-caught-up', '--json']);
+    const later = `${Number(month.slice(0, 4)) + 3}${month.slice(4)}`;
+    const empty = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', later]);
+    expect(empty.code, empty.err).to.equal(0);
+    expect(JSON.parse(empty.out)).to.include({ behind: 0, empty: true });
+    expect(JSON.parse(empty.out).figures.emails_sent).to.equal(0);
+    expect(empty.err).to.match(/has no usage in billing_analytics; closed with zero figures/);
   });
 
   it('--apply replaces a wrong live row and appends billing.period_recomputed, which reaches admin_system_events', async () => {

@@ -51,13 +51,21 @@ export const billingClose: Command = {
 Appends a billing.period_closed event holding the period's live figures: what was invoiced.
 floe billing recompute compares with it later.
 ${PERIOD_HELP}
-Prints {"periodStart","periodEnd","figures","position"}.`,
+Prints {"periodStart","periodEnd","figures","position","behind","empty"}: behind counts the
+store's events the billing projection had not applied yet (null: never projected), empty is
+true when the period had no billing_analytics row. Either is also a warning on stderr: the
+figures closed are the live ones, whatever they are.`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
     const month = required(p, 'period');
     const ctx = await openContext((m) => io.err(m));
     try {
-      io.out(toJson(await billing.close(ctx.store, ctx.pool, tenant, month)));
+      const closed = await billing.close(ctx.store, ctx.pool, tenant, month);
+      const where = `tenant ${tenant}, period ${closed.periodStart}`;
+      if (closed.behind === null) io.err(`warning: billing_analytics has never been projected; ${where} was closed with zero figures (run floe project first)`);
+      else if (closed.behind > 0n) io.err(`warning: billing_analytics was ${closed.behind} event(s) behind the store; ${where} was closed with the figures projected so far (floe billing recompute shows the difference)`);
+      if (closed.empty && closed.behind !== null) io.err(`warning: ${where} has no usage in billing_analytics; closed with zero figures`);
+      io.out(toJson(closed));
       return 0;
     } finally {
       await ctx.close();
