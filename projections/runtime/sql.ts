@@ -10,8 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClientBase, Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { encodeArray, encodeCopy } from '../../streams/postgres/binary';
+import { copyIn, encodeArray, encodeCopy } from '../../streams/postgres/binary';
 
 /** Anything to run queries on outside a transaction's identity: a client, or the pool itself. */
 export type Reader = Pick<ClientBase, 'query'>;
@@ -32,25 +31,15 @@ export interface UpsertOptions {
 }
 
 /**
- * INSERT … SELECT FROM unnest(…) ON CONFLICT …; `values` holds one array per column.
- *
- * Each column travels as a binary array (`encodeArray`) when its type and values allow:
- * the server then parses no text at all. Otherwise it is a text array literal; a
- * `timestamptz` column of epoch milliseconds then travels as `int8` and becomes
- * timestamps on the server.
+ * INSERT … SELECT FROM unnest(…) ON CONFLICT …; `values` holds one array per column, each
+ * sent as a binary array where it can be (`arrayParams`): a `timestamptz` column may hold
+ * epoch milliseconds, Dates or ISO strings.
  */
 export async function upsert(client: ClientBase, table: string, columns: Column[], values: unknown[][], o: UpsertOptions): Promise<number> {
   if (values.length === 0 || values[0].length === 0) return 0;
   if (values.length !== columns.length) throw new Error(`upsert ${table}: ${values.length} arrays for ${columns.length} columns`);
   const names = columns.map((c) => c.name).join(', ');
-  const params = columns.map((c, i) => encodeArray(c.type, values[i]) ?? arrayLiteral(values[i]));
-  const epoch = columns.map(
-    (c, i) => typeof params[i] === 'string' && c.type === 'timestamptz' && typeof values[i].find((v) => v !== null && v !== undefined) === 'number',
-  );
-  const arrays = columns.map((c, i) => `$${i + 1}::${epoch[i] ? 'int8' : c.type}[]`).join(', ');
-  const source = epoch.some(Boolean)
-    ? `(SELECT ${columns.map((c, i) => (epoch[i] ? `to_timestamp(${c.name}::float8 / 1000) AS ${c.name}` : c.name)).join(', ')} FROM unnest(${arrays}) AS u(${names})) AS u`
-    : `unnest(${arrays}) AS u(${names})`;
+  const source = `unnest(${columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) AS u(${names})`;
   const action = o.update
     ? `DO UPDATE SET ${Object.entries(o.update)
         .map(([col, expr]) => `${col} = ${expr}`)
@@ -61,7 +50,7 @@ export async function upsert(client: ClientBase, table: string, columns: Column[
     (o.where ? ` WHERE ${o.where}` : '') +
     (o.conflict.length ? ` ON CONFLICT (${o.conflict.join(', ')}) ${action}` : '');
   // A named (prepared) statement: parsed and planned once per connection, not per batch.
-  const r = await client.query({ name: statementName(text), text, values: params });
+  const r = await client.query({ name: statementName(text), text, values: arrayParams(text, values) });
   return r.rowCount ?? 0;
 }
 
@@ -89,26 +78,18 @@ export function arrayParams(text: string, values: unknown[]): unknown[] {
   });
 }
 
-/** `client.query(text, values)` with the array parameters in binary (`arrayParams`); a name makes it a prepared statement. */
-export function queryArrays<R extends QueryResultRow = QueryResultRow>(client: Reader, text: string, values: unknown[], name?: string): Promise<QueryResult<R>> {
-  return client.query<R>({ text, values: arrayParams(text, values), ...(name ? { name } : {}) });
+/** `client.query(text, values)` with the array parameters in binary (`arrayParams`). */
+export function queryArrays<R extends QueryResultRow = QueryResultRow>(client: Reader, text: string, values: unknown[]): Promise<QueryResult<R>> {
+  return client.query<R>(text, arrayParams(text, values));
 }
 
 /** Insert rows (one array per column) with one binary COPY: for rows certainly new, the cheapest write there is. */
 export async function copyRows(client: ClientBase, table: string, columns: Column[], values: unknown[][]): Promise<number> {
   const n = values[0]?.length ?? 0;
   if (n === 0) return 0;
-  const data = encodeCopy(
-    columns.map((c) => c.type),
-    values,
-  );
+  const data = encodeCopy(columns.map((c) => c.type), values);
   if (!data) return upsert(client, table, columns, values, { conflict: [] });
-  await new Promise<void>((resolve, reject) => {
-    const stream = client.query(copyFrom(`COPY ${table} (${columns.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`));
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-    stream.end(data);
-  });
+  await copyIn(client, `COPY ${table} (${columns.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`, data);
   return n;
 }
 

@@ -1,3 +1,8 @@
+import type { ClientBase } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
 /**
  * PostgreSQL's binary wire formats, written straight into one growing buffer: rows of
  * `COPY … (FORMAT binary)` and one-dimensional arrays for `$n::type[]` parameters (what
@@ -12,6 +17,8 @@
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 const DAY_MS = 86_400_000;
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const INT8_MAX = 2n ** 63n - 1n;
+const INT8_MIN = -(2n ** 63n);
 
 export class BinaryWriter {
   private buf: Buffer;
@@ -73,11 +80,9 @@ export class BinaryWriter {
     this.at = this.buf.writeInt32BE(16, this.at);
     this.at += this.buf.write(s.replace(/-/g, ''), this.at, 'hex');
   }
-  /** An instant in epoch milliseconds, as microseconds since 2000-01-01 UTC. */
+  /** An instant in epoch milliseconds, as microseconds since 2000-01-01 UTC (±Infinity: PostgreSQL's ±infinity). */
   timestamptz(ms: number): void {
-    this.room(12);
-    this.at = this.buf.writeInt32BE(8, this.at);
-    this.at = this.buf.writeBigInt64BE(BigInt(ms - PG_EPOCH_MS) * 1000n, this.at);
+    this.int8(ms === Infinity ? INT8_MAX : ms === -Infinity ? INT8_MIN : BigInt(ms - PG_EPOCH_MS) * 1000n);
   }
   /** A UTC day in epoch milliseconds (midnight), as days since 2000-01-01. */
   date(ms: number): void {
@@ -125,7 +130,7 @@ const ISO_DAY = /^\d{4}-\d\d-\d\d$/;
 
 /** Epoch ms of a timestamp value, or undefined when it is not one that round-trips exactly. */
 function instant(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'number') return Number.isNaN(v) ? undefined : v;
   if (v instanceof Date) return v.getTime();
   if (typeof v === 'string' && ISO_MS.test(v)) return Date.parse(v);
   return undefined;
@@ -184,9 +189,6 @@ const PUT: Record<string, Put> = {
 };
 PUT.integer = PUT.int;
 
-/** Whether values of this type can be written in binary (else: text). */
-export const binaryType = (type: string): boolean => PUT[type] !== undefined;
-
 /**
  * A one-dimensional array of `type` in PostgreSQL's binary format, or undefined when the
  * type or one of the values is not one this module writes (the caller sends text then).
@@ -228,4 +230,9 @@ export function encodeCopy(types: string[], columns: unknown[][]): Buffer | unde
   }
   w.copyEnd();
   return w.done();
+}
+
+/** Run `COPY … FROM STDIN` with data built in one buffer (`BinaryWriter` with `copyHeader`/`copyEnd`, or `encodeCopy`). */
+export async function copyIn(client: ClientBase, sql: string, data: Buffer): Promise<void> {
+  await pipeline(Readable.from([data]), client.query(copyFrom(sql)));
 }

@@ -4,11 +4,8 @@
  * contiguous and known without RETURNING.
  */
 import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import type { PreparedEvent } from '../prepare';
-import { BinaryWriter } from './binary';
+import { BinaryWriter, copyIn } from './binary';
 
 const COPY_SQL =
   'COPY floe.events (global_position, event_id, stream_id, stream_position, type, tenant_id, occurred_at, schema_fingerprint, data, metadata) FROM STDIN (FORMAT binary)';
@@ -44,7 +41,6 @@ export async function copyEvents(client: PoolClient, rows: NewEvent[]): Promise<
     w.jsonb(e.metadata);
   }
   w.copyEnd();
-  const copy = client.query(copyFrom(COPY_SQL));
-  await pipeline(Readable.from([w.done()]), copy);
+  await copyIn(client, COPY_SQL, w.done());
   return first;
 }

@@ -56,6 +56,8 @@ describe('binary arrays and COPY rows', function () {
     expect(encodeArray('numeric', [1.5])).to.equal(undefined);
     const { rows } = await queryArrays<{ t: string }>(c, `SELECT (($1::timestamptz[])[1] AT TIME ZONE 'UTC')::text AS t`, [['2026-01-01T00:00:00.123456Z']]);
     expect(String(rows[0].t)).to.contain('00:00:00.123456');
+    const { rows: inf } = await queryArrays<{ t: string }>(c, `SELECT $1::timestamptz[]::text AS t`, [[Infinity, -Infinity]]);
+    expect(inf[0].t).to.equal('{infinity,-infinity}');
     let error: unknown;
     await queryArrays(c, 'SELECT $1::int[]', [[2147483648]]).catch((e) => (error = e));
     expect(String(error)).to.match(/out of range/);
