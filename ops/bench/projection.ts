@@ -13,14 +13,29 @@
  * folded over the seconds it reports (from after start-up and migration to its last
  * commit and final view refresh). Its peak RSS (VmHWM) is sampled from /proc.
  */
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { PostgresEventStore } from '../../streams/postgres';
+import { decodeRows, readRows } from '../../streams/postgres/read';
+import { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { dropDatabase, ensureDatabase } from '../db/connect';
 import { migrate } from '../db/migrate';
 import { BaselineLoader, baselineLine, campaignRows, compareRows, Comparison, runBaseline } from './baseline';
-import { benchDatabaseUrl, floeChild, FloeRun, heapAfterFullGc, Log, median, projectSummary, seconds, withCopy, workloadEvents, WorkloadSpec } from './shared';
+import {
+  benchDatabaseUrl,
+  floeChild,
+  FloeRun,
+  heapAfterFullGc,
+  Log,
+  median,
+  projectSummary,
+  seconds,
+  serverCpuSeconds,
+  withCopy,
+  workloadEvents,
+  WorkloadSpec,
+} from './shared';
 
 export interface PreparedStore {
   /** The template database holding the store (nobody connected between runs). */
@@ -112,6 +127,8 @@ export interface ProjectRun {
   wallSeconds: number;
   /** CPU seconds of the projector process (start-up included). */
   cpuSeconds: number;
+  /** CPU seconds the PostgreSQL processes used while it ran (0 if they cannot be seen). */
+  serverCpuSeconds: number;
   /** FLOE_PROFILE lines (`timings.report()`), when profiled. */
   profile?: string[];
   /** Largest live V8 heap after a full GC and the heap V8 had reserved then (node --trace-gc), MB. */
@@ -124,7 +141,9 @@ const PROFILE_LINE = /^\S.*\s\d+ ms {2}\(\d+ × [\d.]+ ms\)$/;
 export async function projectOnce(url: string, only: string[], o: { profile?: boolean } = {}): Promise<ProjectRun & { run: FloeRun }> {
   const args = ['project', '--until-caught-up', '--json', ...(only.length ? ['--only', only.join(',')] : [])];
   // --trace-gc: one short line per collection on stdout, no measurable cost; it says how much of the RSS is live data.
+  const server0 = serverCpuSeconds();
   const run = await floeChild(url, args, o.profile ? { FLOE_PROFILE: '1' } : {}, ['--trace-gc']).done;
+  const serverCpu = serverCpuSeconds() - server0;
   const s = projectSummary(run);
   const profile = o.profile ? run.err.split('\n').filter((l) => PROFILE_LINE.test(l)) : undefined;
   return {
@@ -134,10 +153,56 @@ export async function projectOnce(url: string, only: string[], o: { profile?: bo
     peakRss: run.peakRss,
     wallSeconds: run.wallSeconds,
     cpuSeconds: run.cpuSeconds,
+    serverCpuSeconds: serverCpu,
     profile,
     heap: heapAfterFullGc(run.out),
     run,
   };
+}
+
+/**
+ * The floor under any projector of this store: its pages read as the projector reads them
+ * (`readRows`, 5,000 events per query, one after the other), first alone, then with the
+ * Avro decoding, with nothing folded or written; in this process.
+ */
+export interface ReadFloor {
+  /** Events/s of reading the rows alone. */
+  read: number;
+  /** Events/s of reading and decoding. */
+  decode: number;
+  /** Node.js CPU per event, µs: reading alone, and reading with decoding. */
+  readCpuUs: number;
+  decodeCpuUs: number;
+}
+
+export async function readFloor(url: string, events: number): Promise<ReadFloor> {
+  const pool = new Pool({ connectionString: url, max: 1 });
+  try {
+    const schemas = new SchemaResolver(pool, defaultCatalog());
+    await schemas.learn();
+    const pass = async (decode: boolean, limit = Infinity) => {
+      const t0 = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
+      let after = 0n;
+      let n = 0;
+      while (n < limit) {
+        const rows = await readRows(pool, { after, limit: 5000 });
+        if (rows.length === 0) break;
+        if (decode) await decodeRows(rows, schemas);
+        n += rows.length;
+        after = BigInt(rows[rows.length - 1].global_position);
+      }
+      const cpu = process.cpuUsage(cpu0);
+      if (limit === Infinity && n !== events) throw new Error(`read ${n} events, the store holds ${events}`);
+      return { rate: n / seconds(t0), cpuUs: (cpu.user + cpu.system) / n };
+    };
+    await pass(true, 50_000); // warm-up: connection, JIT
+    const read = await pass(false);
+    const decoded = await pass(true);
+    return { read: read.rate, decode: decoded.rate, readCpuUs: read.cpuUs, decodeCpuUs: decoded.cpuUs };
+  } finally {
+    await pool.end();
+  }
 }
 
 export interface CatchupRep {
@@ -147,6 +212,7 @@ export interface CatchupRep {
   all: ProjectRun;
   campaignCheck: Comparison;
   allCheck: Comparison;
+  floor: ReadFloor;
 }
 
 export interface CatchupResult {
@@ -162,6 +228,10 @@ export interface CatchupResult {
     allPeakRss: number;
     campaignCpuShare: number;
     allCpuShare: number;
+    /** CPU seconds of PostgreSQL per wall second of the projector. */
+    campaignServerShare: number;
+    allServerShare: number;
+    floor: ReadFloor;
     /** Largest live heap after a full GC of the all-projection runs, MB. */
     allHeapLiveMb: number;
   };
@@ -200,6 +270,7 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
       );
     const campaign = await floe(['campaign_analytics']);
     const all = await floe([]);
+    const floor = await readFloor(store.url, store.events);
     const strip = (r: ProjectRun & { run?: FloeRun }): ProjectRun => ({ ...r, run: undefined }) as ProjectRun;
     const rep: CatchupRep = {
       baseline: store.events / b.seconds,
@@ -208,11 +279,13 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
       all: strip(all.r),
       campaignCheck: campaign.check,
       allCheck: all.check,
+      floor,
     };
     for (const c of [campaign.check, all.check]) if (!c.identical) mismatch ??= c;
     log(
       `catch-up ${i === 0 ? 'warm-up (profiled)' : `run ${i}/${runs}`}: baseline ${Math.round(rep.baseline)} events/s, ` +
-        `floe campaign_analytics ${Math.round(rep.campaign.rate)} events/s, all projections ${Math.round(rep.all.rate)} events/s; ` +
+        `floe campaign_analytics ${Math.round(rep.campaign.rate)} events/s, all projections ${Math.round(rep.all.rate)} events/s, ` +
+        `reading alone ${Math.round(floor.read)} events/s (${Math.round(floor.decode)} decoded); ` +
         `rows ${campaign.check.identical && all.check.identical ? 'IDENTICAL' : 'DIFFERENT'} (${baseRows.length})`,
     );
     if (i === 0) warmup = rep;
@@ -230,6 +303,14 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
       allPeakRss: median(reps.map((r) => r.all.peakRss)),
       campaignCpuShare: median(reps.map((r) => r.campaign.cpuSeconds / r.campaign.wallSeconds)),
       allCpuShare: median(reps.map((r) => r.all.cpuSeconds / r.all.wallSeconds)),
+      campaignServerShare: median(reps.map((r) => r.campaign.serverCpuSeconds / r.campaign.wallSeconds)),
+      allServerShare: median(reps.map((r) => r.all.serverCpuSeconds / r.all.wallSeconds)),
+      floor: {
+        read: median(reps.map((r) => r.floor.read)),
+        decode: median(reps.map((r) => r.floor.decode)),
+        readCpuUs: median(reps.map((r) => r.floor.readCpuUs)),
+        decodeCpuUs: median(reps.map((r) => r.floor.decodeCpuUs)),
+      },
       allHeapLiveMb: median(reps.map((r) => r.all.heap?.liveMb ?? NaN)),
     },
     identical: mismatch === undefined,

@@ -52,6 +52,10 @@ export interface Summary {
     peakRssMb: { campaign: number; all: number };
     /** CPU time of the projector process over its wall time (start-up included). */
     cpuShare: { campaign: number; all: number };
+    /** CPU time of the PostgreSQL processes over the projector's wall time (0: not visible). */
+    serverShare: { campaign: number; all: number };
+    /** Reading the store's pages alone, and with decoding (the floor under any projector). */
+    floor: { read: number; decode: number; readCpuUs: number; decodeCpuUs: number };
     profile: { campaign: ProfileStep[]; all: ProfileStep[] };
   };
   freshness?: {
@@ -100,6 +104,17 @@ export function parseProfile(lines: string[] | undefined): ProfileStep[] {
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const pct = (part: number, whole: number) => `${whole > 0 ? Math.round((100 * part) / whole) : 0}%`;
 const met = (ok: boolean, missed: string) => (ok ? 'met' : `**missed** (${missed})`);
+
+/** Node.js time left per event, after reading and decoding, at half the baseline's rate. */
+function floorBudget(baseline: number, decodeCpuUs: number): string {
+  const left = 1e6 / (baseline * TARGETS.campaignVsBaseline) - decodeCpuUs;
+  return left > 0 ? `${left.toFixed(1)} µs` : `nothing (reading and decoding alone are ${(-left).toFixed(1)} µs over)`;
+}
+
+const serverLine = (share: { campaign: number; all: number }) =>
+  share.all > 0
+    ? ` PostgreSQL's processes were on a CPU ${pct(share.campaign, 1)} (\`campaign_analytics\` alone) and ${pct(share.all, 1)} (all projections) of the projector's wall time.`
+    : '';
 
 /** Steps grouped the way the notes talk about them. */
 function split(profile: ProfileStep[]): { total: number; groups: Array<[string, number]>; writes: ProfileStep[] } {
@@ -260,8 +275,18 @@ and later runs can count each email once by its first send), and ${pct(ca.groups
 written, so the steps overlap and add up to more than the wall time). With every projection, the per-table upserts dominate
 (${topWrites} of the profiled time). The projector process itself was on a CPU
 ${pct(c.cpuShare.campaign, 1)} (\`campaign_analytics\` alone) and ${pct(c.cpuShare.all, 1)} (all projections) of its wall time,
-start-up included (\`/proc/PID/stat\`); the rest it waited for PostgreSQL, which runs a batch's
-statements one after the other on one backend (and, on this shared machine, for a CPU).`);
+start-up and V8's helper threads included (\`/proc/PID/stat\`); the rest it waited for PostgreSQL, which runs a batch's
+statements one after the other on one backend (and, on this shared machine, for a CPU).${serverLine(c.serverShare)}
+
+**The floor.** Reading the store's pages exactly as the projector reads them (the same query,
+5,000 events each, one after the other, in one process, nothing folded or written) runs at
+${n0(c.floor.read)} events/s and costs Node.js ${c.floor.readCpuUs.toFixed(1)} µs of CPU per event (node-postgres
+turning protocol rows into strings, Dates and a \`Buffer\` per event); with the Avro decoding
+${n0(c.floor.decode)} events/s, ${c.floor.decodeCpuUs.toFixed(1)} µs per event. That is already ${(c.floor.decode / c.baseline).toFixed(2)}× the baseline's rate
+before anything is folded, and ${pct(c.floor.decode, TARGETS.allProjections)} of the all-projections target before anything is written.
+Within 2× of the baseline would leave ${floorBudget(c.baseline, c.floor.decodeCpuUs)} of Node.js time per event for folding and for
+building the writes: the next page is read while a batch folds, but on the same thread, so
+its CPU adds to the fold's.`);
   }
 
   if (s.freshness) {

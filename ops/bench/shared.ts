@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -138,15 +138,43 @@ export interface FloeChild {
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-/** utime + stime of a live process, in seconds (0 when it cannot be read). */
-function cpuTime(pid: number): number {
+/**
+ * utime + stime of a live process, in seconds (0 when it cannot be read); with `children`,
+ * also that of the children it has waited for.
+ */
+function cpuTime(pid: number | string, children = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL processes of this machine (the postmaster
+ * counts the backends that have exited): the difference over a run is the server's share
+ * of it. 0 without /proc or with the server elsewhere.
+ */
+export function serverCpuSeconds(): number {
+  let total = 0;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return 0;
+  }
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    total += cpuTime(pid, true);
+  }
+  return total;
 }
 
 function vmHwm(pid: number): number {

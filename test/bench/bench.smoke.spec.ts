@@ -43,6 +43,9 @@ describe('floe bench (smoke)', function () {
     for (const k of ['baseline', 'campaign', 'all', 'ratio']) expect(s.catchup[k], k).to.be.greaterThan(0);
     expect(s.catchup.runs).to.have.length(1);
     expect(s.catchup.profile.all.map((p: { step: string }) => p.step)).to.include('write campaign_analytics');
+    for (const k of ['read', 'decode', 'readCpuUs', 'decodeCpuUs']) expect(s.catchup.floor[k], `floor.${k}`).to.be.greaterThan(0);
+    // A server on this machine (the embedded one) shows its processes' CPU.
+    if (/@(127\.0\.0\.1|localhost)[:/]/.test(url)) expect(s.catchup.serverShare.all).to.be.greaterThan(0);
 
     expect(s.freshness.samples).to.be.greaterThan(10);
     for (const k of ['p50', 'p95', 'p99']) expect(s.freshness[k], k).to.be.greaterThan(0);

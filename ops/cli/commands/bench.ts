@@ -164,6 +164,8 @@ scenario broke, 2 usage.`,
           runs: c.runs.map((r) => ({ baseline: r.baseline, campaign: r.campaign.rate, all: r.all.rate, identical: r.campaignCheck.identical && r.allCheck.identical })),
           peakRssMb: { campaign: toMb(c.median.campaignPeakRss), all: toMb(c.median.allPeakRss) },
           cpuShare: { campaign: c.median.campaignCpuShare, all: c.median.allCpuShare },
+          serverShare: { campaign: c.median.campaignServerShare, all: c.median.allServerShare },
+          floor: c.median.floor,
           profile: { campaign: parseProfile(c.warmup.campaign.profile), all: parseProfile(c.warmup.all.profile) },
         };
         if (!c.identical) summary.ok = false;
@@ -230,7 +232,7 @@ function printSummary(s: Summary, out: (l: string) => void): void {
   if (s.append) out(`append: floe ${n(s.append.floe)} events/s (median of ${s.append.runs}), emmett ${n(s.append.emmett)} events/s, naive ${n(s.append.naive)} events/s, ratio ${(s.append.floe / s.append.naive).toFixed(1)}x naive, ${(s.append.floe / s.append.emmett).toFixed(1)}x emmett`);
   if (s.catchup) {
     const c = s.catchup;
-    out(`catch-up (${n(c.events)} events): baseline ${n(c.baseline)} events/s, floe campaign_analytics ${n(c.campaign)} events/s (${c.ratio.toFixed(2)}x the baseline), all projections ${n(c.all)} events/s; results ${c.identical ? 'IDENTICAL' : 'DIFFERENT'} (${n(c.rows)} rows)`);
+    out(`catch-up (${n(c.events)} events): baseline ${n(c.baseline)} events/s, floe campaign_analytics ${n(c.campaign)} events/s (${c.ratio.toFixed(2)}x the baseline), all projections ${n(c.all)} events/s, reading alone ${n(c.floor.read)} events/s (${n(c.floor.decode)} decoded); results ${c.identical ? 'IDENTICAL' : 'DIFFERENT'} (${n(c.rows)} rows)`);
   }
   if (s.freshness) {
     const f = s.freshness;
