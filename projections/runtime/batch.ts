@@ -7,7 +7,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
-import { applyEmailEvent, LedgerCache, loadLedger, saveLedger, sentState } from './ledger';
+import { applyEmailEvent, LedgerCache, loadLedger, saveLedger, sentState, usesLedger } from './ledger';
 import { Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
@@ -109,11 +109,11 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   // Ledger entries of every email the batch mentions (from the lane's cache when it has
   // them), and what is parked for the emails whose send is in the batch. A lane without
   // email projections keeps no ledger at all.
-  const usesLedger = lane.projections.some((p) => p.types.some((t) => t.startsWith('email.')));
+  const ledgered = usesLedger(lane.projections);
   const emailIds = new Set<string>();
   const sentIds = new Set<string>();
   for (const e of events) {
-    if (!usesLedger || !e.type.startsWith('email.')) continue;
+    if (!ledgered || !e.type.startsWith('email.')) continue;
     const id = emailIdOf(e);
     if (id === undefined) continue;
     emailIds.add(id);
@@ -212,7 +212,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       slice = performance.now();
     }
     if (skip(e)) continue;
-    if (!usesLedger || !e.type.startsWith('email.')) {
+    if (!ledgered || !e.type.startsWith('email.')) {
       fold({ event: e });
       continue;
     }

@@ -7,10 +7,15 @@
  * was left out of a `--only` run while the lane moved on) or whose version changed is
  * re-projected from the start in a fresh lane: its tables are emptied (of the shard's
  * tenants' rows, when sharded) in the same transaction that resets its checkpoint.
+ *
+ * Lanes that have reached the same position are merged (`merge`): a rebuilt projection
+ * comes back in its own lane, and every lane reads the store and keeps an email ledger
+ * of its own, so two lanes at one position do the same work twice.
  */
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import { TENANT_SHARD_SQL } from '../../streams/postgres/read';
+import { usesLedger } from './ledger';
 import type { AnyProjection } from './types';
 
 export interface ShardSpec {
@@ -85,7 +90,7 @@ export async function resolveLanes(
   shard: ShardSpec | string,
   log: (m: string) => void,
   tableName: (p: AnyProjection, t: string) => string,
-  options: { refuseStale?: boolean } = {},
+  options: { refuseStale?: boolean; merge?: boolean } = {},
 ): Promise<Lane[]> {
   const key = typeof shard === 'string' ? shard : shardKey(shard);
   const family = shardFamily(key);
@@ -139,6 +144,7 @@ export async function resolveLanes(
       }
       fresh.push(p);
     }
+    if (options.merge) await mergeLanes(client, lanes, key, names, log);
     if (fresh.length) {
       let lane = [...lanes.values()].find((l) => l.position === 0n);
       if (!lane) {
@@ -177,6 +183,65 @@ export async function resolveLanes(
     throw e;
   } finally {
     client.release();
+  }
+}
+
+/**
+ * Merge the lanes of `lanes` that stand at one position into one, in the caller's
+ * transaction: their checkpoints move to the kept lane, and the others, left without
+ * projections, are dropped as orphans. Two lanes at one position have folded the same
+ * events, so the kept lane's email ledger and parked events are those the others would
+ * have (the kept lane is one that keeps a ledger, if any does). Left apart, with a log
+ * line: lanes with a member outside this run (another process may be folding it), lanes
+ * that ever dead-lettered an event for a projection error (they skipped it, the others
+ * did not), and ledger lanes whose ledgers differ in size.
+ */
+async function mergeLanes(client: PoolClient, lanes: Map<string, Lane>, key: string, names: string[], log: (m: string) => void): Promise<void> {
+  if (lanes.size < 2) return;
+  const byPosition = new Map<bigint, Lane[]>();
+  for (const l of lanes.values()) byPosition.set(l.position, [...(byPosition.get(l.position) ?? []), l]);
+  const groups = [...byPosition.values()].filter((g) => g.length > 1);
+  if (groups.length === 0) return;
+  const ids = groups.flat().map((l) => l.lane);
+  const { rows: foreign } = await client.query<{ lane: string }>(
+    'SELECT DISTINCT lane FROM floe.projection_checkpoints WHERE shard = $1 AND lane = ANY($2::text[]) AND NOT (projection = ANY($3::text[]))',
+    [key, ids, names],
+  );
+  const { rows: failed } = await client.query<{ lane: string }>(
+    'SELECT DISTINCT lane FROM floe.dead_letters WHERE shard = $1 AND lane = ANY($2::text[]) AND retriable',
+    [key, ids],
+  );
+  const apart = new Map<string, string>([
+    ...foreign.map((r): [string, string] => [r.lane, 'it has members outside this run']),
+    ...failed.map((r): [string, string] => [r.lane, 'it dead-lettered events']),
+  ]);
+  for (const l of groups.flat()) {
+    const why = apart.get(l.lane);
+    if (why) log(`lane ${l.lane} (shard ${key}) stays apart from the lanes at its position ${l.position}: ${why}`);
+  }
+  const mergeable = groups.map((g) => g.filter((l) => !apart.has(l.lane))).filter((g) => g.length > 1);
+  if (mergeable.length === 0) return;
+  const { rows: sizes } = await client.query<{ lane: string; n: string }>(
+    'SELECT lane, count(*) AS n FROM floe.projection_email_ledger WHERE shard = $1 AND lane = ANY($2::text[]) GROUP BY lane',
+    [key, mergeable.flat().map((l) => l.lane)],
+  );
+  const ledgerSize = new Map(sizes.map((r) => [r.lane, r.n]));
+  for (const candidates of mergeable) {
+    // Keep a ledger lane ('main' first, then the largest), so that the merged lane has a ledger whenever one is needed.
+    const rank = (l: Lane) => (usesLedger(l.projections) ? 4 : 0) + (l.lane === 'main' ? 2 : 0);
+    const [kept, ...others] = [...candidates].sort((a, b) => rank(b) - rank(a) || b.projections.length - a.projections.length);
+    for (const l of others) {
+      const a = ledgerSize.get(kept.lane) ?? '0';
+      const b = ledgerSize.get(l.lane) ?? '0';
+      if (usesLedger(l.projections) && a !== b) {
+        log(`lane ${l.lane} (shard ${key}) stays apart from lane ${kept.lane}: their email ledgers differ (${b} and ${a} emails)`);
+        continue;
+      }
+      await client.query('UPDATE floe.projection_checkpoints SET lane = $1 WHERE shard = $2 AND lane = $3', [kept.lane, key, l.lane]);
+      kept.projections.push(...l.projections);
+      lanes.delete(l.lane);
+      log(`lane ${l.lane} (shard ${key}) merged into lane ${kept.lane} at position ${kept.position}: ${l.projections.map((p) => p.name).join(', ')}`);
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import type { ClientBase } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
 import { BloomFilter } from './bloom';
 import { Column, copyRows, Reader, Rows, upsert, utcDay } from './sql';
-import type { EmailState, Instant } from './types';
+import type { AnyProjection, EmailState, Instant } from './types';
 
 type Data = Record<string, unknown>;
 
@@ -32,6 +32,9 @@ function intern<T extends string | null>(v: T): T {
   return v;
 }
 const earliest = (cur: Instant, t: number): number => (cur === null || t < cur ? t : cur);
+
+/** Whether a lane of these projections keeps an email ledger: it does when one of them folds email events. */
+export const usesLedger = (projections: readonly AnyProjection[]): boolean => projections.some((p) => p.types.some((t) => t.startsWith('email.')));
 
 /** The ledger entry an email's first `email.sent` creates. */
 export function sentState(e: RecordedEvent): EmailState {

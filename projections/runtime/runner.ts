@@ -249,7 +249,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   const flights = new Map<string, { done: Promise<void>; plan: BatchPlan; events: RecordedEvent[]; to: bigint }>();
   try {
     release = await lockProjections(lockClient, o.projections.map((p) => p.name), key);
-    let lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
+    let lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
 
     /**
@@ -375,6 +375,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
     }
     const ahead = new Map<string, ReturnType<typeof read>>();
+    const layout = (ls: Lane[]) => ls.map((l) => `${l.lane}:${l.projections.map((p) => p.name).join('+')}`).join(' ');
+    let mergeTried = '';
     const next = (lane: Lane) => {
       const page = ahead.get(lane.lane) ?? read(folded.get(lane.lane) ?? lane.position);
       ahead.delete(lane.lane);
@@ -404,7 +406,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           folded.clear();
           for (const p of ahead.values()) await p.catch(() => undefined);
           ahead.clear();
-          lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName);
+          lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
           adopt();
           progressed = true;
           break;
@@ -413,6 +415,18 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       }
       if (progressed) continue;
       await landAll();
+      // Caught up: lanes that now stand at one position (a rebuilt projection's lane has
+      // caught up with the others) are merged; tried once per layout of lanes.
+      const before = layout(lanes);
+      if (new Set(lanes.map((l) => l.position)).size < lanes.length && before !== mergeTried) {
+        mergeTried = before;
+        lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
+        if (layout(lanes) !== before) {
+          folded.clear();
+          adopt();
+          continue;
+        }
+      }
       if (o.untilCaughtUp) break;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, o.pollMs ?? 1000);

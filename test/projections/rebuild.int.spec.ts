@@ -14,6 +14,16 @@ import { appendLines, expectSameRows, expectSameSnapshot, snapshot, StoreHandle,
 const OPTS = { seed: 'rebuild-spec', tenants: 4, emails: 2000, start: '2026-02-10', days: 40 };
 
 
+/** Every checkpoint in `lane`, and no other lane's row, ledger, parked events or dead letters left. */
+async function expectOneLane(h: StoreHandle, lane: string): Promise<void> {
+  const { rows: cps } = await h.pool.query(`SELECT DISTINCT lane FROM floe.projection_checkpoints`);
+  expect(cps.map((r) => r.lane)).to.deep.equal([lane]);
+  for (const t of ['projection_lanes', 'projection_email_ledger', 'projection_parked', 'dead_letters']) {
+    const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM floe.${t} WHERE lane <> $1`, [lane]);
+    expect(rows[0].n, `${t} rows of other lanes`).to.equal(0);
+  }
+}
+
 const projectAll = (h: StoreHandle, o: Partial<Parameters<typeof project>[0]> = {}) =>
   project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [...PROJECTIONS], untilCaughtUp: true, ...o });
 
@@ -74,9 +84,18 @@ describe('rebuilds (PostgreSQL)', function () {
       const mv = await h.pool.query('SELECT count(*)::int AS n FROM campaign_performance_summary');
       expect(mv.rows[0].n, 'the materialized view was recreated').to.be.greaterThan(0);
 
-      // Rebuilt again: the lane the first rebuild made is left without projections and retired
-      // with its ledger, parked events and dead letters; every dead letter listed is a live lane's.
+      // Caught up, the rebuilt projection's lane and the others' stand at one position: the
+      // projector merges them, and one lane's state is left.
+      const merged = await projectAll(h);
+      expect(merged.lanes.map((l) => l.lane), 'lanes after catching up').to.have.length(1);
+      await expectOneLane(h, merged.lanes[0].lane);
+
+      // Rebuilt twice more without projecting in between: the lane the second rebuild made holds
+      // campaign_analytics alone, the third leaves it without projections, and it is retired with
+      // its ledger, parked events and dead letters; every dead letter listed is a live lane's.
+      await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
       const { rows: before } = await h.pool.query(`SELECT lane FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics'`);
+      expect(before[0].lane).to.not.equal(merged.lanes[0].lane);
       await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
       for (const t of ['projection_email_ledger', 'projection_parked', 'dead_letters', 'projection_lanes']) {
         const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM floe.${t} WHERE lane = $1`, [before[0].lane]);
@@ -135,6 +154,16 @@ describe('rebuilds (PostgreSQL)', function () {
       for (const t of ['campaign_analytics', 'daily_analytics']) expectSameRows(t, await tableRows(h.pool, t), workload(OPTS).tables[t]);
       const s = JSON.parse(floe(h.db.url, ['status', '--json']).out);
       expect(s.projections.every((x: { lag: number }) => x.lag === 0)).to.equal(true);
+      // The re-projected lanes caught up and were merged back: one lane, one ledger.
+      expect(logs.join('\n')).to.match(/merged into lane main at position \d+: .*daily_analytics/);
+      await expectOneLane(h, 'main');
+      // Projecting on from there: one lane folds the rest, and the tables stay exact.
+      await appendLines(h.store, workload({ ...OPTS, seed: 'rebuild-spec-more', emails: 300 }).lines);
+      const more = await projectAll(h);
+      expect(more.lanes.map((l) => l.lane)).to.deep.equal(['main']);
+      const { rows: ledger } = await h.pool.query(`SELECT count(*)::int AS n FROM floe.projection_email_ledger`);
+      const { rows: emails } = await h.pool.query(`SELECT count(*)::int AS n FROM emails`);
+      expect(ledger[0].n, 'one ledger entry per counted email').to.equal(emails[0].n);
     });
   });
 

@@ -149,6 +149,16 @@ describe('projection runtime (PostgreSQL)', function () {
       const counted = workload(OPTS).tables.emails.reduce((n, e) => n + Number(e.open_count) + Number(e.click_count), 0);
       expect(await total(), 'every counted open and click (second sends and foreign tenants excepted)').to.equal(counted);
       expect(counted).to.be.lessThan(opens + clicks);
+
+      // A projection added now folds in a lane of its own from 0; caught up, it stands at the
+      // same position as this one's, but a lane that skipped an event is not merged with one
+      // that did not.
+      const logs: string[] = [];
+      const campaign = PROJECTIONS.find((p) => p.name === 'campaign_analytics')!;
+      const r = await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [counting, campaign], untilCaughtUp: true, log: (m) => logs.push(m) });
+      expect(r.lanes).to.have.length(2);
+      expect(r.lanes[0].position).to.equal(r.lanes[1].position);
+      expect(logs.join('\n')).to.match(/stays apart from the lanes at its position \d+: it dead-lettered events/);
     });
   });
 });
