@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { defaultCatalog } from '../../schemas';
-import { ingest, KafkaTransport, publish } from '../../streams/kafka';
+import { DEFAULT_INGEST_CHUNK, ingest, KafkaTransport, publish } from '../../streams/kafka';
 import { PostgresEventStore } from '../../streams/postgres';
 import { prepareEvent } from '../../streams/prepare';
 import { databaseUrl } from '../db/connect';
@@ -26,7 +26,7 @@ import { openKafka } from '../kafka/brokers';
 import { median, seconds, withDatabase, workloadEvents, type Log } from './shared';
 
 /** Events per append in ingest: the CLI default. */
-const INGEST_BATCH = 2000;
+const INGEST_BATCH = DEFAULT_INGEST_CHUNK;
 
 export interface KafkaBenchOptions {
   url: string;

@@ -8,7 +8,7 @@ export { kafkajsTransport } from './kafkajs';
 export type { KafkajsOptions } from './kafkajs';
 export { decodeIngestMessage } from './decode';
 export type { Decoded, PayloadDecoder } from './decode';
-export { ingest } from './ingest';
+export { DEFAULT_INGEST_CHUNK, DEFAULT_PARTITIONS_AT_ONCE, ingest } from './ingest';
 export type { IngestOptions, IngestStats } from './ingest';
 export { publish, toOutbound } from './publish';
 export type { PublishOptions, PublishStats } from './publish';

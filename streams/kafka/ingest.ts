@@ -35,8 +35,14 @@ export interface IngestOptions {
   /** Default `${topic}.dlq`. */
   dlqTopic?: string;
   groupId: string;
-  /** Most events per append and offset commit (default 2000). */
+  /** Most events per append and offset commit (default 5000). */
   chunkSize?: number;
+  /**
+   * Partitions handled at once (default 3), each with its own appends: their appends queue
+   * on the store's append lock, so the server goes from one to the next while the others
+   * fetch, decode and commit offsets.
+   */
+  partitionsAtOnce?: number;
   sessionTimeoutMs?: number;
   /** Stop once the group has committed everything in the topic. */
   untilIdle?: boolean;
@@ -60,6 +66,9 @@ export interface IngestStats {
 /** Most bytes one fetch brings per partition: about 25,000 JSON events of this workload's size. */
 const FETCH_BYTES_PER_PARTITION = 8 << 20;
 
+export const DEFAULT_INGEST_CHUNK = 5000;
+export const DEFAULT_PARTITIONS_AT_ONCE = 3;
+
 /** Messages decoded between two yields to the event loop. */
 const DECODE_SLICE = 250;
 
@@ -71,7 +80,7 @@ interface Rejected {
 
 export async function ingest(o: IngestOptions): Promise<IngestStats> {
   const dlqTopic = o.dlqTopic ?? dlqTopicOf(o.topic);
-  const chunkSize = o.chunkSize ?? 2000;
+  const chunkSize = o.chunkSize ?? DEFAULT_INGEST_CHUNK;
   const log = o.log ?? (() => {});
   const stats: IngestStats = { messages: 0, appended: 0, duplicates: 0, deadLettered: 0, chunks: 0 };
   await o.transport.ensureTopics([{ topic: o.topic }, { topic: dlqTopic }]);
@@ -84,6 +93,7 @@ export async function ingest(o: IngestOptions): Promise<IngestStats> {
     fromBeginning: true,
     sessionTimeoutMs: o.sessionTimeoutMs,
     maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
+    concurrency: o.partitionsAtOnce ?? DEFAULT_PARTITIONS_AT_ONCE,
   });
   let idleTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;

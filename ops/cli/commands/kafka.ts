@@ -1,5 +1,5 @@
 /** `floe kafka ingest` and `floe kafka publish`: the Kafka transport (streams/kafka/). */
-import { DEFAULT_EVENTS_TOPIC, DEFAULT_INGEST_TOPIC, dlqTopicOf, ingest, IngestStats, publish } from '../../../streams/kafka';
+import { DEFAULT_EVENTS_TOPIC, DEFAULT_INGEST_CHUNK, DEFAULT_INGEST_TOPIC, DEFAULT_PARTITIONS_AT_ONCE, dlqTopicOf, ingest, IngestStats, publish } from '../../../streams/kafka';
 import { openKafka } from '../../kafka/brokers';
 import { Command, intOption, stringOption, toJson } from '../args';
 import { openContext } from '../context';
@@ -11,13 +11,14 @@ Kafka: KAFKA_BROKERS=host:port[,…]; without it, the development broker of
 ops/kafka/broker when it runs (ops/kafka/broker start).`;
 
 export const kafkaIngest: Command = {
-  usage: 'kafka ingest [--topic T] [--dlq-topic D] [--group G] [--batch-size N] [--session-timeout-ms MS] [--until-idle] [--json]',
+  usage: 'kafka ingest [--topic T] [--dlq-topic D] [--group G] [--batch-size N] [--concurrency N] [--session-timeout-ms MS] [--until-idle] [--json]',
   summary: 'Append the events of a Kafka topic (floe.ingest) to the store, as a consumer group',
   options: {
     topic: { type: 'string' },
     'dlq-topic': { type: 'string' },
     group: { type: 'string' },
     'batch-size': { type: 'string' },
+    concurrency: { type: 'string' },
     'session-timeout-ms': { type: 'string' },
     'until-idle': { type: 'boolean' },
     json: { type: 'boolean' },
@@ -32,8 +33,11 @@ several processes with the same group to share the partitions). Each message is 
         the writer schema registered in floe.event_schemas); the envelope is in headers:
         floe-type, floe-tenant, floe-occurred-at; optional floe-event-id, floe-stream,
         floe-metadata (JSON object)
-Valid events are appended in batches of at most N (default 2000); the partition's offset is
-committed only after the append committed. A message without an id gets one derived from
+Valid events are appended in batches of at most N (--batch-size, default ${DEFAULT_INGEST_CHUNK}); the
+partition's offset is committed only after the append committed. --concurrency C partitions
+(default ${DEFAULT_PARTITIONS_AT_ONCE}) are handled at once, each with its own appends, which queue on the store's
+append lock: the server goes from one append to the next while the others fetch, decode and
+commit offsets. A message without an id gets one derived from
 (topic, partition, offset), so a redelivery after a crash is a duplicate, not a new event.
 Undecodable or invalid messages, a stored id reused for other content and a missed
 expectedVersion go to the dead-letter topic unchanged, with headers floe-error (the reason),
@@ -53,10 +57,11 @@ Exit codes: 0 done or stopped, 1 failure, 2 usage.`,
     const topic = stringOption(p, 'topic') ?? DEFAULT_INGEST_TOPIC;
     const dlqTopic = stringOption(p, 'dlq-topic') ?? dlqTopicOf(topic);
     const groupId = stringOption(p, 'group') ?? 'floe-ingest';
-    const chunkSize = intOption(p, 'batch-size', 2000, 1);
+    const chunkSize = intOption(p, 'batch-size', DEFAULT_INGEST_CHUNK, 1);
+    const partitionsAtOnce = intOption(p, 'concurrency', DEFAULT_PARTITIONS_AT_ONCE, 1);
     const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 1000);
     const kafka = openKafka((l) => io.err(l), 'floe-ingest');
-    const ctx = await openContext((m) => io.err(m), { poolSize: 2 });
+    const ctx = await openContext((m) => io.err(m), { poolSize: partitionsAtOnce + 1 });
     const started = Date.now();
     const progress = io.tty && !p.values.json ? new Progress('ingest', io.err) : undefined;
     let seen = 0;
@@ -73,6 +78,7 @@ Exit codes: 0 done or stopped, 1 failure, 2 usage.`,
             dlqTopic,
             groupId,
             chunkSize,
+            partitionsAtOnce,
             sessionTimeoutMs,
             untilIdle: p.values['until-idle'] === true,
             signal,
