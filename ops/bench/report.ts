@@ -422,12 +422,13 @@ Runs (ingest / steady / append alone / publish): ${k.all.map((r) => `${n0(r.inge
 ### Where the time goes
 
 **${ceiling >= 0.85 ? 'Ingest is bound by the store append.' : 'Ingest runs below the store append\'s ceiling.'}** Steady ingest ran at ${pc(ceiling)} of what \`appendPrepared\`
-alone achieved with the same events in the same run, and the append was in progress ${pc(k.ingestAppendShare)} of
-the steady window (the rest: the fetch round trip once per fetch of up to 8 MiB per partition,
-decoding the first chunk of a fetch, offset commits; later chunks are decoded while the previous
-one is appended). Client-side decode + validate + encode runs several times faster than the
+alone achieved with the same events in the same run, and an append was in progress ${pc(k.ingestAppendShare)} of
+the steady window. Three partitions are handled at once, so one partition's fetch round trip
+(once per fetch of up to 8 MiB), the decoding of the first chunk of a fetch and its offset
+commits overlap the others' appends, which queue on the append lock; later chunks are decoded
+while the previous one is appended. Client-side decode + validate + encode runs several times faster than the
 append (see Append: about 120,000 events/s); the append itself is server-bound (index maintenance
-under the global append lock, see Append), so ${n0(TARGETS.kafkaIngest)} events/s of ingest needs a faster append first.
+under the global append lock, see Append)${k.ingest >= TARGETS.kafkaIngest ? '' : `, so ${n0(TARGETS.kafkaIngest)} events/s of ingest needs a faster append first`}.
 The difference between start-to-idle and steady is the group join and the idle check at the end.
 
 **Publish is bound by the publisher's one thread.** The producer's sends (encoding included) took
