@@ -5,6 +5,7 @@ import type { KafkaBenchRun, KafkaFigures } from './kafka';
 import type { ReplayResult } from './replay';
 import { LEDGER_CACHE_SIZE } from '../../projections/runtime/ledger';
 import { MB } from './shared';
+import { DEFAULT_INGEST_CHUNK, DEFAULT_PARTITIONS_AT_ONCE } from '../../streams/kafka/ingest';
 
 export const TARGETS = {
   append: 50_000,
@@ -401,12 +402,12 @@ Skipped: ${s.kafka.skipped}. Start a broker with \`ops/kafka/broker start\` (or 
 Against the broker at \`${k.brokers}\` (\`ops/kafka/broker\`: Apache Kafka 3.9.1, one KRaft node on this
 machine, sharing its ${s.machine.split(',')[0]} with PostgreSQL and the benchmark). Each run, on a fresh database and
 fresh topics of 3 partitions: ${n0(k.events)} generated events (distinct ids) are produced as JSON messages
-(key = tenant), \`floe kafka ingest\` (in process: consumer group, decode, validate, Avro-encode,
-append in chunks of 2,000, offsets committed after each append) runs until the group has committed
+(key = tenant), \`floe kafka ingest\` (in process: consumer group, ${DEFAULT_PARTITIONS_AT_ONCE} partitions at once, decode, validate,
+Avro-encode, append in chunks of ${n0(DEFAULT_INGEST_CHUNK)}, offsets committed after each append) runs until the group has committed
 everything, then \`floe kafka publish\` (pages of 5,000 read from the store, stored Avro bytes
 sent as they are with their headers, idempotent producer, acks -1, checkpoint after each
 acknowledged page) until caught up. In the same run the same events, prepared beforehand, are
-appended by \`appendPrepared\` alone in chunks of 2,000 on another fresh database: the store's own
+appended by \`appendPrepared\` alone in chunks of ${n0(DEFAULT_INGEST_CHUNK)} on another fresh database: the store's own
 ceiling for ingest. A warm-up run on 20,000 events first; medians of ${k.runs}.
 
 | step | events/s (median) | target |
@@ -423,10 +424,13 @@ Runs (ingest / steady / append alone / publish): ${k.all.map((r) => `${n0(r.inge
 
 **${ceiling >= 0.85 ? 'Ingest is bound by the store append.' : 'Ingest runs below the store append\'s ceiling.'}** Steady ingest ran at ${pc(ceiling)} of what \`appendPrepared\`
 alone achieved with the same events in the same run, and an append was in progress ${pc(k.ingestAppendShare)} of
-the steady window. Three partitions are handled at once, so one partition's fetch round trip
-(once per fetch of up to 8 MiB), the decoding of the first chunk of a fetch and its offset
-commits overlap the others' appends, which queue on the append lock; later chunks are decoded
-while the previous one is appended. Client-side decode + validate + encode runs several times faster than the
+the steady window. Partitions are handled at once, so one partition's decoding and offset
+commits overlap the others' appends, which queue on the append lock; what is left without an
+append is kafkajs' fetch, which waits until every partition of the previous fetch is handled.
+Overlapping that too does not help: with three consumer members in the process (a fetch loop
+each), an append was in progress 89% of the time and ingest was no faster (by hand, 300,000
+events, 2026-12-04). During ingest the broker (serving fetches) and the decoding share the
+machine's cores with PostgreSQL, so each append runs slower than it does alone. Client-side decode + validate + encode runs several times faster than the
 append (see Append: about 120,000 events/s); the append itself is server-bound (index maintenance
 under the global append lock, see Append)${k.ingest >= TARGETS.kafkaIngest ? '' : `, so ${n0(TARGETS.kafkaIngest)} events/s of ingest needs a faster append first`}.
 The difference between start-to-idle and steady is the group join and the idle check at the end.
