@@ -19,7 +19,7 @@ import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../schemas/errors';
 import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
 import { project } from './pipeline';
-import { dropLaneState, lockProjections } from './runtime/lanes';
+import { dropLaneState, lockLaneLayout, lockProjections } from './runtime/lanes';
 import type { BatchReport } from './runtime/runner';
 import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
@@ -106,6 +106,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       try {
         await client.query('BEGIN');
         await client.query(`SET LOCAL lock_timeout = '10s'`);
+        await lockLaneLayout(client, '0/1'); // rebuilds are unsharded; see resolveLanes' merges
         // A whole swap drops the views over the tables first: a concurrent REFRESH locks the
         // view, then reads the table, so taking them in the other order can deadlock with it.
         const views = period ? [] : MATERIALIZED_VIEWS.filter((v) => p.tables.includes(v.source));

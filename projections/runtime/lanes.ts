@@ -96,8 +96,11 @@ export async function resolveLanes(
   const family = shardFamily(key);
   const names = projections.map((p) => p.name);
   const client = await pool.connect();
+  let merged: string[] = [];
+  let resolved: Lane[];
   try {
     await client.query('BEGIN');
+    await lockLaneLayout(client, key);
     const { rows: cps } = await client.query<CheckpointRow>(
       'SELECT projection, shard, lane, version, position FROM floe.projection_checkpoints WHERE projection = ANY($1::text[])',
       [names],
@@ -144,7 +147,7 @@ export async function resolveLanes(
       }
       fresh.push(p);
     }
-    if (options.merge) await mergeLanes(client, lanes, key, names, log);
+    if (options.merge) merged = await mergeLanes(client, lanes, key, names, log);
     if (fresh.length) {
       let lane = [...lanes.values()].find((l) => l.position === 0n);
       if (!lane) {
@@ -177,13 +180,38 @@ export async function resolveLanes(
       await client.query('DELETE FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [o.lane, key]);
     }
     await client.query('COMMIT');
-    return [...lanes.values()];
+    resolved = [...lanes.values()];
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
     client.release();
   }
+  // Merged lanes' rows are gone, so nothing reads their state any more: it may be large (a
+  // ledger entry per email), so it is deleted after the commit, outside the layout lock.
+  for (const lane of merged) {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await dropLaneState(c, lane, key);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Serialise changes to a shard's lane layout (which lanes exist, which projection is in
+ * which): `resolveLanes` and a rebuild's swap take it first in their transactions, so a merge
+ * and a swap never decide on each other's uncommitted moves. Transaction-scoped.
+ */
+export async function lockLaneLayout(client: PoolClient, shard: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`floe.lanes@${shard}`]);
 }
 
 /**
@@ -196,12 +224,13 @@ export async function resolveLanes(
  * that ever dead-lettered an event for a projection error (they skipped it, the others
  * did not), and ledger lanes whose ledgers differ in size.
  */
-async function mergeLanes(client: PoolClient, lanes: Map<string, Lane>, key: string, names: string[], log: (m: string) => void): Promise<void> {
-  if (lanes.size < 2) return;
+async function mergeLanes(client: PoolClient, lanes: Map<string, Lane>, key: string, names: string[], log: (m: string) => void): Promise<string[]> {
+  const merged: string[] = [];
+  if (lanes.size < 2) return merged;
   const byPosition = new Map<bigint, Lane[]>();
   for (const l of lanes.values()) byPosition.set(l.position, [...(byPosition.get(l.position) ?? []), l]);
   const groups = [...byPosition.values()].filter((g) => g.length > 1);
-  if (groups.length === 0) return;
+  if (groups.length === 0) return merged;
   const ids = groups.flat().map((l) => l.lane);
   const { rows: foreign } = await client.query<{ lane: string }>(
     'SELECT DISTINCT lane FROM floe.projection_checkpoints WHERE shard = $1 AND lane = ANY($2::text[]) AND NOT (projection = ANY($3::text[]))',
@@ -220,16 +249,16 @@ async function mergeLanes(client: PoolClient, lanes: Map<string, Lane>, key: str
     if (why) log(`lane ${l.lane} (shard ${key}) stays apart from the lanes at its position ${l.position}: ${why}`);
   }
   const mergeable = groups.map((g) => g.filter((l) => !apart.has(l.lane))).filter((g) => g.length > 1);
-  if (mergeable.length === 0) return;
+  if (mergeable.length === 0) return merged;
   const { rows: sizes } = await client.query<{ lane: string; n: string }>(
     'SELECT lane, count(*) AS n FROM floe.projection_email_ledger WHERE shard = $1 AND lane = ANY($2::text[]) GROUP BY lane',
     [key, mergeable.flat().map((l) => l.lane)],
   );
   const ledgerSize = new Map(sizes.map((r) => [r.lane, r.n]));
   for (const candidates of mergeable) {
-    // Keep a ledger lane ('main' first, then the largest), so that the merged lane has a ledger whenever one is needed.
-    const rank = (l: Lane) => (usesLedger(l.projections) ? 4 : 0) + (l.lane === 'main' ? 2 : 0);
-    const [kept, ...others] = [...candidates].sort((a, b) => rank(b) - rank(a) || b.projections.length - a.projections.length);
+    // Keep a lane that keeps a ledger, so that the merged lane has one whenever it needs it;
+    // of those the newest, whose ledger was folded from the start by the code running now.
+    const [kept, ...others] = [...candidates].sort((a, b) => Number(usesLedger(b.projections)) - Number(usesLedger(a.projections)) || laneCreated(b.lane) - laneCreated(a.lane));
     for (const l of others) {
       const a = ledgerSize.get(kept.lane) ?? '0';
       const b = ledgerSize.get(l.lane) ?? '0';
@@ -238,12 +267,21 @@ async function mergeLanes(client: PoolClient, lanes: Map<string, Lane>, key: str
         continue;
       }
       await client.query('UPDATE floe.projection_checkpoints SET lane = $1 WHERE shard = $2 AND lane = $3', [kept.lane, key, l.lane]);
+      await client.query('DELETE FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [l.lane, key]);
+      merged.push(l.lane);
       kept.projections.push(...l.projections);
       lanes.delete(l.lane);
       log(`lane ${l.lane} (shard ${key}) merged into lane ${kept.lane} at position ${kept.position}: ${l.projections.map((p) => p.name).join(', ')}`);
     }
   }
+  return merged;
 }
+
+/** When a lane was opened, from its id (`main` first, then `lane-<base-36 milliseconds>`), for ordering only. */
+const laneCreated = (lane: string): number => {
+  const t = lane.startsWith('lane-') ? parseInt(lane.slice('lane-'.length), 36) : 0;
+  return Number.isFinite(t) ? t : 0;
+};
 
 /** A lane's ledger, parked events and dead letters (its row in projection_lanes stays). */
 export async function dropLaneState(client: PoolClient, lane: string, shard: string): Promise<void> {

@@ -375,7 +375,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
     }
     const ahead = new Map<string, ReturnType<typeof read>>();
-    const layout = (ls: Lane[]) => ls.map((l) => `${l.lane}:${l.projections.map((p) => p.name).join('+')}`).join(' ');
+    const layout = (ls: Lane[]) => ls.map((l) => `${l.lane}:${l.projections.map((p) => p.name).sort().join('+')}`).join(' ');
     let mergeTried = '';
     const next = (lane: Lane) => {
       const page = ahead.get(lane.lane) ?? read(folded.get(lane.lane) ?? lane.position);
