@@ -19,7 +19,7 @@ import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../schemas/errors';
 import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
 import { project } from './pipeline';
-import { dropLaneState, lockLaneLayout, lockProjections } from './runtime/lanes';
+import { dropLaneState, dropRetiredLanes, lockLaneLayout, lockProjections } from './runtime/lanes';
 import type { BatchReport } from './runtime/runner';
 import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
@@ -211,15 +211,6 @@ async function swapWhole(
   const { rows: retired } = await client.query<{ lane: string; shard: string }>(`DELETE FROM floe.projection_lanes l WHERE NOT EXISTS
     (SELECT 1 FROM floe.projection_checkpoints c WHERE c.lane = l.lane AND c.shard = l.shard) RETURNING lane, shard`);
   return { swapped: p.tables, retired };
-}
-
-/**
- * The ledger, parked events and dead letters of lanes a swap left without projections:
- * deleted after the swap, outside its locks (a lane's ledger may be large). Until then, and
- * if the process dies first, nothing reads them: every reader goes through projection_lanes.
- */
-async function dropRetiredLanes(pool: Pool, lanes: Array<{ lane: string; shard: string }>): Promise<void> {
-  for (const { lane, shard } of lanes) await transaction(pool, (client) => dropLaneState(client, lane, shard));
 }
 
 /** One month: exchange that month's partition of every partitioned public table. */

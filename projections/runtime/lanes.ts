@@ -16,6 +16,7 @@ import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import { TENANT_SHARD_SQL } from '../../streams/postgres/read';
 import { usesLedger } from './ledger';
+import { transaction } from './sql';
 import type { AnyProjection } from './types';
 
 export interface ShardSpec {
@@ -96,7 +97,7 @@ export async function resolveLanes(
   const family = shardFamily(key);
   const names = projections.map((p) => p.name);
   const client = await pool.connect();
-  let merged: string[] = [];
+  let merged: Array<{ lane: string; shard: string }> = [];
   let resolved: Lane[];
   try {
     await client.query('BEGIN');
@@ -187,22 +188,18 @@ export async function resolveLanes(
   } finally {
     client.release();
   }
-  // Merged lanes' rows are gone, so nothing reads their state any more: it may be large (a
-  // ledger entry per email), so it is deleted after the commit, outside the layout lock.
-  for (const lane of merged) {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await dropLaneState(c, lane, key);
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
-  }
+  await dropRetiredLanes(pool, merged);
   return resolved;
+}
+
+/**
+ * The ledger, parked events and dead letters of lanes whose row is gone (a swap left them
+ * without projections, or a merge emptied them): deleted after that commit, outside its
+ * locks, as a lane's ledger may be large. Until then, and if the process dies first, nothing
+ * reads them: every reader goes through projection_lanes.
+ */
+export async function dropRetiredLanes(pool: Pool, lanes: Array<{ lane: string; shard: string }>): Promise<void> {
+  for (const { lane, shard } of lanes) await transaction(pool, (client) => dropLaneState(client, lane, shard));
 }
 
 /**
@@ -216,16 +213,22 @@ export async function lockLaneLayout(client: PoolClient, shard: string): Promise
 
 /**
  * Merge the lanes of `lanes` that stand at one position into one, in the caller's
- * transaction: their checkpoints move to the kept lane, and the others, left without
- * projections, are dropped as orphans. Two lanes at one position have folded the same
+ * transaction: their checkpoints move to the kept lane and the others' rows are deleted
+ * (returned, for `dropRetiredLanes` after the commit). Two lanes at one position have folded the same
  * events, so the kept lane's email ledger and parked events are those the others would
  * have (the kept lane is one that keeps a ledger, if any does). Left apart, with a log
  * line: lanes with a member outside this run (another process may be folding it), lanes
  * that ever dead-lettered an event for a projection error (they skipped it, the others
  * did not), and ledger lanes whose ledgers differ in size.
  */
-async function mergeLanes(client: PoolClient, lanes: Map<string, Lane>, key: string, names: string[], log: (m: string) => void): Promise<string[]> {
-  const merged: string[] = [];
+async function mergeLanes(
+  client: PoolClient,
+  lanes: Map<string, Lane>,
+  key: string,
+  names: string[],
+  log: (m: string) => void,
+): Promise<Array<{ lane: string; shard: string }>> {
+  const merged: Array<{ lane: string; shard: string }> = [];
   if (lanes.size < 2) return merged;
   const byPosition = new Map<bigint, Lane[]>();
   for (const l of lanes.values()) byPosition.set(l.position, [...(byPosition.get(l.position) ?? []), l]);
@@ -268,7 +271,7 @@ async function mergeLanes(client: PoolClient, lanes: Map<string, Lane>, key: str
       }
       await client.query('UPDATE floe.projection_checkpoints SET lane = $1 WHERE shard = $2 AND lane = $3', [kept.lane, key, l.lane]);
       await client.query('DELETE FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [l.lane, key]);
-      merged.push(l.lane);
+      merged.push({ lane: l.lane, shard: key });
       kept.projections.push(...l.projections);
       lanes.delete(l.lane);
       log(`lane ${l.lane} (shard ${key}) merged into lane ${kept.lane} at position ${kept.position}: ${l.projections.map((p) => p.name).join(', ')}`);
