@@ -10,7 +10,7 @@
  */
 // Before 'kafkajs': it replaces one of kafkajs' modules, which has to happen before kafkajs loads it.
 import { installProduceEncoder } from './kafkajsProduce';
-import { Admin, ICustomPartitioner, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
+import { Admin, ConsumerRunConfig, ICustomPartitioner, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
 import type { ConsumerOptions, InboundBatch, KafkaConsumer, KafkaProducer, KafkaTransport, OutboundMessage, TopicSpec } from './transport';
 
 export interface KafkajsOptions {
@@ -163,8 +163,10 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
         retry: { initialRetryTime: 300, retries: 8, restartOnFailure: async () => !stopping },
       });
       let finish: (() => void) | undefined;
+      let ahead: FetchAhead | undefined;
       const stop = async () => {
         stopping = true;
+        await ahead?.stop(); // the batches handed on finish their chunk in hand and commit it
         await c.disconnect(); // waits for the batch in hand
         finish?.();
       };
@@ -173,9 +175,15 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
           await c.connect();
           await c.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });
           closers.add(stop);
+          if (o.fetchAhead) ahead = new FetchAhead(handler, (topic, partition, offset) => c.seek({ topic, partition, offset }));
           try {
             await new Promise<void>((resolve, reject) => {
               finish = resolve;
+              if (ahead) {
+                const revoke = () => ahead?.revoke();
+                c.on(c.events.REBALANCING, revoke);
+                c.on(c.events.GROUP_JOIN, revoke);
+              }
               if (o.onAssign) {
                 const onAssign = o.onAssign;
                 c.on(c.events.GROUP_JOIN, (e) => {
@@ -185,6 +193,7 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
               }
               if (o.onRevoke) c.on(c.events.REBALANCING, () => o.onRevoke?.());
               c.on(c.events.CRASH, (e) => {
+                ahead?.revoke();
                 o.onRevoke?.();
                 if (!e.payload.restart && !stopping) reject(e.payload.error);
                 else if (!stopping) write(`kafka: consumer ${o.groupId} restarts after: ${e.payload.error.message}`);
@@ -196,7 +205,7 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
                 eachBatch: async (p) => {
                   const { topic, partition } = p.batch;
                   const last = p.batch.messages[p.batch.messages.length - 1]?.offset;
-                  const batch: InboundBatch = {
+                  const inbound = (active: () => boolean): InboundBatch => ({
                     topic,
                     partition,
                     messages: p.batch.messages.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, headers: headerBuffers(m.headers) })),
@@ -204,17 +213,17 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
                     async commit(offset) {
                       // After the batch's last message, the batch may end in control records (transactions): skip them too.
                       const upTo = offset === last ? p.batch.lastOffset() : offset;
-                      p.resolveOffset(upTo);
+                      if (!o.fetchAhead) p.resolveOffset(upTo);
                       await p.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(upTo) + 1n).toString() }] }] });
                     },
-                    active: () => p.isRunning() && !p.isStale(),
+                    active,
                     // kafkajs applies a seek at the next fetch (with autoCommit off, it only moves the fetch position).
                     seek: (offset) => c.seek({ topic, partition, offset }),
                     highWatermark: p.batch.highWatermark,
-                  };
-                  await handler(batch);
-                },
-              }).catch(reject);
+                  });
+                  if (!ahead) return handler(inbound(() => p.isRunning() && !p.isStale()));
+                  await ahead.take(p, inbound);
+                },              }).catch(reject);
             });
           } finally {
             closers.delete(stop);
@@ -263,6 +272,89 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       admin = undefined;
     },
   };
+}
+
+type BatchPayload = Parameters<NonNullable<ConsumerRunConfig['eachBatch']>>[0];
+
+/**
+ * Fetch-ahead (`ConsumerOptions.fetchAhead`). kafkajs fetches again only once the handlers of
+ * every partition it fetched have returned, so a handler that waits on a slow sink (ingest's
+ * store appends) leaves the sink idle during each fetch and its decoding. Here eachBatch marks
+ * its batch fetched (the next fetch continues after it), queues it behind the partition's
+ * batch in progress and returns once that one is done: each partition's next batch is fetched
+ * while its current one is handled, and the batches of a partition still run one at a time, in
+ * order. The handler commits offsets as before, after its work. When a handler throws, the
+ * partition is fetched again from the first offset that batch did not commit (the batch
+ * queued behind it is dropped) and the error is thrown from that partition's next eachBatch,
+ * so kafkajs' retries and restarts apply as they do without fetch-ahead. A rebalance or a
+ * restart drops what is queued (it is fetched again by the partition's next owner).
+ */
+class FetchAhead {
+  private readonly partitions = new Map<string, { tail: Promise<void>; epoch: number; failure?: unknown }>();
+  private generation = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly handler: (batch: InboundBatch) => Promise<void>,
+    private readonly seek: (topic: string, partition: number, offset: string) => void,
+  ) {}
+
+  /** Every partition is being revoked (eager rebalance, restart): what is queued is dropped, the batch in hand stops at its next chunk. */
+  revoke(): void {
+    this.generation++;
+  }
+
+  /** Let the batches in hand finish (each stops after its current chunk); nothing new starts. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.partitions.values()].map((p) => p.tail));
+  }
+
+  async take(p: BatchPayload, inbound: (active: () => boolean) => InboundBatch): Promise<void> {
+    if (this.stopping) return; // not marked fetched: whoever owns the partition next fetches it
+    const { topic, partition } = p.batch;
+    const key = `${topic}\0${partition}`;
+    let part = this.partitions.get(key);
+    if (!part) this.partitions.set(key, (part = { tail: Promise.resolve(), epoch: 0 }));
+    const state = part;
+    // A failure no eachBatch was waiting for: this batch was fetched after the seek back, and
+    // is not marked fetched, so it comes again after kafkajs' retry.
+    this.raise(state);
+    const { epoch } = state;
+    const generation = this.generation;
+    const active = () => !this.stopping && this.generation === generation && state.epoch === epoch && p.isRunning();
+    const batch = inbound(active);
+    let resume = p.batch.messages[0].offset; // kafkajs hands over no empty batch
+    const tracked: InboundBatch = {
+      ...batch,
+      async commit(offset) {
+        await batch.commit(offset);
+        resume = (BigInt(offset) + 1n).toString();
+      },
+    };
+    p.resolveOffset(p.batch.lastOffset());
+    const previous = state.tail;
+    state.tail = previous.then(async () => {
+      if (!active()) return;
+      try {
+        await this.handler(tracked);
+      } catch (e) {
+        if (state.epoch !== epoch || this.generation !== generation) return; // superseded: the next owner fetches it again
+        state.epoch++;
+        this.seek(topic, partition, resume);
+        state.failure = e;
+      }
+    });
+    await previous;
+    this.raise(state);
+  }
+
+  private raise(state: { failure?: unknown }): void {
+    if (state.failure === undefined) return;
+    const e = state.failure;
+    state.failure = undefined;
+    throw e;
+  }
 }
 
 /** Until every partition of `topics` has a leader (a new topic's metadata takes a moment to spread). */

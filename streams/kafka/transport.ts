@@ -57,6 +57,13 @@ export interface ConsumerOptions {
   /** Batches of different partitions handled at once (default 1). */
   concurrency?: number;
   /**
+   * Fetch a partition's next batch while its current one is handled (default false). For
+   * handlers that commit their own offsets and never `seek`: a batch's messages count as
+   * fetched once it is handed over, and a handler that throws has the partition fetched
+   * again from the first offset it did not commit.
+   */
+  fetchAhead?: boolean;
+  /**
    * Called when this member (re)joins the group, with the partitions it now owns. Every
    * rebalance revokes all partitions first (eager), so anything kept per partition is stale.
    */

@@ -9,7 +9,9 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { defaultCatalog, encode, validatePayload } from '../../schemas';
-import { ingestEventId } from '../../streams/kafka';
+import { ingest, ingestEventId, kafkajsTransport } from '../../streams/kafka';
+import { PostgresEventStore } from '../../streams/postgres';
+import type { PreparedEvent } from '../../streams/prepare';
 import { APPEND_LOCK_KEY } from '../../streams/postgres/append';
 import { useDatabase } from '../helpers/backends';
 import { exited, floe } from '../helpers/cli';
@@ -169,6 +171,56 @@ describe('kafka ingest (real broker)', function () {
     }
     await ingestUntilIdle(db.url, topic, group);
     await expectStoredOnce(all, tenants);
+  });
+
+  it('fetches a partition again from its first uncommitted offset when an append fails, with its next batches fetched ahead', async () => {
+    const topic = k.unique('ingest.fail');
+    await k.createTopic(topic, 3);
+    const events = workload(db.url, 14, 200);
+    await produce(k, topic, events);
+    const store = await PostgresEventStore.open(db.url);
+    const transport = kafkajsTransport({ brokers: k.brokers, logLevel: 'nothing' });
+    // The 3rd append fails before reaching the store; the 8th commits, then fails (a lost reply).
+    let calls = 0;
+    let lostReply = 0;
+    const sink = {
+      async appendPrepared(batch: PreparedEvent[]) {
+        if (++calls === 3) throw new Error('injected: the store is unreachable');
+        const r = await store.appendPrepared(batch);
+        if (calls === 8) {
+          lostReply = batch.length;
+          throw new Error('injected: the reply was lost after the commit');
+        }
+        return r;
+      },
+    };
+    let s;
+    try {
+      // Small fetches and chunks: each partition comes in many batches, each in two chunks,
+      // so batches are queued behind the failing ones when they fail.
+      s = await ingest({
+        transport,
+        store: sink,
+        catalog: defaultCatalog(),
+        payloads: store.schemas,
+        topic,
+        groupId: k.unique('g-fail'),
+        chunkSize: 40,
+        fetchBytesPerPartition: 16 << 10,
+        untilIdle: true,
+        idleCheckMs: 200,
+        signal: AbortSignal.timeout(120_000), // a partition stuck behind a lost chunk would never be idle
+      });
+    } finally {
+      await transport.close();
+      await store.close();
+    }
+    expect(calls, `appends (ingest: ${JSON.stringify(s)})`).to.be.above(20);
+    expect(lostReply).to.be.above(0);
+    await expectStoredOnce(events);
+    // The chunk whose reply was lost came again, as duplicates; every other event was appended once.
+    expect(s.appended).to.equal(events.length - lostReply);
+    expect(s.duplicates).to.be.at.least(lostReply);
   });
 
   it('keeps its group membership through an append that outlasts the session timeout', async () => {
