@@ -65,7 +65,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 }
 
 /** Errors in what the user typed (exit 2, as usage errors), not failures of the work (exit 1). */
-const BAD_INPUT_CODES = new Set(['BAD_PERIOD', 'UNKNOWN_PROJECTION', 'INVALID_ARGUMENT', 'NOT_PARTITIONED']);
+const BAD_INPUT_CODES = new Set(['BAD_PERIOD', 'UNKNOWN_PROJECTION', 'INVALID_ARGUMENT', 'NOT_PARTITIONED', 'UNKNOWN_TENANT']);
 function badInput(e: unknown): boolean {
   if (isFloeError(e)) return BAD_INPUT_CODES.has(e.code);
   return (e as { code?: string }).code === 'ENOENT' && Boolean((e as { syscall?: string }).syscall); // a file or directory named on the command line

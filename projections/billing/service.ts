@@ -9,7 +9,8 @@
  *   row and appends `billing.period_recomputed` in one transaction, which fails and is
  *   retried if the projection moved in between, so nothing is ever counted twice.
  *
- * `--period YYYY-MM` names the tenant's period that starts in that month.
+ * `--period YYYY-MM` names the tenant's period that starts in that month. All three refuse a
+ * tenant no stored event names (UNKNOWN_TENANT) before reading or appending anything.
  */
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
@@ -42,6 +43,24 @@ export interface Recomputed {
 
 const figuresOf = (row: Partial<BillingRow> | null | undefined): Figures | null =>
   row ? (Object.fromEntries(FIGURES.map((f) => [f, row[f] ?? (f === 'subscription_id' ? null : 0)])) as Figures) : null;
+
+/**
+ * Refuse a tenant no event in the store names (UNKNOWN_TENANT): a mistyped --tenant would
+ * otherwise show nothing, recompute "no difference" and, worse, close a period with zero
+ * figures in a permanent event. A known tenant without usage in a period is not an error.
+ */
+export async function assertKnownTenant(db: Pool | PoolClient, tenant: string): Promise<void> {
+  // events_tenant_idx (tenant_id, global_position) answers this without a scan.
+  const { rows } = await db.query<{ known: boolean }>('SELECT EXISTS (SELECT 1 FROM floe.events WHERE tenant_id = $1) AS known', [tenant]);
+  if (!rows[0].known) throw new FloeError('UNKNOWN_TENANT', `unknown tenant ${JSON.stringify(tenant)}: no event in the store names it`, { context: { tenant } });
+}
+
+/** `floe billing show`: the live rows of a known tenant, all periods or the one starting in `month`. */
+export async function show(store: PostgresEventStore, pool: Pool, tenant: string, month?: string): Promise<BillingRow[]> {
+  await assertKnownTenant(pool, tenant);
+  const period = month ? await tenantPeriod(store, tenant, month) : undefined;
+  return liveRows(pool, tenant, period);
+}
 
 /** The live rows of a tenant (one period when `period` is given). */
 export async function liveRows(db: Pool | PoolClient, tenant: string, period?: Period): Promise<BillingRow[]> {
@@ -100,6 +119,7 @@ export async function recompute(
   month: string,
   o: { apply?: boolean; reason?: string } = {},
 ): Promise<Recomputed> {
+  await assertKnownTenant(pool, tenant);
   for (let attempt = 1; ; attempt++) {
     const asOf = await billingCheckpoint(pool, tenant);
     const history = await tenantHistory(store, tenant, asOf);
@@ -176,6 +196,7 @@ export interface Closed {
 }
 
 export async function close(store: PostgresEventStore, pool: Pool, tenant: string, month: string): Promise<Closed> {
+  await assertKnownTenant(pool, tenant);
   const period = await tenantPeriod(store, tenant, month);
   const checkpoint = await billingCheckpoint(pool, tenant).catch((e) => {
     if ((e as FloeError).code === 'NOT_PROJECTED') return null;

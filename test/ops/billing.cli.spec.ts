@@ -2,7 +2,8 @@
  * The billing team's commands through the CLI: show equals the oracle, close records the
  * invoiced figures, late events into the closed period appear in recompute's diff exactly,
  * recompute without --apply changes nothing, --apply replaces the row and leaves an audit
- * event that lands in admin_system_events.
+ * event that lands in admin_system_events; an unknown tenant is an error for all three, and
+ * close appends nothing for it.
  */
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
@@ -124,6 +125,34 @@ describe('floe billing show | close | recompute', function () {
       const noop = json(['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--json', '--apply'])[0];
       expect(noop.applied).to.equal(false);
       expect(json(['read', '--tenant', tenant.tenantId, '--type-prefix', 'billing.period_recomputed'])).to.have.length(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('an unknown tenant is an error (exit 2, named on stderr) for show, close and recompute, and nothing is appended', async () => {
+    const unknown = 'typo-tenant';
+    expect(w.truth.tenants.map((t) => t.tenantId)).to.not.include(unknown);
+    const { Pool } = await import('pg');
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    const head = async () => (await pool.query('SELECT max(global_position)::text AS position, count(*)::int AS count FROM floe.events')).rows[0];
+    try {
+      const before = await head();
+      for (const args of [
+        ['billing', 'show', '--tenant', unknown],
+        ['billing', 'show', '--tenant', unknown, '--period', month],
+        ['billing', 'close', '--tenant', unknown, '--period', month],
+        ['billing', 'recompute', '--tenant', unknown, '--period', month],
+        ['billing', 'recompute', '--tenant', unknown, '--period', month, '--apply', '--reason', 'typo'],
+      ]) {
+        const r = floe(db.url, args);
+        expect(r.code, `${args.join(' ')}: ${r.err}`).to.equal(2);
+        expect(r.err, args.join(' ')).to.contain(`unknown tenant "${unknown}"`);
+        expect(r.out, args.join(' ')).to.equal('');
+      }
+      expect(await head(), 'nothing appended').to.deep.equal(before);
+      const { rows: closes } = await pool.query(`SELECT count(*)::int AS n FROM floe.events WHERE tenant_id = $1`, [unknown]);
+      expect(closes[0].n).to.equal(0);
     } finally {
       await pool.end();
     }

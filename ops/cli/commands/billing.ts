@@ -25,8 +25,7 @@ ${PERIOD_HELP}
     const ctx = await openContext((m) => io.err(m));
     try {
       const month = stringOption(p, 'period');
-      const period = month ? await billing.tenantPeriod(ctx.store, tenant, month) : undefined;
-      const rows = await billing.liveRows(ctx.pool, tenant, period);
+      const rows = await billing.show(ctx.store, ctx.pool, tenant, month);
       for (const r of rows) {
         if (p.values.json) io.out(toJson(r));
         else
