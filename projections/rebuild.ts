@@ -18,6 +18,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../schemas/errors';
 import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
+import { parseMonth } from './billing/periods';
 import { project } from './pipeline';
 import { dropLaneState, dropRetiredLanes, lockLaneLayout, lockProjections } from './runtime/lanes';
 import type { BatchReport } from './runtime/runner';
@@ -139,9 +140,8 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
 }
 
 function parsePeriod(s: string): Date {
-  const m = /^(\d{4})-(\d{2})$/.exec(s);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new FloeError('BAD_PERIOD', `--period must be YYYY-MM, got ${JSON.stringify(s)}`);
-  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
+  const { year, month } = parseMonth(s);
+  return new Date(Date.UTC(year, month, 1));
 }
 
 async function livePosition(db: Pool | PoolClient, name: string): Promise<bigint | null> {

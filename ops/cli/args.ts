@@ -20,6 +20,8 @@ export interface Command {
   /** Longer help: what it does, options, output, exit codes. */
   help: string;
   options?: Options;
+  /** Most positional arguments it takes (default none): more is a usage error. */
+  positionals?: number;
   run(args: Parsed, io: Io): Promise<number>;
 }
 

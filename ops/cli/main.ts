@@ -6,15 +6,19 @@ import { isFloeError } from '../../schemas/errors';
 import { Command, Io, parse, UsageError } from './args';
 import { COMMANDS } from './commands';
 
+/** One line per command: its name and summary (its options are in `floe NAME --help`). */
+function listing(names: string[]): string[] {
+  const width = Math.max(...names.map((n) => n.length));
+  return names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]().summary}`);
+}
+
 function overview(): string {
-  const all = Object.values(COMMANDS).map((load) => load());
-  const width = Math.max(...all.map((c) => c.usage.length));
   return [
     'floe: an event-sourced pipeline for email analytics',
     '',
-    'Usage: floe COMMAND [options]      (floe COMMAND --help for details)',
+    'Usage: floe COMMAND [options]      (floe COMMAND --help for its options)',
     '',
-    ...all.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...listing(Object.keys(COMMANDS)),
     '',
     'Configuration: DATABASE_URL (PostgreSQL 15+; without it an embedded PostgreSQL runs with data in',
     '$FLOE_HOME/pg, default .floe/pg), KAFKA_BROKERS for the kafka commands; README.md lists the rest.',
@@ -41,6 +45,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   const { command, rest, name } = resolve(argv);
   if (!command) {
     const group = Object.keys(COMMANDS).filter((k) => k.startsWith(argv[0] + ' '));
+    if (group.length && (argv[1] === '--help' || argv[1] === '-h')) {
+      io.out([`Usage: floe ${argv[0]} SUBCOMMAND [options]      (floe ${group[0]} --help for its options)`, '', ...listing(group)].join('\n'));
+      return 0;
+    }
     if (group.length) {
       const sub = argv[1] && !argv[1].startsWith('-') ? `unknown subcommand ${JSON.stringify(argv[1])}` : 'needs a subcommand';
       io.err(`floe ${argv[0]}: ${sub}: ${group.map((g) => g.split(' ')[1]).join(', ')} (floe ${group[0]} --help)`);
@@ -53,6 +61,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.out(helpOf(command));
       return 0;
     }
+    const extra = parsed.positionals.slice(command.positionals ?? 0);
+    if (extra.length) throw new UsageError(`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((a) => JSON.stringify(a)).join(' ')}`);
     return await command.run(parsed, io);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -68,7 +78,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 const BAD_INPUT_CODES = new Set(['BAD_PERIOD', 'UNKNOWN_PROJECTION', 'INVALID_ARGUMENT', 'NOT_PARTITIONED', 'UNKNOWN_TENANT']);
 function badInput(e: unknown): boolean {
   if (isFloeError(e)) return BAD_INPUT_CODES.has(e.code);
-  return (e as { code?: string }).code === 'ENOENT' && Boolean((e as { syscall?: string }).syscall); // a file or directory named on the command line
+  // A file or directory named on the command line that is missing, a directory, or not allowed.
+  return ['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES'].includes((e as { code?: string }).code ?? '') && Boolean((e as { syscall?: string }).syscall);
 }
 
 /** Floe and database errors are expected outcomes: their message, not a stack trace. */

@@ -13,6 +13,8 @@
  *   periodsBetween(Date.parse('2026-01-20'), Date.parse('2026-03-02'), 1).length; // 3
  */
 
+import { FloeError } from '../../schemas/errors';
+
 /** The anchor of a tenant without a subscription: calendar months. */
 export const CALENDAR_ANCHOR = 1;
 
@@ -71,10 +73,16 @@ export function periodsBetween(first: number, last: number, anchor: number): Per
   return out;
 }
 
+/** Year and month (0-11) of 'YYYY-MM', as `--period` takes it; a BAD_PERIOD error otherwise. */
+export function parseMonth(month: string): { year: number; month: number } {
+  const m = /^(\d{4})-(\d{2})$/.exec(month);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new FloeError('BAD_PERIOD', `--period must be YYYY-MM, got ${JSON.stringify(month)}`);
+  return { year: Number(m[1]), month: Number(m[2]) - 1 };
+}
+
 /** The period starting in calendar month 'YYYY-MM' (how `--period YYYY-MM` names one). */
 export function periodOfMonth(month: string, anchor: number): Period {
-  const m = /^(\d{4})-(\d{2})$/.exec(month);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new RangeError(`not a month: ${JSON.stringify(month)} (expected YYYY-MM)`);
-  const start = anchored(Number(m[1]), Number(m[2]) - 1, anchor);
+  const m = parseMonth(month);
+  const start = anchored(m.year, m.month, anchor);
   return { start: ymd(start), end: ymd(periodEndMs(start, anchor)) };
 }

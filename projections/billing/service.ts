@@ -105,11 +105,7 @@ async function billingCheckpoint(db: Pool | PoolClient, tenant: string, forUpdat
 export async function tenantPeriod(store: PostgresEventStore, tenant: string, month: string): Promise<Period> {
   const subs: RecordedEvent[] = [];
   for await (const page of store.readAll({ tenant, typePrefix: 'subscription.started', batchSize: 1000 })) subs.push(...page);
-  try {
-    return periodOfMonth(month, anchorOf(firstSubscription(subs)));
-  } catch (e) {
-    throw new FloeError('BAD_PERIOD', `--period: ${(e as Error).message}`);
-  }
+  return periodOfMonth(month, anchorOf(firstSubscription(subs)));
 }
 
 export async function recompute(
@@ -123,12 +119,7 @@ export async function recompute(
   for (let attempt = 1; ; attempt++) {
     const asOf = await billingCheckpoint(pool, tenant);
     const history = await tenantHistory(store, tenant, asOf);
-    let period: Period;
-    try {
-      period = periodOfMonth(month, anchorOf(firstSubscription(history)));
-    } catch (e) {
-      throw new FloeError('BAD_PERIOD', `--period: ${(e as Error).message}`);
-    }
+    const period = periodOfMonth(month, anchorOf(firstSubscription(history)));
     const recomputed = figuresOf(billingRows(tenant, history).find((r) => r.period_start === period.start));
     const live = figuresOf((await liveRows(pool, tenant, period))[0]);
     const closedEvent = history.filter((e) => e.type === CLOSED && (e.data as { periodStart: string }).periodStart === period.start).pop();

@@ -112,7 +112,9 @@ export async function resolveLanes(
       throw new FloeError(
         'SHARD_MISMATCH',
         `projection ${other.projection} was projected ${howProjected(theirs)}; ` +
-          (theirs.startsWith('kafka:') || family.startsWith('kafka:') ? `keep projecting it that way, or rebuild it to change it` : `keep that shard count, or rebuild it to change it`),
+          (theirs.startsWith('kafka:') || family.startsWith('kafka:')
+            ? 'keep projecting it that way (a projection is projected from the store or from one Kafka topic, never both)'
+            : 'keep that shard count (a projection keeps the one it was first projected with)'),
         { context: { projection: other.projection, shard: other.shard } },
       );
     }

@@ -116,6 +116,33 @@ describe('floe append / read / status (CLI)', function () {
     expect(bad[6].type, 'an over-size event is named by its type').to.equal('email.opened');
   });
 
+  it('stops at a batch the store refuses (expectedVersion), naming the line; the batches before it stay, and it says how many', () => {
+    const ev = (i: number, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ type: 'company.created', tenantId: 'ev-t', stream: 'company-ev-1', occurredAt: `2026-03-02T10:00:0${i}.000Z`, data: { companyId: 'ev-1', name: `v${i}` }, ...extra });
+    const input = [ev(1), ev(2), ev(3), ev(4), ev(5, { expectedVersion: 999 }), ev(6)].join('\n');
+    const before = JSON.parse(floe(db.url, ['status', '--json']).out).head.count;
+    const r = floe(db.url, ['append', '-', '--batch-size', '2'], input);
+    expect(r.code).to.equal(1);
+    expect(r.err).to.match(/line 5 \(company\.created, id [0-9a-f-]{36}\): stream company-ev-1: expected version 999, actual 3/);
+    expect(r.err).to.contain('lines 5-6').and.contain('4 appended');
+    expect(JSON.parse(r.out)).to.include({ appended: 4, duplicates: 0 });
+    expect(JSON.parse(floe(db.url, ['status', '--json']).out).head.count).to.equal(before + 4);
+  });
+
+  it('refuses paths it cannot use before appending anything (exit 2)', () => {
+    const before = JSON.parse(floe(db.url, ['status', '--json']).out).head.count;
+    for (const [args, says] of [
+      [['append', file, '--rejects', path.join(dir, 'no-such-dir', 'rejects.ndjson')], /no-such-dir/],
+      [['append', dir], /is not a file/],
+      [['append', file, file], /unexpected argument/],
+    ] as Array<[string[], RegExp]>) {
+      const r = floe(db.url, args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).to.equal(2);
+      expect(r.err).to.match(says).and.not.match(/\n\s+at /);
+    }
+    expect(JSON.parse(floe(db.url, ['status', '--json']).out).head.count).to.equal(before);
+  });
+
   it('explains usage errors and has --help', () => {
     const r = floe(db.url, ['append', '--batch-size', 'lots']);
     expect(r.code).to.equal(2);

@@ -23,6 +23,8 @@ describe('floe exit codes', function () {
     [['rebuild', 'companies', '--period', '2026-03'], /no monthly partitions/],
     [['schemas', 'check', '--dir', '/nonexistent/floe-schemas'], /nonexistent/],
     [['append', '/nonexistent/events.ndjson'], /nonexistent/],
+    [['status', '--json', 'extra'], /unexpected argument "extra"/],
+    [['generate', '--emails', '10', '--truth', '/nonexistent/truth.ndjson'], /nonexistent/],
   ] as Array<[string[], RegExp]>) {
     it(`exits 2 for bad input: floe ${args.join(' ')}`, function () {
       if (!db.url) return this.skip();
@@ -32,6 +34,18 @@ describe('floe exit codes', function () {
       expect(r.err).to.not.match(/\n\s+at /, 'no stack trace');
     });
   }
+
+  it('has --help for the command groups, listing their subcommands', function () {
+    if (!db.url) return this.skip();
+    for (const group of ['billing', 'dead-letters', 'schemas', 'kafka', 'db']) {
+      const r = floe(db.url, [group, '--help']);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(new RegExp(`^  ${group} \\S+ +\\S`, 'm'));
+    }
+    const bare = floe(db.url, ['billing']);
+    expect(bare.code).to.equal(2);
+    expect(bare.err).to.contain('needs a subcommand');
+  });
 
   it('ends quietly when the reader of its output stops early (floe generate | head -1)', async () => {
     const child = spawn(process.execPath, [FLOE, 'generate', '--seed', '1', '--tenants', '2', '--emails', '20000', '--start', '2026-01-01', '--days', '30'], {

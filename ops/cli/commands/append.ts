@@ -1,13 +1,26 @@
-import { createWriteStream, WriteStream } from 'node:fs';
+import { createWriteStream, openSync, statSync, WriteStream } from 'node:fs';
 import { EventIdConflictError, WrongExpectedVersionError } from '../../../streams/errors';
 import type { PreparedEvent } from '../../../streams/prepare';
 import type { PostgresEventStore } from '../../../streams/postgres';
-import { Command, intOption, stringOption, toJson } from '../args';
+import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { checkLine, contentDigest, describeReject, isReject, readLines, Reject, spoolStdin } from '../lines';
 import { Progress } from '../progress';
 
 const MAX_REPORTED = 20;
+
+/**
+ * The store refused a batch (expected version, or an id stored meanwhile with other content):
+ * the batches before it are committed, nothing from it on is.
+ */
+class AppendStopped extends Error {
+  constructor(
+    message: string,
+    readonly totals: Totals,
+  ) {
+    super(message);
+  }
+}
 
 interface Totals {
   appended: number;
@@ -21,6 +34,7 @@ export const append: Command = {
   usage: 'append [FILE|-] [--batch-size N] [--rejects FILE]',
   summary: 'Append NDJSON events (one per line) to the store',
   options: { 'batch-size': { type: 'string' }, rejects: { type: 'string' } },
+  positionals: 1,
   help: `
 Reads events from FILE, or stdin when FILE is - or absent, one JSON object per line:
   {"id"?, "type", "tenantId", "occurredAt", "data": {...}, "metadata"?, "stream"?, "expectedVersion"?}
@@ -33,15 +47,21 @@ Every bad line is reported with its line number, type, id, field path and reason
                      {"line","id","type","errors":[{"path","message"}],"input"} (exit 0)
 
 Prints one JSON line: {"appended","duplicates","rejected","firstPosition","lastPosition"}.
-Exit codes: 0 done, 1 failure (database, expected version conflict), 2 bad input or usage.`,
+A batch the store refuses (an expectedVersion that does not hold, an id stored meanwhile with
+other content) stops the append there, naming the line: the batches before it stay appended,
+the JSON line says how many; run again once fixed (what is stored counts as duplicates).
+
+Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.`,
   async run(p, io) {
     const batchSize = intOption(p, 'batch-size', 1000, 1);
     const rejectsPath = stringOption(p, 'rejects');
     const source = p.positionals[0] ?? '-';
+    if (source !== '-' && !statSync(source).isFile()) throw new UsageError(`${source} is not a file`);
+    // Opened before anything is read or started: a path that cannot be written is a usage error.
+    const rejectsOut = rejectsPath ? createWriteStream('', { fd: openSync(rejectsPath, 'w') }) : undefined;
     const spool = source === '-' && !rejectsPath ? await spoolStdin() : undefined;
     const file = spool?.file ?? source;
     const ctx = await openContext((m) => io.err(m));
-    const rejectsOut = rejectsPath ? createWriteStream(rejectsPath) : undefined;
     try {
       if (!rejectsOut) {
         const rejects = await checkAll(ctx.store, file);
@@ -56,6 +76,11 @@ Exit codes: 0 done, 1 failure (database, expected version conflict), 2 bad input
       const totals = await appendAll(ctx.store, file, batchSize, rejectsOut, io);
       io.out(toJson(totals));
       return 0;
+    } catch (e) {
+      if (!(e instanceof AppendStopped)) throw e;
+      io.err(`floe append: ${e.message}`);
+      io.out(toJson(e.totals));
+      return 1;
     } finally {
       if (rejectsOut) await new Promise((r) => rejectsOut.end(r));
       spool?.cleanup();
@@ -115,7 +140,7 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
         progress?.tick(batch.length);
         return;
       } catch (e) {
-        if (!rejectsOut) throw e;
+        if (!rejectsOut) throw stopped(e, batch, totals);
         if (e instanceof EventIdConflictError) {
           const bad = new Set(e.conflicts.map((c) => c.index));
           e.conflicts.forEach((c) => {
@@ -134,6 +159,7 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
     }
   };
   // One batch is appended while the next is read and prepared; batches still commit in order.
+  // A batch the store refuses stops the append: the batches after it are never sent.
   let inflight: Promise<void> = Promise.resolve();
   let batch: Pending = [];
   for await (const line of readLines(file)) {
@@ -151,4 +177,24 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
   await flush(batch);
   progress?.done();
   return totals;
+}
+
+/** The error for a batch the store refused without --rejects: which line, and how far the append got. */
+function stopped(e: unknown, batch: Array<{ e: PreparedEvent; line: number }>, totals: Totals): unknown {
+  let where: string;
+  if (e instanceof WrongExpectedVersionError) {
+    const b = batch.find((x) => x.e.id === e.context.eventId);
+    if (!b) return e;
+    where = `line ${b.line} (${b.e.type}, id ${b.e.id}): ${e.message} [${e.code}]`;
+  } else if (e instanceof EventIdConflictError) {
+    where = e.conflicts.map((c) => `line ${batch[c.index].line} (${batch[c.index].e.type}, id ${c.id}): already stored with different content (${c.reason})`).join('; ') + ` [${e.code}]`;
+  } else return e;
+  const lines = `lines ${batch[0].line}-${batch[batch.length - 1].line}`;
+  const before = totals.appended + totals.duplicates
+    ? `the batches before it are committed (${totals.appended} appended, ${totals.duplicates} duplicates, up to position ${totals.lastPosition ?? '-'}); `
+    : '';
+  return new AppendStopped(
+    `${where}\nnothing from its batch (${lines}) on was appended; ${before}fix the line and run again: what is stored already counts as duplicates (or use --rejects FILE)`,
+    { ...totals },
+  );
 }

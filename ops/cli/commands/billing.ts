@@ -1,3 +1,4 @@
+import { parseMonth } from '../../../projections/billing/periods';
 import * as billing from '../../../projections/billing/service';
 import { Command, Parsed, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
@@ -6,6 +7,15 @@ function required(p: Parsed, name: string): string {
   const v = stringOption(p, name);
   if (!v) throw new UsageError(`--${name} is required`);
   return v;
+}
+
+/** --period, checked before anything is opened (a malformed one is bad input, whatever the tenant). */
+function period(p: Parsed, need: true): string;
+function period(p: Parsed, need: false): string | undefined;
+function period(p: Parsed, need: boolean): string | undefined {
+  const month = need ? required(p, 'period') : stringOption(p, 'period');
+  if (month !== undefined) parseMonth(month);
+  return month;
 }
 
 const PERIOD_HELP = `--period YYYY-MM names the tenant's billing period that starts in that month (periods run
@@ -22,9 +32,9 @@ ${PERIOD_HELP}
   --json   one JSON object per row`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
+    const month = period(p, false);
     const ctx = await openContext((m) => io.err(m));
     try {
-      const month = stringOption(p, 'period');
       const rows = await billing.show(ctx.store, ctx.pool, tenant, month);
       for (const r of rows) {
         if (p.values.json) io.out(toJson(r));
@@ -56,7 +66,7 @@ true when the period had no billing_analytics row. Either is also a warning on s
 figures closed are the live ones, whatever they are.`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
-    const month = required(p, 'period');
+    const month = period(p, true);
     const ctx = await openContext((m) => io.err(m));
     try {
       const closed = await billing.close(ctx.store, ctx.pool, tenant, month);
@@ -95,7 +105,7 @@ ${PERIOD_HELP}
 Without --apply nothing is changed.`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
-    const month = required(p, 'period');
+    const month = period(p, true);
     const ctx = await openContext((m) => io.err(m));
     try {
       const r = await billing.recompute(ctx.store, ctx.pool, tenant, month, { apply: p.values.apply === true, reason: stringOption(p, 'reason') });

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { WorkloadTruth, writeWorkload } from '../../generate';
 import { writeTruthTables } from '../../generate/oracle/write';
@@ -35,21 +35,20 @@ Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && fl
     if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(start + 'T00:00:00Z'))) {
       throw new UsageError(`--start must be a date YYYY-MM-DD, got ${JSON.stringify(start)}`);
     }
+    const options = {
+      seed: stringOption(p, 'seed') ?? '1',
+      tenants: intOption(p, 'tenants', 3, 1),
+      emails: intOption(p, 'emails', 1000, 0),
+      start,
+      days: intOption(p, 'days', 30, 1),
+    };
     const truthFile = stringOption(p, 'truth');
-    const truth = truthFile === undefined ? undefined : new WorkloadTruth();
-    await writeWorkload(
-      {
-        seed: stringOption(p, 'seed') ?? '1',
-        tenants: intOption(p, 'tenants', 3, 1),
-        emails: intOption(p, 'emails', 1000, 0),
-        start,
-        days: intOption(p, 'days', 30, 1),
-      },
-      process.stdout,
-      truth,
-    );
-    if (truth && truthFile !== undefined) {
-      const file = createWriteStream(truthFile);
+    // Opened first: a path that cannot be written fails before any event is on stdout.
+    const truthFd = truthFile === undefined ? undefined : openSync(truthFile, 'w');
+    const truth = truthFd === undefined ? undefined : new WorkloadTruth();
+    await writeWorkload(options, process.stdout, truth);
+    if (truth && truthFd !== undefined) {
+      const file = createWriteStream('', { fd: truthFd });
       await writeTruthTables(truth, file);
       file.end();
       await finished(file);

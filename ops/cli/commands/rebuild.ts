@@ -7,6 +7,7 @@ import { untilStopped } from '../signals';
 
 export const rebuild: Command = {
   usage: 'rebuild NAME [--period YYYY-MM] [--batch-size N] [--json]',
+  positionals: 1,
   summary: 'Rebuild a projection from history, blue/green, while the live one keeps serving',
   options: { period: { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' } },
   help: `
