@@ -425,11 +425,11 @@ Runs (ingest / steady / append alone / publish): ${k.all.map((r) => `${n0(r.inge
 **${ceiling >= 0.85 ? 'Ingest is bound by the store append.' : 'Ingest runs below the store append\'s ceiling.'}** Steady ingest ran at ${pc(ceiling)} of what \`appendPrepared\`
 alone achieved with the same events in the same run, and an append was in progress ${pc(k.ingestAppendShare)} of
 the steady window. Partitions are handled at once, so one partition's decoding and offset
-commits overlap the others' appends, which queue on the append lock; what is left without an
-append is kafkajs' fetch, which waits until every partition of the previous fetch is handled.
-Overlapping that too does not help: with three consumer members in the process (a fetch loop
-each), an append was in progress 89% of the time and ingest was no faster (by hand, 300,000
-events, 2026-12-04). During ingest the broker (serving fetches) and the decoding share the
+commits overlap the others' appends, which queue on the append lock; and each partition's next
+batch is fetched while its current one is appended (on its own, kafkajs fetches again only once
+every partition of the previous fetch is handled, which left the store idle during each fetch:
+by hand, 200,000 events, append busy went from 80% to 94% and ingest from 36,400 to 40,900
+events/s, 2026-12-04). During ingest the broker (serving fetches) and the decoding share the
 machine's cores with PostgreSQL, so each append runs slower than it does alone. Client-side decode + validate + encode runs several times faster than the
 append (see Append: about 120,000 events/s); the append itself is server-bound (index maintenance
 under the global append lock, see Append)${k.ingest >= TARGETS.kafkaIngest ? '' : `, so ${n0(TARGETS.kafkaIngest)} events/s of ingest needs a faster append first`}.
