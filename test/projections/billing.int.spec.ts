@@ -73,7 +73,7 @@ describe('billing periods (projections/billing/periods.ts)', () => {
       { start: '2026-03-15', end: '2026-04-15' },
     ]);
     expect(periodOfMonth('2026-02', 31)).to.deep.equal({ start: '2026-02-28', end: '2026-03-31' });
-    expect(() => periodOfMonth('2026-13', 1)).to.throw(RangeError);
+    expect(() => periodOfMonth('2026-13', 1)).to.throw(/--period must be YYYY-MM, got "2026-13"/);
   });
 
   it('count a warm-up in every period it meets, not in one it stopped at the start of, and an empty interval nowhere', () => {
