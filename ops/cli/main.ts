@@ -45,11 +45,11 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   const { command, rest, name } = resolve(argv);
   if (!command) {
     const group = Object.keys(COMMANDS).filter((k) => k.startsWith(argv[0] + ' '));
-    if (group.length && (argv[1] === '--help' || argv[1] === '-h')) {
-      io.out([`Usage: floe ${argv[0]} SUBCOMMAND [options]      (floe ${group[0]} --help for its options)`, '', ...listing(group)].join('\n'));
-      return 0;
-    }
     if (group.length) {
+      if (argv[1] === '--help' || argv[1] === '-h') {
+        io.out([`Usage: floe ${argv[0]} SUBCOMMAND [options]      (floe ${group[0]} --help for its options)`, '', ...listing(group)].join('\n'));
+        return 0;
+      }
       const sub = argv[1] && !argv[1].startsWith('-') ? `unknown subcommand ${JSON.stringify(argv[1])}` : 'needs a subcommand';
       io.err(`floe ${argv[0]}: ${sub}: ${group.map((g) => g.split(' ')[1]).join(', ')} (floe ${group[0]} --help)`);
     } else io.err(`floe: unknown command ${JSON.stringify(argv[0])}; see floe --help`);

@@ -175,7 +175,7 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
           await c.connect();
           await c.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });
           closers.add(stop);
-          if (o.fetchAhead) ahead = new FetchAhead(handler, (topic, partition, offset) => c.seek({ topic, partition, offset }));
+          if (o.fetchAhead) ahead = new FetchAhead(handler);
           try {
             await new Promise<void>((resolve, reject) => {
               finish = resolve;
@@ -213,7 +213,7 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
                     async commit(offset) {
                       // After the batch's last message, the batch may end in control records (transactions): skip them too.
                       const upTo = offset === last ? p.batch.lastOffset() : offset;
-                      if (!o.fetchAhead) p.resolveOffset(upTo);
+                      if (!ahead) p.resolveOffset(upTo); // with fetch-ahead, resolved when handed over
                       await p.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(upTo) + 1n).toString() }] }] });
                     },
                     active,
@@ -223,7 +223,8 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
                   });
                   if (!ahead) return handler(inbound(() => p.isRunning() && !p.isStale()));
                   await ahead.take(p, inbound);
-                },              }).catch(reject);
+                },
+              }).catch(reject);
             });
           } finally {
             closers.delete(stop);
@@ -294,10 +295,7 @@ class FetchAhead {
   private generation = 0;
   private stopping = false;
 
-  constructor(
-    private readonly handler: (batch: InboundBatch) => Promise<void>,
-    private readonly seek: (topic: string, partition: number, offset: string) => void,
-  ) {}
+  constructor(private readonly handler: (batch: InboundBatch) => Promise<void>) {}
 
   /** Every partition is being revoked (eager rebalance, restart): what is queued is dropped, the batch in hand stops at its next chunk. */
   revoke(): void {
@@ -314,9 +312,8 @@ class FetchAhead {
     if (this.stopping) return; // not marked fetched: whoever owns the partition next fetches it
     const { topic, partition } = p.batch;
     const key = `${topic}\0${partition}`;
-    let part = this.partitions.get(key);
-    if (!part) this.partitions.set(key, (part = { tail: Promise.resolve(), epoch: 0 }));
-    const state = part;
+    const state = this.partitions.get(key) ?? { tail: Promise.resolve(), epoch: 0 };
+    this.partitions.set(key, state);
     // A failure no eachBatch was waiting for: this batch was fetched after the seek back, and
     // is not marked fetched, so it comes again after kafkajs' retry.
     this.raise(state);
@@ -341,7 +338,7 @@ class FetchAhead {
       } catch (e) {
         if (state.epoch !== epoch || this.generation !== generation) return; // superseded: the next owner fetches it again
         state.epoch++;
-        this.seek(topic, partition, resume);
+        batch.seek(resume);
         state.failure = e;
       }
     });

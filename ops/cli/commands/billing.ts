@@ -9,11 +9,8 @@ function required(p: Parsed, name: string): string {
   return v;
 }
 
-/** --period, checked before anything is opened (a malformed one is bad input, whatever the tenant). */
-function period(p: Parsed, need: true): string;
-function period(p: Parsed, need: false): string | undefined;
-function period(p: Parsed, need: boolean): string | undefined {
-  const month = need ? required(p, 'period') : stringOption(p, 'period');
+/** A --period value, checked before anything is opened (a malformed one is bad input, whatever the tenant). */
+function checkedMonth<T extends string | undefined>(month: T): T {
   if (month !== undefined) parseMonth(month);
   return month;
 }
@@ -32,7 +29,7 @@ ${PERIOD_HELP}
   --json   one JSON object per row`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
-    const month = period(p, false);
+    const month = checkedMonth(stringOption(p, 'period'));
     const ctx = await openContext((m) => io.err(m));
     try {
       const rows = await billing.show(ctx.store, ctx.pool, tenant, month);
@@ -66,7 +63,7 @@ true when the period had no billing_analytics row. Either is also a warning on s
 figures closed are the live ones, whatever they are.`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
-    const month = period(p, true);
+    const month = checkedMonth(required(p, 'period'));
     const ctx = await openContext((m) => io.err(m));
     try {
       const closed = await billing.close(ctx.store, ctx.pool, tenant, month);
@@ -105,7 +102,7 @@ ${PERIOD_HELP}
 Without --apply nothing is changed.`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
-    const month = period(p, true);
+    const month = checkedMonth(required(p, 'period'));
     const ctx = await openContext((m) => io.err(m));
     try {
       const r = await billing.recompute(ctx.store, ctx.pool, tenant, month, { apply: p.values.apply === true, reason: stringOption(p, 'reason') });
