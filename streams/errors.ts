@@ -28,3 +28,13 @@ export class EventIdConflictError extends FloeError {
     );
   }
 }
+
+/**
+ * An append chained `after` another that failed: nothing of it was stored. `cause` is the
+ * earlier append's error, the one to report.
+ */
+export class EarlierAppendFailedError extends FloeError {
+  constructor(cause: unknown) {
+    super('EARLIER_APPEND_FAILED', `not appended: the append before it failed (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+  }
+}

@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { PostgresEventStore } from '../../streams/postgres';
+import type { Committed } from '../../streams/postgres/append';
 import { emmettAppend } from './emmett';
 import { migrate } from '../db/migrate';
 import { withDatabase, workloadLines } from './shared';
@@ -40,20 +41,29 @@ async function floeRun(url: string, lines: string[], batchSize: number): Promise
     const t0 = process.hrtime.bigint();
     let batch: PreparedEvent[] = [];
     let prepNs = 0n;
-    // One batch in flight while the next is prepared, as `floe append` does.
-    let inflight: Promise<unknown> = Promise.resolve();
-    for (const line of lines) {
+    // As `floe append` does: the next batch is prepared, then looked up, while the previous
+    // one holds the append lock (at most two in flight); preparing yields now and then so
+    // that the appends' replies are taken as they come.
+    let previous: Promise<Committed | null> = Promise.resolve(null);
+    let older: Promise<unknown> = previous;
+    const send = async (events: PreparedEvent[]) => {
+      await older;
+      older = previous;
+      const after = previous;
+      previous = store.appendPrepared(events, { after }).then((result) => ({ events, result }));
+    };
+    for (let i = 0; i < lines.length; i++) {
+      if ((i & 127) === 127) await new Promise((r) => setImmediate(r));
       const p0 = process.hrtime.bigint();
-      batch.push(prepareEvent(catalog, JSON.parse(line)));
+      batch.push(prepareEvent(catalog, JSON.parse(lines[i])));
       prepNs += process.hrtime.bigint() - p0;
       if (batch.length === batchSize) {
-        await inflight;
-        inflight = store.appendPrepared(batch);
+        await send(batch);
         batch = [];
       }
     }
-    await inflight;
-    await store.appendPrepared(batch);
+    await send(batch);
+    await previous;
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const { count } = await store.head();
     if (count !== new Set(lines.map((l) => JSON.parse(l).id)).size) throw new Error(`floe stored ${count} events, expected every distinct id`);

@@ -1,15 +1,21 @@
 /**
  * Atomic batch append on PostgreSQL.
  *
- * One transaction per call: take the append lock, look up which ids are already stored
- * and where each stream stands (one query), check expected versions, insert every new event
- * with one COPY, notify followers, commit. The append lock is a
- * transaction-scoped advisory lock held until commit, so global positions are drawn in
- * commit order: a reader paging by position never skips an event that a slower writer
- * commits later, and stream versions cannot race.
+ * One transaction per call: take the append lock, see which ids are already stored and
+ * where each stream stands, check expected versions, insert every new event with one COPY,
+ * notify followers, commit. The append lock is a transaction-scoped advisory lock held
+ * until commit, so global positions are drawn in commit order: a reader paging by position
+ * never skips an event that a slower writer commits later, and stream versions cannot race.
+ *
+ * The lock is held for three round trips: lock (reading the store's head and the position
+ * sequence), COPY, then move the sequence, notify and commit. The id and stream lookup runs
+ * under the lock only when the caller could not look ahead: a writer that appends batch
+ * after batch (`after`) looks the next batch up while the previous one holds the lock, and
+ * that lookup stands when the store's head shows that nothing but that previous batch was
+ * committed since (see `stillValid`).
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import { EventIdConflictError, WrongExpectedVersionError } from '../errors';
 import type { PreparedEvent } from '../prepare';
 import type { AppendResult, ExpectedVersion } from '../store';
@@ -19,23 +25,29 @@ import { copyEvents } from './copyEvents';
 export const APPEND_LOCK_KEY = 0x466c6f65; // "Floe"
 export const EVENTS_CHANNEL = 'floe_events';
 
-const BEGIN_AND_LOCK_SQL = `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`;
+const SEQUENCE = `pg_get_serial_sequence('floe.events', 'global_position')`;
+
+/** Under the lock: the newest committed position and the last one drawn (aborted appends leave gaps). */
+const BEGIN_AND_LOCK_SQL = `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY});
+  SELECT (SELECT max(global_position) FROM floe.events)::text AS head, pg_sequence_last_value(${SEQUENCE}::regclass)::text AS drawn`;
 
 export const STORED_BY_ID_SQL = `
   SELECT event_id::text AS key, type, tenant_id, stream_id, occurred_at, data, metadata
     FROM floe.events WHERE event_id = ANY($1::uuid[])`;
 
+/** Stored events with these ids, each stream's last position, and the head, in one snapshot. */
 const LOOKUP_SQL = `
   SELECT 'id' AS kind, event_id::text AS key, type, tenant_id, stream_id, occurred_at, data, metadata, NULL::bigint AS version
     FROM floe.events WHERE event_id = ANY($1::uuid[])
   UNION ALL
   SELECT 'stream', s, NULL, NULL, NULL, NULL, NULL, NULL,
          (SELECT stream_position FROM floe.events WHERE stream_id = s ORDER BY stream_position DESC LIMIT 1)
-    FROM unnest($2::text[]) AS s`;
-
+    FROM unnest($2::text[]) AS s
+  UNION ALL
+  SELECT 'head', NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT max(global_position) FROM floe.events)`;
 
 export interface StoredRow {
-  kind: 'id' | 'stream';
+  kind: 'id' | 'stream' | 'head';
   key: string;
   type: string;
   tenant_id: string;
@@ -64,24 +76,86 @@ function satisfies(expected: ExpectedVersion | undefined, actual: number): boole
   return expected === actual;
 }
 
-/** Append prepared events atomically on a dedicated client. */
+/** What a lookup found: stored events by id, each stream's last position, the store's head. */
+export interface Lookup {
+  stored: Map<string, StoredRow>;
+  versions: Map<string, number>;
+  head: bigint;
+}
+
+/** A committed append, as the next batch of the same writer needs it to trust a lookup made before that commit. */
+export interface Committed {
+  events: PreparedEvent[];
+  result: AppendResult;
+}
+
+/** Look the ids and streams of a batch up (one statement, so one snapshot). */
+export async function lookup(client: PoolClient, events: PreparedEvent[]): Promise<Lookup> {
+  const ids = [...new Set(events.map((e) => e.id))];
+  const streams = [...new Set(events.map((e) => e.stream))];
+  const { rows } = await client.query<StoredRow>(LOOKUP_SQL, [ids, streams]);
+  const found: Lookup = { stored: new Map(), versions: new Map(), head: 0n };
+  for (const r of rows) {
+    if (r.kind === 'id') found.stored.set(r.key, r);
+    else if (r.kind === 'head') found.head = BigInt(r.version ?? 0);
+    else if (r.version !== null) found.versions.set(r.key, Number(r.version));
+  }
+  return found;
+}
+
+/**
+ * Whether a lookup made before the lock still describes the store at `head` (read under the
+ * lock): nothing was committed since, or only `previous`, whose positions follow the head the
+ * lookup saw without a gap. Positions are drawn under the lock in commit order, so any other
+ * commit in between leaves the head elsewhere. The lookup is then completed with what
+ * `previous` stored.
+ */
+export function stillValid(early: Lookup, head: bigint, previous: Committed | null, events: PreparedEvent[]): Lookup | null {
+  if (head === early.head) return early;
+  const r = previous?.result;
+  if (!previous || !r || r.firstPosition === null || head !== r.lastPosition || early.head !== r.firstPosition - 1n) return null;
+  const ids = new Set(events.map((e) => e.id));
+  const streams = new Set(events.map((e) => e.stream));
+  previous.events.forEach((e, i) => {
+    const { position, streamPosition } = r.results[i];
+    if (position === 'duplicate' || streamPosition === null) return;
+    if (ids.has(e.id)) early.stored.set(e.id, storedRow(e));
+    if (streams.has(e.stream) && streamPosition > (early.versions.get(e.stream) ?? -1)) early.versions.set(e.stream, streamPosition);
+  });
+  early.head = head;
+  return early;
+}
+
+const storedRow = (e: PreparedEvent): StoredRow => ({
+  kind: 'id',
+  key: e.id,
+  type: e.type,
+  tenant_id: e.tenantId,
+  stream_id: e.stream,
+  occurred_at: e.occurredAt,
+  data: e.data,
+  metadata: (e.metadata ?? null) as Record<string, unknown> | null,
+  version: null,
+});
+
+/**
+ * Append prepared events atomically on a dedicated client. `ahead` is a lookup made before
+ * the lock with the writer's previous append (`stillValid`); without it, or when it no longer
+ * holds, the batch is looked up under the lock.
+ */
 export async function appendPrepared(
   client: PoolClient,
   events: PreparedEvent[],
   callExpected: ExpectedVersion | undefined,
   beforeCommit?: () => Promise<void>,
+  ahead?: { lookup: Lookup; previous: Committed | null },
 ): Promise<AppendResult> {
-  const ids = [...new Set(events.map((e) => e.id))];
-  const streams = [...new Set(events.map((e) => e.stream))];
-  await client.query(BEGIN_AND_LOCK_SQL);
   try {
-    const { rows } = await client.query<StoredRow>(LOOKUP_SQL, [ids, streams]);
-    const stored = new Map<string, StoredRow>();
-    const versions = new Map<string, number>();
-    for (const r of rows) {
-      if (r.kind === 'id') stored.set(r.key, r);
-      else if (r.version !== null) versions.set(r.key, Number(r.version));
-    }
+    const locked = (await client.query(BEGIN_AND_LOCK_SQL)) as unknown as QueryResult<{ head: string | null; drawn: string | null }>[];
+    const { head, drawn } = locked[2].rows[0];
+
+    const found = (ahead && stillValid(ahead.lookup, BigInt(head ?? 0), ahead.previous, events)) || (await lookup(client, events));
+    const { stored, versions } = found;
     const conflicts: Array<{ id: string; index: number; reason: string }> = [];
     const seen = new Map<string, PreparedEvent>();
     const fresh: Array<{ e: PreparedEvent; streamPosition: number; index: number }> = [];
@@ -109,12 +183,14 @@ export async function appendPrepared(
     let firstPosition: bigint | null = null;
     let lastPosition: bigint | null = null;
     if (fresh.length) {
-      const first = await copyEvents(client, fresh);
+      // Positions drawn under the lock, so contiguous; the sequence follows at commit.
+      const first = BigInt(drawn ?? 0) + 1n;
+      await copyEvents(client, fresh, first);
       fresh.forEach((f, i) => (results[f.index].position = first + BigInt(i)));
       firstPosition = first;
       lastPosition = first + BigInt(fresh.length - 1);
       await beforeCommit?.();
-      await client.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '${lastPosition}'); COMMIT`);
+      await client.query(`SELECT setval(${SEQUENCE}, ${lastPosition}); SELECT pg_notify('${EVENTS_CHANNEL}', '${lastPosition}'); COMMIT`);
     } else {
       await client.query('COMMIT');
     }

@@ -1,6 +1,6 @@
 /**
  * Writing new events with COPY (binary format): one stream of rows per batch, the fastest
- * way into `floe.events`. Positions are drawn beforehand under the append lock, so they are
+ * way into `floe.events`. The caller draws the positions under the append lock, so they are
  * contiguous and known without RETURNING.
  */
 import type { PoolClient } from 'pg';
@@ -10,9 +10,6 @@ import { BinaryWriter, copyIn } from './binary';
 const COPY_SQL =
   'COPY floe.events (global_position, event_id, stream_id, stream_position, type, tenant_id, occurred_at, schema_fingerprint, data, metadata) FROM STDIN (FORMAT binary)';
 
-/** Draw `n` positions; contiguous because the caller holds the append lock. */
-const POSITIONS_SQL = `SELECT nextval(pg_get_serial_sequence('floe.events', 'global_position'))::text AS first, setval(pg_get_serial_sequence('floe.events', 'global_position'), currval(pg_get_serial_sequence('floe.events', 'global_position')) + $1 - 1)::text AS last`;
-
 const FIELDS = 10;
 
 export interface NewEvent {
@@ -20,10 +17,8 @@ export interface NewEvent {
   streamPosition: number;
 }
 
-/** Insert the events; returns the global position of the first (the rest follow in order). */
-export async function copyEvents(client: PoolClient, rows: NewEvent[]): Promise<bigint> {
-  const { rows: pos } = await client.query<{ first: string; last: string }>(POSITIONS_SQL, [rows.length]);
-  const first = BigInt(pos[0].first);
+/** Insert the events at positions `first`, `first + 1`, … in order. */
+export async function copyEvents(client: PoolClient, rows: NewEvent[], first: bigint): Promise<void> {
   const w = new BinaryWriter(64 + rows.length * 400);
   w.copyHeader();
   for (let i = 0; i < rows.length; i++) {
@@ -42,5 +37,4 @@ export async function copyEvents(client: PoolClient, rows: NewEvent[]): Promise<
   }
   w.copyEnd();
   await copyIn(client, COPY_SQL, w.done());
-  return first;
 }

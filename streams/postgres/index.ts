@@ -10,8 +10,9 @@ import { Pool } from 'pg';
 import { Catalog, defaultCatalog } from '../../schemas';
 import type { RecordedEvent } from '../envelope';
 import { prepareEvent, PreparedEvent } from '../prepare';
+import { EarlierAppendFailedError } from '../errors';
 import type { AppendInput, AppendOptions, AppendResult, EventStore, ReadOptions, StoreHead, SubscribeOptions, Subscription } from '../store';
-import { appendPrepared, differences, STORED_BY_ID_SQL, StoredRow } from './append';
+import { appendPrepared, Committed, differences, lookup, STORED_BY_ID_SQL, StoredRow } from './append';
 import { decodeRows, readRows } from './read';
 import { registerSchemas, SchemaResolver } from './schemaRegistry';
 import { subscribe } from './subscribe';
@@ -40,12 +41,33 @@ export class PostgresEventStore implements EventStore {
     return this.appendPrepared(events.map((e) => prepareEvent(this.catalog, e)), options);
   }
 
-  /** Append events already prepared by `prepareEvent` (bulk loaders validate first). */
-  async appendPrepared(events: PreparedEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    if (events.length === 0) return { appended: 0, duplicates: 0, firstPosition: null, lastPosition: null, results: [] };
+  /**
+   * Append events already prepared by `prepareEvent` (bulk loaders validate first).
+   *
+   * `after`: this writer's previous append, still in flight. The batch is then looked up
+   * while that one holds the append lock, and is committed only after it: when `after`
+   * rejects, nothing of this batch is appended (`EarlierAppendFailedError`).
+   */
+  async appendPrepared(events: PreparedEvent[], options: AppendOptions & { after?: Promise<Committed | null> } = {}): Promise<AppendResult> {
+    const previous = options.after?.catch((e) => {
+      throw new EarlierAppendFailedError(e);
+    });
+    previous?.catch(() => undefined); // awaited below, unless this call fails first
+    if (events.length === 0) {
+      await previous;
+      return { appended: 0, duplicates: 0, firstPosition: null, lastPosition: null, results: [] };
+    }
     const client = await this.pool.connect();
     try {
-      return await appendPrepared(client, events, options.expectedVersion, options.beforeCommit);
+      let ahead;
+      if (previous) {
+        const early = await lookup(client, events).catch(async (e) => {
+          await previous; // the earlier failure first: it is the one that stopped the writer
+          throw e;
+        });
+        ahead = { lookup: early, previous: await previous };
+      }
+      return await appendPrepared(client, events, options.expectedVersion, options.beforeCommit, ahead);
     } finally {
       client.release();
     }

@@ -116,10 +116,11 @@ describe('floe append / read / status (CLI)', function () {
     expect(bad[6].type, 'an over-size event is named by its type').to.equal('email.opened');
   });
 
-  it('stops at a batch the store refuses (expectedVersion), naming the line; the batches before it stay, and it says how many', () => {
+  it('stops at a batch the store refuses (expectedVersion), naming the line; the batches before it stay, none after it, and it says how many', () => {
     const ev = (i: number, extra: Record<string, unknown> = {}) =>
       JSON.stringify({ type: 'company.created', tenantId: 'ev-t', stream: 'company-ev-1', occurredAt: `2026-03-02T10:00:0${i}.000Z`, data: { companyId: 'ev-1', name: `v${i}` }, ...extra });
-    const input = [ev(1), ev(2), ev(3), ev(4), ev(5, { expectedVersion: 999 }), ev(6)].join('\n');
+    // Batches of 2: the third is refused; the fourth, already looked up while the third held the lock, must not land.
+    const input = [ev(1), ev(2), ev(3), ev(4), ev(5, { expectedVersion: 999 }), ev(6), ev(7), ev(8)].join('\n');
     const before = JSON.parse(floe(db.url, ['status', '--json']).out).head.count;
     const r = floe(db.url, ['append', '-', '--batch-size', '2'], input);
     expect(r.code).to.equal(1);

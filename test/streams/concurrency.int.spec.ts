@@ -1,11 +1,16 @@
 /**
  * Global order under concurrency: many writers commit batches of random size after random
  * delays inside their transactions, while a live follower reads. The follower must see
- * every event exactly once, positions strictly increasing, each stream in order.
+ * every event exactly once, positions strictly increasing, each stream in order. Half the
+ * writers chain their batches (`after`), looking each one up while the previous commits, as
+ * `floe append` does: the others' commits in between must send them back to a lookup under
+ * the lock.
  */
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '../../streams/postgres';
+import type { Committed } from '../../streams/postgres/append';
+import { prepareEvent } from '../../streams/prepare';
 import type { AppendInput } from '../../streams/store';
 import { useDatabase } from '../helpers/backends';
 
@@ -27,6 +32,7 @@ describe('concurrent writers and a live follower', function () {
     const written: string[] = [];
     const writer = async (w: number) => {
       const store = await PostgresEventStore.open(db.url);
+      let previous: Promise<Committed | null> = Promise.resolve(null);
       try {
         let left = EVENTS_PER_WRITER;
         while (left > 0) {
@@ -39,10 +45,17 @@ describe('concurrent writers and a live follower', function () {
             batch.push({ id: randomUUID(), type: 'email.opened', tenantId: `t${w % 3}`, occurredAt: '2026-03-01T10:00:00.000Z', data: { emailId } });
           }
           const delay = Math.floor(random() * 25);
-          await store.append(batch, { beforeCommit: () => new Promise((r) => setTimeout(r, delay)) });
+          const beforeCommit = () => new Promise<void>((r) => setTimeout(r, delay));
+          if (w % 2) {
+            const events = batch.map((e) => prepareEvent(store.catalog, e));
+            const before = previous;
+            previous = store.appendPrepared(events, { after: before, beforeCommit }).then((result) => ({ events, result }));
+            await before; // at most two in flight: this one is looked up while the previous commits
+          } else await store.append(batch, { beforeCommit });
           written.push(...batch.map((e) => e.id!));
           left -= size;
         }
+        await previous;
       } finally {
         await store.close();
       }

@@ -1,7 +1,8 @@
 import { createWriteStream, openSync, statSync, WriteStream } from 'node:fs';
-import { EventIdConflictError, WrongExpectedVersionError } from '../../../streams/errors';
+import { EarlierAppendFailedError, EventIdConflictError, WrongExpectedVersionError } from '../../../streams/errors';
 import type { PreparedEvent } from '../../../streams/prepare';
 import type { PostgresEventStore } from '../../../streams/postgres';
+import type { Committed } from '../../../streams/postgres/append';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { checkLine, contentDigest, describeReject, isReject, readLines, Reject, spoolStdin } from '../lines';
@@ -129,17 +130,23 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
     rejectsOut?.write(toJson(r) + '\n');
   };
   type Pending = Array<{ e: PreparedEvent; line: number; text: string }>;
-  const flush = async (batch: Pending) => {
+  // The first attempt is chained after the batch before (looked up while that one commits);
+  // a retry without the lines the store refused comes after it anyway.
+  const flush = async (batch: Pending, after: Promise<Committed | null>): Promise<Committed | null> => {
+    let chained: Promise<Committed | null> | undefined = after;
     while (batch.length) {
+      const events = batch.map((b) => b.e);
       try {
-        const r = await store.appendPrepared(batch.map((b) => b.e));
+        const r = await store.appendPrepared(events, { after: chained });
         totals.appended += r.appended;
         totals.duplicates += r.duplicates;
         totals.firstPosition ??= r.firstPosition;
         totals.lastPosition = r.lastPosition ?? totals.lastPosition;
         progress?.tick(batch.length);
-        return;
+        return { events, result: r };
       } catch (e) {
+        chained = undefined;
+        if (e instanceof EarlierAppendFailedError) throw e; // reported by that batch
         if (!rejectsOut) throw stopped(e, batch, totals);
         if (e instanceof EventIdConflictError) {
           const bad = new Set(e.conflicts.map((c) => c.index));
@@ -157,24 +164,33 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
         } else throw e;
       }
     }
+    await after;
+    return null;
   };
-  // One batch is appended while the next is read and prepared; batches still commit in order.
-  // A batch the store refuses stops the append: the batches after it are never sent.
-  let inflight: Promise<void> = Promise.resolve();
+  // A batch is read and prepared, then looked up, while the one before holds the append lock
+  // (at most two in flight); batches still commit in order. A batch the store refuses stops
+  // the append: the batches after it are never committed.
+  let previous: Promise<Committed | null> = Promise.resolve(null);
+  let older: Promise<unknown> = previous;
+  const send = async (batch: Pending) => {
+    await older;
+    older = previous;
+    previous = flush(batch, previous);
+    previous.catch(() => {}); // awaited by the next send or below; keeps an early failure from being unhandled
+  };
   let batch: Pending = [];
   for await (const line of readLines(file)) {
     const r = checkLine(store.catalog, line);
     if (isReject(r)) reject(r);
     else batch.push({ e: r, line: line.no, text: line.text });
     if (batch.length >= batchSize) {
-      await inflight;
-      inflight = flush(batch);
-      inflight.catch(() => {}); // awaited below; keeps an early failure from being unhandled
+      await send(batch);
       batch = [];
     }
   }
-  await inflight;
-  await flush(batch);
+  await send(batch);
+  await older;
+  await previous;
   progress?.done();
   return totals;
 }
