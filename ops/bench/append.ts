@@ -55,7 +55,8 @@ async function floeRun(url: string, lines: string[], batchSize: number): Promise
     for (let i = 0; i < lines.length; i++) {
       if ((i & 127) === 127) await new Promise((r) => setImmediate(r));
       const p0 = process.hrtime.bigint();
-      batch.push(prepareEvent(catalog, JSON.parse(lines[i])));
+      // As `floe append` does: the line's length is the event's size (no second serialisation).
+      batch.push(prepareEvent(catalog, JSON.parse(lines[i]), { byteLength: Buffer.byteLength(lines[i]) }));
       prepNs += process.hrtime.bigint() - p0;
       if (batch.length === batchSize) {
         await send(batch);
