@@ -199,16 +199,26 @@ Target: ${n0(TARGETS.append)} events/s — ${met(a.floe >= TARGETS.append, `${((
 
 ### Where the time goes
 
-Profiled on 85,000 events (one process, batches of 1,000): the Node.js side (parse, validate,
-Avro-encode, build the binary COPY) runs at about 120,000 events/s and is idle most of the
-time; the server is the bottleneck. Per batch: the id/stream-head lookup about 6 ms, the COPY
-about 25 ms, the commit about 4 ms. Inserting the same 85,000 rows server-side with
-\`INSERT … SELECT\` takes 1.36 s with the five indexes \`floe.events\` carries (primary key,
-unique event id, unique (stream, stream position), tenant, type) against 0.79 s without the
-tenant and type indexes and 0.18 s into a bare heap: index maintenance, mostly on random
-UUIDs and stream names, dominates. Appends are serialised by the append lock (positions are
-handed out in commit order, see README), so the second core helps only the client side.
-Overlapping client preparation with the previous batch's COPY gave no measurable gain.`);
+Appends are serialised by the append lock (positions are handed out in commit order, see
+README), so the time that counts is how long each batch holds it. The bench appends as
+\`floe append\` does: each batch is chained \`after\` the one before, so its ids and stream
+heads are looked up while that one holds the lock (the lookup counts when the store's head
+shows nothing else was committed in between), and the lock is held for three round trips:
+lock, COPY, commit. Instrumented on 200,000 events (2026-12-05), a batch of 1,000 held it
+about 18 ms: 2.2 ms to be granted it once the previous batch committed (a round trip, plus the
+event loop finishing a slice of preparation), 0.6 ms of Node.js work, 14 ms of COPY and 1.3 ms
+of commit. Before, the lookup ran under the lock and the lock took five round trips: 36,500
+events/s in this bench on the same day, against 49,500 with the lookup ahead (and 52,800 once
+the bench stopped serialising every event a second time to measure its size).
+
+The COPY is index maintenance: \`floe.events\` carries five indexes (primary key, unique event
+id, unique (stream, stream position), tenant, type). Appending pre-encoded events the same
+way, 57,000 events/s with all five, 65,000 without the type index, 67,000 without the tenant
+index and 74,000 without either (medians of 3, one run, 2026-12-05); DESIGN §4 asks for both.
+What is left is CPU: the COPY's backend, the next batch's lookup and Node.js preparing the
+batch after it share the 2 cores. Encoding the COPY rows before the lock (positions patched in
+under it) took the last Node.js work out of the lock but measured no faster (A/B, 3×3 runs):
+the backend doing the COPY then had less CPU.`);
   }
 
   if (s.catchup) {
@@ -431,7 +441,7 @@ every partition of the previous fetch is handled, which left the store idle duri
 by hand, 200,000 events, append busy went from 80% to 94% and ingest from 36,400 to 40,900
 events/s, 2026-12-04). During ingest the broker (serving fetches) and the decoding share the
 machine's cores with PostgreSQL, so each append runs slower than it does alone. Client-side decode + validate + encode runs several times faster than the
-append (see Append: about 120,000 events/s); the append itself is server-bound (index maintenance
+append (see Append: parse + validate + encode alone); the append itself is server-bound (index maintenance
 under the global append lock, see Append)${k.ingest >= TARGETS.kafkaIngest ? '' : `, so ${n0(TARGETS.kafkaIngest)} events/s of ingest needs a faster append first`}.
 The difference between start-to-idle and steady is the group join and the idle check at the end.
 
