@@ -76,7 +76,7 @@ export function checkLine(catalog: Catalog, line: Line): PreparedEvent | Reject 
   }
 }
 
-export const isReject = (r: PreparedEvent | Reject): r is Reject => 'errors' in r;
+export const isReject = <T extends object>(r: T | Reject): r is Reject => 'errors' in r;
 
 /** A short content digest, to find one id used for two different events within a file. */
 export function contentDigest(e: PreparedEvent): string {

@@ -64,8 +64,10 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
     const file = spool?.file ?? source;
     const ctx = await openContext((m) => io.err(m));
     try {
+      let checked: Checked[] | undefined;
       if (!rejectsOut) {
-        const rejects = await checkAll(ctx.store, file);
+        const { rejects, events } = await checkAll(ctx.store, file, statSync(file).size <= keepCheckedBytes());
+        checked = events;
         if (rejects.length) {
           rejects.slice(0, MAX_REPORTED).forEach((r) => io.err(describeReject(r)));
           if (rejects.length > MAX_REPORTED) io.err(`… and ${rejects.length - MAX_REPORTED} more bad lines`);
@@ -74,7 +76,7 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
           return 2;
         }
       }
-      const totals = await appendAll(ctx.store, file, batchSize, rejectsOut, io);
+      const totals = await appendAll(ctx.store, checked ?? checkedLines(ctx.store, file), batchSize, rejectsOut, io);
       io.out(toJson(totals));
       return 0;
     } catch (e) {
@@ -90,18 +92,42 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
   },
 };
 
-/** Pass 1 (all-or-nothing mode): every line valid, no id reused for other content, in the file or the store. */
-async function checkAll(store: PostgresEventStore, file: string): Promise<Reject[]> {
+/** An event line that passed the checks, with what reports need of its line. */
+interface Checked {
+  e: PreparedEvent;
+  line: number;
+  text: string;
+}
+
+/**
+ * Files up to this size (`FLOE_APPEND_KEEP_BYTES`, default 64 MiB) are read and checked once:
+ * pass 1 keeps the prepared events for pass 2, a few hundred bytes of memory each. Larger
+ * ones are read again.
+ */
+const keepCheckedBytes = (): number => Number(process.env.FLOE_APPEND_KEEP_BYTES ?? 64 * 2 ** 20);
+
+/**
+ * Pass 1 (all-or-nothing mode): every line valid, no id reused for other content, in the file
+ * or the store. `keep`: also return the prepared events (without their text), for pass 2.
+ */
+async function checkAll(store: PostgresEventStore, file: string, keep: boolean): Promise<{ rejects: Reject[]; events?: Checked[] }> {
   const rejects: Reject[] = [];
+  const events: Checked[] = [];
   const digests = new Map<string, { line: number; digest: string }>();
-  let chunk: Array<{ e: PreparedEvent; line: number; text: string }> = [];
+  let chunk: Checked[] = [];
+  // The store is asked about one chunk of ids while the next is read and checked.
+  let asking: Promise<void> = Promise.resolve();
   const flush = async () => {
-    const conflicts = await store.findIdConflicts(chunk.map((c) => c.e));
-    for (const c of conflicts) {
-      const { e, line, text } = chunk[c.index];
-      rejects.push({ line, id: e.id, type: e.type, errors: [{ path: 'id', message: `already stored with different content (${c.reason})` }], input: text });
-    }
+    const asked = chunk;
     chunk = [];
+    await asking;
+    asking = store.findIdConflicts(asked.map((c) => c.e)).then((conflicts) => {
+      for (const c of conflicts) {
+        const { e, line, text } = asked[c.index];
+        rejects.push({ line, id: e.id, type: e.type, errors: [{ path: 'id', message: `already stored with different content (${c.reason})` }], input: text });
+      }
+    });
+    asking.catch(() => {}); // awaited by the next flush or below
   };
   for await (const line of readLines(file)) {
     const r = checkLine(store.catalog, line);
@@ -115,21 +141,37 @@ async function checkAll(store: PostgresEventStore, file: string): Promise<Reject
       rejects.push({ line: line.no, id: r.id, type: r.type, errors: [{ path: 'id', message: `line ${first.line} has the same id with different content` }], input: line.text });
     } else if (!first) digests.set(r.id, { line: line.no, digest });
     chunk.push({ e: r, line: line.no, text: line.text });
+    if (keep) events.push({ e: r, line: line.no, text: '' });
     if (chunk.length >= 5000) await flush();
   }
   if (chunk.length) await flush();
-  return rejects.sort((a, b) => a.line - b.line);
+  await asking;
+  return { rejects: rejects.sort((a, b) => a.line - b.line), events: keep ? events : undefined };
+}
+
+/** The file's lines, checked: prepared events, and the rejects of bad lines. */
+async function* checkedLines(store: PostgresEventStore, file: string): AsyncIterable<Checked | Reject> {
+  for await (const line of readLines(file)) {
+    const r = checkLine(store.catalog, line);
+    yield isReject(r) ? r : { e: r, line: line.no, text: line.text };
+  }
 }
 
 /** Pass 2: append in batches; with a rejects file, bad lines (and id conflicts) go there. */
-async function appendAll(store: PostgresEventStore, file: string, batchSize: number, rejectsOut: WriteStream | undefined, io: Parameters<Command['run']>[1]): Promise<Totals> {
+async function appendAll(
+  store: PostgresEventStore,
+  items: Iterable<Checked | Reject> | AsyncIterable<Checked | Reject>,
+  batchSize: number,
+  rejectsOut: WriteStream | undefined,
+  io: Parameters<Command['run']>[1],
+): Promise<Totals> {
   const totals: Totals = { appended: 0, duplicates: 0, rejected: 0, firstPosition: null, lastPosition: null };
   const progress = io.tty ? new Progress('append', io.err) : undefined;
   const reject = (r: Reject) => {
     totals.rejected++;
     rejectsOut?.write(toJson(r) + '\n');
   };
-  type Pending = Array<{ e: PreparedEvent; line: number; text: string }>;
+  type Pending = Checked[];
   // The first attempt is chained after the batch before (looked up while that one commits);
   // a retry without the lines the store refused comes after it anyway.
   const flush = async (batch: Pending, after: Promise<Committed | null>): Promise<Committed | null> => {
@@ -179,10 +221,12 @@ async function appendAll(store: PostgresEventStore, file: string, batchSize: num
     previous.catch(() => {}); // awaited by the next send or below; keeps an early failure from being unhandled
   };
   let batch: Pending = [];
-  for await (const line of readLines(file)) {
-    const r = checkLine(store.catalog, line);
+  let n = 0;
+  for await (const r of items) {
     if (isReject(r)) reject(r);
-    else batch.push({ e: r, line: line.no, text: line.text });
+    else batch.push(r);
+    // Events checked in pass 1 come without a wait: let the appends' replies in now and then.
+    if ((++n & 255) === 0) await new Promise((resolve) => setImmediate(resolve));
     if (batch.length >= batchSize) {
       await send(batch);
       batch = [];
