@@ -51,6 +51,7 @@ async function floeRun(url: string, lines: string[], batchSize: number): Promise
       older = previous;
       const after = previous;
       previous = store.appendPrepared(events, { after }).then((result) => ({ events, result }));
+      previous.catch(() => {}); // awaited by the next send or below
     };
     for (let i = 0; i < lines.length; i++) {
       if ((i & 127) === 127) await new Promise((r) => setImmediate(r));

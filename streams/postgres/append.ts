@@ -7,15 +7,15 @@
  * until commit, so global positions are drawn in commit order: a reader paging by position
  * never skips an event that a slower writer commits later, and stream versions cannot race.
  *
- * The lock is held for three round trips: lock (reading the store's head and the position
- * sequence), COPY, then move the sequence, notify and commit. The id and stream lookup runs
+ * The lock is held for four round trips: lock (reading the store's head and the position
+ * sequence), COPY (two: its start, then the rows), then move the sequence, notify and commit. The id and stream lookup runs
  * under the lock only when the caller could not look ahead: a writer that appends batch
  * after batch (`after`) looks the next batch up while the previous one holds the lock, and
  * that lookup stands when the store's head shows that nothing but that previous batch was
  * committed since (see `stillValid`).
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { PoolClient, QueryResult } from 'pg';
+import type { ClientBase, PoolClient, QueryResult } from 'pg';
 import { EventIdConflictError, WrongExpectedVersionError } from '../errors';
 import type { PreparedEvent } from '../prepare';
 import type { AppendResult, ExpectedVersion } from '../store';
@@ -27,9 +27,14 @@ export const EVENTS_CHANNEL = 'floe_events';
 
 const SEQUENCE = `pg_get_serial_sequence('floe.events', 'global_position')`;
 
-/** Under the lock: the newest committed position and the last one drawn (aborted appends leave gaps). */
-const BEGIN_AND_LOCK_SQL = `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY});
-  SELECT (SELECT max(global_position) FROM floe.events)::text AS head, pg_sequence_last_value(${SEQUENCE}::regclass)::text AS drawn`;
+/**
+ * Under the lock (READ COMMITTED, so the snapshot is taken once it is held): the newest
+ * committed position, and the last position drawn, which is past it when an aborted append left
+ * a gap (the sequence's last value; the head when the sequence has none, e.g. after a RESTART).
+ */
+const BEGIN_AND_LOCK_SQL = `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY});
+  SELECT h::text AS head, greatest(h, pg_sequence_last_value(${SEQUENCE}::regclass))::text AS drawn
+    FROM (SELECT coalesce(max(global_position), 0) AS h FROM floe.events) head`;
 
 export const STORED_BY_ID_SQL = `
   SELECT event_id::text AS key, type, tenant_id, stream_id, occurred_at, data, metadata
@@ -44,7 +49,7 @@ const LOOKUP_SQL = `
          (SELECT stream_position FROM floe.events WHERE stream_id = s ORDER BY stream_position DESC LIMIT 1)
     FROM unnest($2::text[]) AS s
   UNION ALL
-  SELECT 'head', NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT max(global_position) FROM floe.events)`;
+  SELECT 'head', '', NULL, NULL, NULL, NULL, NULL, NULL, (SELECT max(global_position) FROM floe.events)`;
 
 export interface StoredRow {
   kind: 'id' | 'stream' | 'head';
@@ -90,7 +95,7 @@ export interface Committed {
 }
 
 /** Look the ids and streams of a batch up (one statement, so one snapshot). */
-export async function lookup(client: PoolClient, events: PreparedEvent[]): Promise<Lookup> {
+export async function lookup(client: Pick<ClientBase, 'query'>, events: PreparedEvent[]): Promise<Lookup> {
   const ids = [...new Set(events.map((e) => e.id))];
   const streams = [...new Set(events.map((e) => e.stream))];
   const { rows } = await client.query<StoredRow>(LOOKUP_SQL, [ids, streams]);
@@ -114,6 +119,8 @@ export function stillValid(early: Lookup, head: bigint, previous: Committed | nu
   if (head === early.head) return early;
   const r = previous?.result;
   if (!previous || !r || r.firstPosition === null || head !== r.lastPosition || early.head !== r.firstPosition - 1n) return null;
+  // What the caller says the previous append stored: its events, and the result for each.
+  if (previous.events.length !== r.results.length || previous.events.some((e, i) => r.results[i].id !== e.id)) return null;
   const ids = new Set(events.map((e) => e.id));
   const streams = new Set(events.map((e) => e.stream));
   previous.events.forEach((e, i) => {
@@ -122,7 +129,6 @@ export function stillValid(early: Lookup, head: bigint, previous: Committed | nu
     if (ids.has(e.id)) early.stored.set(e.id, storedRow(e));
     if (streams.has(e.stream) && streamPosition > (early.versions.get(e.stream) ?? -1)) early.versions.set(e.stream, streamPosition);
   });
-  early.head = head;
   return early;
 }
 
@@ -151,10 +157,10 @@ export async function appendPrepared(
   ahead?: { lookup: Lookup; previous: Committed | null },
 ): Promise<AppendResult> {
   try {
-    const locked = (await client.query(BEGIN_AND_LOCK_SQL)) as unknown as QueryResult<{ head: string | null; drawn: string | null }>[];
+    const locked = (await client.query(BEGIN_AND_LOCK_SQL)) as unknown as QueryResult<{ head: string; drawn: string }>[];
     const { head, drawn } = locked[2].rows[0];
 
-    const found = (ahead && stillValid(ahead.lookup, BigInt(head ?? 0), ahead.previous, events)) || (await lookup(client, events));
+    const found = (ahead && stillValid(ahead.lookup, BigInt(head), ahead.previous, events)) || (await lookup(client, events));
     const { stored, versions } = found;
     const conflicts: Array<{ id: string; index: number; reason: string }> = [];
     const seen = new Map<string, PreparedEvent>();
@@ -165,7 +171,7 @@ export async function appendPrepared(
       const prior = stored.get(e.id);
       const earlier = seen.get(e.id);
       if (prior || earlier) {
-        const reason = prior ? differences(prior, e) : earlier!.data.equals(e.data) && earlier!.type === e.type && earlier!.tenantId === e.tenantId && earlier!.occurredAt.getTime() === e.occurredAt.getTime() && earlier!.stream === e.stream && isDeepStrictEqual(earlier!.metadata, e.metadata) ? undefined : 'repeated in the same append with different content';
+        const reason = prior ? differences(prior, e) : differences(storedRow(earlier!), e) && 'repeated in the same append with different content';
         if (reason) conflicts.push({ id: e.id, index, reason });
         results.push({ id: e.id, position: 'duplicate', stream: e.stream, streamPosition: null });
         return;
@@ -184,7 +190,7 @@ export async function appendPrepared(
     let lastPosition: bigint | null = null;
     if (fresh.length) {
       // Positions drawn under the lock, so contiguous; the sequence follows at commit.
-      const first = BigInt(drawn ?? 0) + 1n;
+      const first = BigInt(drawn) + 1n;
       await copyEvents(client, fresh, first);
       fresh.forEach((f, i) => (results[f.index].position = first + BigInt(i)));
       firstPosition = first;

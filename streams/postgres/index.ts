@@ -57,16 +57,17 @@ export class PostgresEventStore implements EventStore {
       await previous;
       return { appended: 0, duplicates: 0, firstPosition: null, lastPosition: null, results: [] };
     }
+    let ahead: Parameters<typeof appendPrepared>[4];
+    if (previous) {
+      // On the pool: no connection is held while waiting for the previous append.
+      const early = await lookup(this.pool, events).catch(async (e) => {
+        await previous; // the earlier failure first: it is the one that stopped the writer
+        throw e;
+      });
+      ahead = { lookup: early, previous: await previous };
+    }
     const client = await this.pool.connect();
     try {
-      let ahead;
-      if (previous) {
-        const early = await lookup(client, events).catch(async (e) => {
-          await previous; // the earlier failure first: it is the one that stopped the writer
-          throw e;
-        });
-        ahead = { lookup: early, previous: await previous };
-      }
       return await appendPrepared(client, events, options.expectedVersion, options.beforeCommit, ahead);
     } finally {
       client.release();

@@ -122,6 +122,23 @@ describe('floe append / read / status (CLI)', function () {
     expect(bad[6].type, 'an over-size event is named by its type').to.equal('email.opened');
   });
 
+  it('with --rejects, a batch retried without a refused line is what the next batch builds on', () => {
+    const ev = (id: string, emailId: string, at = '2026-03-03T10:00:00.000Z') =>
+      JSON.stringify({ id, type: 'email.opened', tenantId: 'retry-t', occurredAt: at, data: { emailId } });
+    const [a, b, c] = ['0193a000-0000-7000-8000-00000000000a', '0193a000-0000-7000-8000-00000000000b', '0193a000-0000-7000-8000-00000000000c'];
+    expect(floe(db.url, ['append', '-'], ev(b, 'retry-2')).code).to.equal(0);
+    const rejects = path.join(dir, 'retry-rejects.ndjson');
+    // Batch 1 is refused for b (stored with other content) and retried with a alone; batch 2,
+    // chained after it, repeats a (a duplicate, not a second copy) and appends to a's stream.
+    const input = [ev(a, 'retry-1'), ev(b, 'retry-2', '2026-03-04T10:00:00.000Z'), ev(a, 'retry-1'), ev(c, 'retry-1', '2026-03-05T10:00:00.000Z')].join('\n');
+    const r = floe(db.url, ['append', '-', '--batch-size', '2', '--rejects', rejects], input);
+    expect(r.code, r.err).to.equal(0);
+    expect(JSON.parse(r.out)).to.include({ appended: 2, duplicates: 1, rejected: 1 });
+    expect(JSON.parse(readFileSync(rejects, 'utf8')).line).to.equal(2);
+    const stream = floe(db.url, ['read', '--stream', 'email-retry-1']).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(stream.map((e) => [e.id, e.streamPosition])).to.deep.equal([[a, 0], [c, 1]]);
+  });
+
   it('stops at a batch the store refuses (expectedVersion), naming the line; the batches before it stay, none after it, and it says how many', () => {
     const ev = (i: number, extra: Record<string, unknown> = {}) =>
       JSON.stringify({ type: 'company.created', tenantId: 'ev-t', stream: 'company-ev-1', occurredAt: `2026-03-02T10:00:0${i}.000Z`, data: { companyId: 'ev-1', name: `v${i}` }, ...extra });

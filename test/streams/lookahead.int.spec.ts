@@ -101,6 +101,26 @@ describe('appends looked up ahead', function () {
     }
   });
 
+  it('looks up again when an aborted append left a gap before the previous batch', async () => {
+    const s = `e-${randomUUID()}`;
+    const first = [opened(s)];
+    // A gap in the positions, as an append that drew them and then failed leaves one.
+    const gap = () => pool.query(`SELECT setval(pg_get_serial_sequence('floe.events', 'global_position'), (SELECT max(global_position) FROM floe.events) + 5)`);
+    const { valid, first: done, next } = await lookedUpBefore(first, [opened(s, first[0].id), opened(s)], gap);
+    expect(valid, 'the previous batch does not follow the head the lookup saw').to.equal(false);
+    const before = (done as AppendResult).firstPosition!;
+    const r = next as AppendResult;
+    expect(r.results[0].position).to.equal('duplicate');
+    expect(r.results[1]).to.include({ position: before + 1n, streamPosition: 1 });
+  });
+
+  it('draws positions after the head even when the sequence was restarted', async () => {
+    const head = BigInt((await pool.query('SELECT max(global_position)::text AS h FROM floe.events')).rows[0].h);
+    await pool.query('ALTER TABLE floe.events ALTER COLUMN global_position RESTART');
+    const r = await store.appendPrepared([opened(`e-${randomUUID()}`)]);
+    expect(r.firstPosition).to.equal(head + 1n);
+  });
+
   it('chains appends: each after the previous, the same store as appending one by one', async () => {
     const streams = Array.from({ length: 7 }, () => `e-${randomUUID()}`);
     const batches: PreparedEvent[][] = [];

@@ -58,6 +58,7 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
     const rejectsPath = stringOption(p, 'rejects');
     const source = p.positionals[0] ?? '-';
     if (source !== '-' && !statSync(source).isFile()) throw new UsageError(`${source} is not a file`);
+    const keepBytes = keepCheckedBytes();
     // Opened before anything is read or started: a path that cannot be written is a usage error.
     const rejectsOut = rejectsPath ? createWriteStream('', { fd: openSync(rejectsPath, 'w') }) : undefined;
     const spool = source === '-' && !rejectsPath ? await spoolStdin() : undefined;
@@ -66,7 +67,7 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
     try {
       let checked: Checked[] | undefined;
       if (!rejectsOut) {
-        const { rejects, events } = await checkAll(ctx.store, file, statSync(file).size <= keepCheckedBytes());
+        const { rejects, events } = await checkAll(ctx.store, file, statSync(file).size <= keepBytes);
         checked = events;
         if (rejects.length) {
           rejects.slice(0, MAX_REPORTED).forEach((r) => io.err(describeReject(r)));
@@ -104,7 +105,13 @@ interface Checked {
  * pass 1 keeps the prepared events for pass 2, a few hundred bytes of memory each. Larger
  * ones are read again.
  */
-const keepCheckedBytes = (): number => Number(process.env.FLOE_APPEND_KEEP_BYTES ?? 64 * 2 ** 20);
+function keepCheckedBytes(): number {
+  const v = process.env.FLOE_APPEND_KEEP_BYTES;
+  if (v === undefined || v === '') return 64 * 2 ** 20;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`FLOE_APPEND_KEEP_BYTES must be a number of bytes (an integer >= 0), got ${JSON.stringify(v)}`);
+  return n;
+}
 
 /**
  * Pass 1 (all-or-nothing mode): every line valid, no id reused for other content, in the file
