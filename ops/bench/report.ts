@@ -144,7 +144,8 @@ export function report(s: Summary): string {
 
 Written by \`npm run bench\` on ${s.date}, code at ${s.revision}. Machine: ${s.machine} (shared with other engineers'
 test runs, so noisy: compare ratios measured in the same run). PostgreSQL: the embedded server
-(17; \`shared_buffers\` 256 MB, \`synchronous_commit = on\`, other settings default). Scenarios:
+(17; \`shared_buffers\` 256 MB, \`max_wal_size\` 4 GB, \`checkpoint_timeout\` 15 min, \`synchronous_commit = on\`,
+other settings default). Scenarios:
 ${s.scenarios.join(', ')}; each measured ${s.runs} times after a warm-up unless said otherwise, medians reported.
 
 | scenario | figure | target | |
@@ -203,11 +204,11 @@ Appends are serialised by the append lock (positions are handed out in commit or
 README), so the time that counts is how long each batch holds it. The bench appends as
 \`floe append\` does: each batch is chained \`after\` the one before, so its ids and stream
 heads are looked up while that one holds the lock (the lookup counts when the store's head
-shows nothing else was committed in between), and the lock is held for three round trips:
-lock, COPY, commit. Instrumented on 200,000 events (2026-12-05), a batch of 1,000 held it
+shows nothing else was committed in between), and the lock is held for four round trips:
+lock, COPY (its start, then the rows), commit. Instrumented on 200,000 events (2026-12-05), a batch of 1,000 held it
 about 18 ms: 2.2 ms to be granted it once the previous batch committed (a round trip, plus the
 event loop finishing a slice of preparation), 0.6 ms of Node.js work, 14 ms of COPY and 1.3 ms
-of commit. Before, the lookup ran under the lock and the lock took five round trips: 36,500
+of commit. Before, the lookup ran under the lock and the lock took six round trips: 36,500
 events/s in this bench on the same day, against 49,500 with the lookup ahead (and 52,800 once
 the bench stopped serialising every event a second time to measure its size).
 
