@@ -375,6 +375,21 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
     }
     const ahead = new Map<string, ReturnType<typeof read>>();
+    /**
+     * A write found that a rebuild swapped one of its lane's projections out (its batch was
+     * rolled back): drop what is in flight and read ahead, take up the new lanes, go on.
+     */
+    const relayout = async (e: unknown): Promise<void> => {
+      if (!(e instanceof LaneChangedError)) throw e;
+      log(`projector: ${e.message}; taking up the new lane layout`);
+      for (const f of flights.values()) await f.done.catch(() => undefined);
+      flights.clear();
+      folded.clear();
+      for (const p of ahead.values()) await p.catch(() => undefined);
+      ahead.clear();
+      lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
+      adopt();
+    };
     const layout = (ls: Lane[]) => ls.map((l) => `${l.lane}:${l.projections.map((p) => p.name).sort().join('+')}`).join(' ');
     let mergeTried = '';
     const next = (lane: Lane) => {
@@ -399,22 +414,19 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           folded.set(lane.lane, position);
           await (events.length ? step(lane, events, position) : skipTo(lane, position));
         } catch (e) {
-          if (!(e instanceof LaneChangedError)) throw e;
-          log(`projector: ${e.message}; taking up the new lane layout`);
-          for (const f of flights.values()) await f.done.catch(() => undefined);
-          flights.clear();
-          folded.clear();
-          for (const p of ahead.values()) await p.catch(() => undefined);
-          ahead.clear();
-          lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
-          adopt();
+          await relayout(e);
           progressed = true;
           break;
         }
         if (o.signal?.aborted) break;
       }
       if (progressed) continue;
-      await landAll();
+      try {
+        await landAll();
+      } catch (e) {
+        await relayout(e); // the last write before going idle found the lane changed
+        continue;
+      }
       // Caught up: lanes that now stand at one position (a rebuilt projection's lane has
       // caught up with the others) are merged; tried once per layout of lanes.
       const before = layout(lanes);
@@ -441,7 +453,11 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         }
       });
     }
-    await landAll();
+    // Stopped: a batch whose lane changed meanwhile was rolled back, and the next run folds it.
+    await landAll().catch((e) => {
+      if (!(e instanceof LaneChangedError)) throw e;
+      log(`projector: ${e.message}; its last batch is left to the next run`);
+    });
     for (const p of ahead.values()) await p.catch(() => undefined);
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
     return result;

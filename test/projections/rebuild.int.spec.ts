@@ -113,6 +113,38 @@ describe('rebuilds (PostgreSQL)', function () {
     });
   });
 
+  describe('while the live projector is idle', () => {
+    const h = useStore();
+    it('the projector takes up the rebuilt lane when the next events arrive, and goes on', async () => {
+      await appendLines(h.store, lines.slice(0, half));
+      await projectAll(h);
+      const stop = new AbortController();
+      let failed: unknown;
+      const live = projectAll(h, { untilCaughtUp: false, signal: stop.signal, pollMs: 20 }).catch((e) => {
+        failed = e;
+      });
+      await new Promise((r) => setTimeout(r, 300)); // caught up and waiting
+      const r = await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
+      expect(r.swapped).to.include('campaign_analytics');
+      // A few events, one batch: the projector's first write after the swap is also its last
+      // before it is idle again. Then the rest.
+      await appendLines(h.store, lines.slice(half, half + 5));
+      await new Promise((r) => setTimeout(r, 500));
+      await appendLines(h.store, lines.slice(half + 5));
+      const head = (await h.store.head()).position;
+      for (let i = 0; i < 600 && failed === undefined; i++) {
+        const { rows } = await h.pool.query('SELECT min(position) AS p FROM floe.projection_checkpoints');
+        if (BigInt(rows[0].p) >= head) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      stop.abort();
+      await live;
+      expect(failed, 'the live projector failed').to.equal(undefined);
+      expectSameRows('campaign_analytics', await tableRows(h.pool, 'campaign_analytics'), workload(OPTS).tables.campaign_analytics);
+      expectSameRows('emails', await tableRows(h.pool, 'emails'), workload(OPTS).tables.emails);
+    });
+  });
+
   describe('one period', () => {
     const h = useStore();
     it('rebuilds only that month’s partitions; other months stay byte-identical', async () => {
