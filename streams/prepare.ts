@@ -27,6 +27,8 @@ export interface PreparedEvent {
   fingerprint: Buffer;
   metadata: Record<string, unknown> | null;
   expectedVersion?: ExpectedVersion;
+  /** The input had no id and this one was generated: the same input appended again makes new events. */
+  idGenerated?: boolean;
 }
 
 const ENVELOPE_FIELDS = new Set(['id', 'type', 'tenantId', 'occurredAt', 'data', 'metadata', 'stream', 'expectedVersion']);
@@ -99,5 +101,6 @@ export function prepareEvent(catalog: Catalog, input: unknown, options: { byteLe
     fingerprint: schema.fingerprint,
     metadata: (e.metadata as Record<string, unknown> | undefined) ?? null,
     expectedVersion: e.expectedVersion,
+    ...(e.id === undefined || e.id === null ? { idGenerated: true } : {}),
   };
 }

@@ -149,6 +149,8 @@ describe('floe append / read / status (CLI)', function () {
     expect(r.code).to.equal(1);
     expect(r.err).to.match(/line 5 \(company\.created, id [0-9a-f-]{36}\): stream company-ev-1: expected version 999, actual 3/);
     expect(r.err).to.contain('lines 5-6').and.contain('4 appended');
+    // Its lines have no id: running it again as it is would append lines 1-4 a second time.
+    expect(r.err).to.contain('remove lines 1-4 before running again: 4 of the events appended had no id');
     expect(JSON.parse(r.out)).to.include({ appended: 4, duplicates: 0 });
     expect(JSON.parse(floe(db.url, ['status', '--json']).out).head.count).to.equal(before + 4);
   });
@@ -159,12 +161,15 @@ describe('floe append / read / status (CLI)', function () {
       [['append', file, '--rejects', path.join(dir, 'no-such-dir', 'rejects.ndjson')], /no-such-dir/],
       [['append', dir], /is not a file/],
       [['append', file, file], /unexpected argument/],
+      [['append', file, '--rejects', file], /is the input file/],
+      [['append', file, '--rejects', path.join(dir, '.', path.basename(file))], /is the input file/],
     ] as Array<[string[], RegExp]>) {
       const r = floe(db.url, args);
       expect(r.code, `${args.join(' ')}: ${r.err}`).to.equal(2);
       expect(r.err).to.match(says).and.not.match(/\n\s+at /);
     }
     expect(JSON.parse(floe(db.url, ['status', '--json']).out).head.count).to.equal(before);
+    expect(readFileSync(file, 'utf8').trim().split('\n'), 'the input is left as it was').to.deep.equal(lines);
   });
 
   it('explains usage errors and has --help', () => {

@@ -50,7 +50,8 @@ Every bad line is reported with its line number, type, id, field path and reason
 Prints one JSON line: {"appended","duplicates","rejected","firstPosition","lastPosition"}.
 A batch the store refuses (an expectedVersion that does not hold, an id stored meanwhile with
 other content) stops the append there, naming the line: the batches before it stay appended,
-the JSON line says how many; run again once fixed (what is stored counts as duplicates).
+the JSON line says how many; run again once fixed (what is stored counts as duplicates, for
+lines with an id: lines without one get a new id each time).
 
 Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.`,
   async run(p, io) {
@@ -59,6 +60,9 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
     const source = p.positionals[0] ?? '-';
     if (source !== '-' && !statSync(source).isFile()) throw new UsageError(`${source} is not a file`);
     const keepBytes = keepCheckedBytes();
+    if (rejectsPath && source !== '-' && sameFile(source, rejectsPath)) {
+      throw new UsageError(`--rejects ${rejectsPath} is the input file: writing rejects there would destroy the input`);
+    }
     // Opened before anything is read or started: a path that cannot be written is a usage error.
     const rejectsOut = rejectsPath ? createWriteStream('', { fd: openSync(rejectsPath, 'w') }) : undefined;
     const spool = source === '-' && !rejectsPath ? await spoolStdin() : undefined;
@@ -92,6 +96,14 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
     }
   },
 };
+
+/** Whether two paths name one file (the second may not exist yet). */
+function sameFile(a: string, b: string): boolean {
+  const sb = statSync(b, { throwIfNoEntry: false });
+  if (!sb) return false;
+  const sa = statSync(a);
+  return sa.dev === sb.dev && sa.ino === sb.ino;
+}
 
 /** An event line that passed the checks, with what reports need of its line. */
 interface Checked {
@@ -179,6 +191,7 @@ async function appendAll(
     rejectsOut?.write(toJson(r) + '\n');
   };
   type Pending = Checked[];
+  let generated = 0; // committed events whose line had no id (see stopped)
   // The first attempt is chained after the batch before (looked up while that one commits);
   // a retry without the lines the store refused comes after it anyway.
   const flush = async (batch: Pending, after: Promise<Committed | null>): Promise<Committed | null> => {
@@ -191,12 +204,13 @@ async function appendAll(
         totals.duplicates += r.duplicates;
         totals.firstPosition ??= r.firstPosition;
         totals.lastPosition = r.lastPosition ?? totals.lastPosition;
+        generated += batch.filter((b, i) => b.e.idGenerated && r.results[i].position !== 'duplicate').length;
         progress?.tick(batch.length);
         return { events, result: r };
       } catch (e) {
         chained = undefined;
         if (e instanceof EarlierAppendFailedError) throw e; // reported by that batch
-        if (!rejectsOut) throw stopped(e, batch, totals);
+        if (!rejectsOut) throw stopped(e, batch, totals, generated);
         if (e instanceof EventIdConflictError) {
           const bad = new Set(e.conflicts.map((c) => c.index));
           e.conflicts.forEach((c) => {
@@ -247,7 +261,7 @@ async function appendAll(
 }
 
 /** The error for a batch the store refused without --rejects: which line, and how far the append got. */
-function stopped(e: unknown, batch: Array<{ e: PreparedEvent; line: number }>, totals: Totals): unknown {
+function stopped(e: unknown, batch: Array<{ e: PreparedEvent; line: number }>, totals: Totals, generated: number): unknown {
   let where: string;
   if (e instanceof WrongExpectedVersionError) {
     const b = batch.find((x) => x.e.id === e.context.eventId);
@@ -260,8 +274,12 @@ function stopped(e: unknown, batch: Array<{ e: PreparedEvent; line: number }>, t
   const before = totals.appended + totals.duplicates
     ? `the batches before it are committed (${totals.appended} appended, ${totals.duplicates} duplicates, up to position ${totals.lastPosition ?? '-'}); `
     : '';
+  const again =
+    generated > 0
+      ? `fix the line, and remove lines 1-${batch[0].line - 1} before running again: ${generated} of the events appended had no id (one was generated), so appending them again would store them twice (or give every line an id)`
+      : 'fix the line and run again: what is stored already counts as duplicates (or use --rejects FILE)';
   return new AppendStopped(
-    `${where}\nnothing from its batch (${lines}) on was appended; ${before}fix the line and run again: what is stored already counts as duplicates (or use --rejects FILE)`,
+    `${where}\nnothing from its batch (${lines}) on was appended; ${before}${again}`,
     { ...totals },
   );
 }
