@@ -174,13 +174,26 @@ async function applyRecomputed(pool: Pool, store: PostgresEventStore, r: Recompu
   }
 }
 
+/**
+ * How many of the tenant's events of the types billing_analytics folds are stored past
+ * `after` (its checkpoint): what the live figures do not count yet. Other tenants' events and
+ * the billing log's own events do not matter to them.
+ */
+export async function unapplied(db: Pool | PoolClient, tenant: string, after: bigint): Promise<bigint> {
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*)::text AS n FROM floe.events WHERE tenant_id = $1 AND global_position > $2 AND type = ANY($3::text[])',
+    [tenant, String(after), BILLING_TYPES],
+  );
+  return BigInt(rows[0].n);
+}
+
 /** Record the live figures of a period as invoiced: appends `billing.period_closed`. */
 export interface Closed {
   periodStart: string;
   periodEnd: string;
   figures: Figures;
   position: bigint | null;
-  /** Events of the store the billing projection had not applied when the figures were taken (null: never projected). */
+  /** The tenant's billing events the billing projection had not applied when the figures were taken (null: never projected). */
   behind: bigint | null;
   /** No billing_analytics row for the period: the figures are all zero. */
   empty: boolean;
@@ -193,7 +206,7 @@ export async function close(store: PostgresEventStore, pool: Pool, tenant: strin
     if ((e as FloeError).code === 'NOT_PROJECTED') return null;
     throw e;
   });
-  const head = (await store.head()).position;
+  const behind = checkpoint === null ? null : await unapplied(pool, tenant, checkpoint);
   const live = (await liveRows(pool, tenant, period))[0];
   const figures = figuresOf(live) ?? figuresOf({})!;
   const r = await store.append([
@@ -205,6 +218,5 @@ export async function close(store: PostgresEventStore, pool: Pool, tenant: strin
       metadata: { source: 'floe billing close' },
     },
   ]);
-  const behind = checkpoint === null ? null : head > checkpoint ? head - checkpoint : 0n;
   return { periodStart: period.start, periodEnd: period.end, figures, position: r.firstPosition, behind, empty: live === undefined };
 }

@@ -81,14 +81,25 @@ describe('floe billing show | close | recompute', function () {
     expect(audit, 'no audit event without --apply').to.deep.equal([]);
   });
 
-  it('close warns when billing_analytics is behind the store, or the period has no usage', () => {
-    // Another period than the other tests use; the first close is an event the projection has not applied.
+  it('close warns when billing_analytics has not applied the tenant\'s billing events, or the period has no usage', () => {
+    // Another period than the other tests use. Closing it twice in a row: the first close is
+    // no billing event, so the second is not behind.
     const second = (rows[1] as { period_start: string }).period_start.slice(0, 7);
     json(['billing', 'close', '--tenant', tenant.tenantId, '--period', second]);
+    const again = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', second]);
+    expect(again.code, again.err).to.equal(0);
+    expect(JSON.parse(again.out).behind).to.equal(0);
+    expect(again.err).to.not.contain('warning');
+    // A send the projection has not applied yet: the close and a recompute say so.
+    const at = new Date(Date.parse(`${(rows[1] as { period_start: string }).period_start}T12:00:00.000Z`) + 86_400_000).toISOString();
+    appendLines([{ type: 'email.sent', tenantId: tenant.tenantId, occurredAt: at, data: { emailId: 'unapplied-1', mailboxId: 'late-mailbox', leadId: 'late-lead-1' } }]);
     const behind = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', second]);
     expect(behind.code, behind.err).to.equal(0);
-    expect(JSON.parse(behind.out).behind).to.be.greaterThan(0);
-    expect(behind.err).to.match(/warning: billing_analytics was \d+ event\(s\) behind the store/);
+    expect(JSON.parse(behind.out).behind).to.equal(1);
+    expect(behind.err).to.contain("warning: billing_analytics had not applied 1 of the tenant's billing event(s) yet").and.contain('run floe project, then floe billing recompute');
+    const recomputed = floe(db.url, ['billing', 'recompute', '--tenant', tenant.tenantId, '--period', second, '--json']);
+    expect(recomputed.code, recomputed.err).to.equal(0);
+    expect(recomputed.err).to.contain("had not applied 1 of the tenant's billing event(s) yet; live and recomputed are as of position");
     json(['project', '--until-caught-up', '--json']);
     const later = `${Number(month.slice(0, 4)) + 3}${month.slice(4)}`;
     const empty = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', later]);

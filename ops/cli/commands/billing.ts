@@ -58,7 +58,8 @@ Appends a billing.period_closed event holding the period's live figures: what wa
 floe billing recompute compares with it later.
 ${PERIOD_HELP}
 Prints {"periodStart","periodEnd","figures","position","behind","empty"}: behind counts the
-store's events the billing projection had not applied yet (null: never projected), empty is
+tenant's billing events (sends, warm-ups, mailboxes, subscriptions) the billing projection had
+not applied yet (null: never projected), empty is
 true when the period had no billing_analytics row. Either is also a warning on stderr: the
 figures closed are the live ones, whatever they are.`,
   async run(p, io) {
@@ -69,7 +70,7 @@ figures closed are the live ones, whatever they are.`,
       const closed = await billing.close(ctx.store, ctx.pool, tenant, month);
       const where = `tenant ${tenant}, period ${closed.periodStart}`;
       if (closed.behind === null) io.err(`warning: billing_analytics has never been projected; ${where} was closed with zero figures (run floe project first)`);
-      else if (closed.behind > 0n) io.err(`warning: billing_analytics was ${closed.behind} event(s) behind the store; ${where} was closed with the figures projected so far (floe billing recompute shows the difference)`);
+      else if (closed.behind > 0n) io.err(`warning: billing_analytics had not applied ${closed.behind} of the tenant's billing event(s) yet; ${where} was closed with the figures projected so far (run floe project, then floe billing recompute to see the difference)`);
       if (closed.empty && closed.behind !== null) io.err(`warning: ${where} has no usage in billing_analytics; closed with zero figures`);
       io.out(toJson(closed));
       return 0;
@@ -107,6 +108,10 @@ Without --apply nothing is changed.`,
     try {
       const r = await billing.recompute(ctx.store, ctx.pool, tenant, month, { apply: p.values.apply === true, reason: stringOption(p, 'reason') });
       io.out(toJson(r));
+      const behind = await billing.unapplied(ctx.pool, tenant, r.asOf);
+      if (behind > 0n) {
+        io.err(`warning: billing_analytics had not applied ${behind} of the tenant's billing event(s) yet; live and recomputed are as of position ${r.asOf} (run floe project, then recompute again to include them)`);
+      }
       if (!p.values.json) {
         const fields = Object.keys(r.diff);
         io.err(
