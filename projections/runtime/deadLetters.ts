@@ -99,24 +99,41 @@ export async function retryDeadLetters(
       release = await lockProjections(lockClient, members.map((p) => p.name), shard);
       const events = await loadEvents(pool, schemas, letters.map((l) => l.position));
       const dead = new Map<string, DeadLetter>();
-      for (;;) {
-        const client: PoolClient = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query(
-            'UPDATE floe.dead_letters SET resolved_at = now() WHERE lane = $1 AND shard = $2 AND event_id = ANY($3::uuid[])',
-            [lane, shard, letters.map((l) => l.eventId)],
-          );
-          const ref = { lane, shard, projections: members, table: (_p: AnyProjection, t: string) => t };
-          await applyBatch(client, ref, { events, position: 0n, dead, loadEvents: (ps) => loadEvents(pool, schemas, ps) });
-          await client.query('COMMIT');
-          break;
-        } catch (e) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          if (!(e instanceof FoldError)) throw e;
-          dead.set(e.event.id, { event: e.event, projection: e.projection, error: describe(e.cause), retriable: true });
-        } finally {
-          client.release();
+      const ref = { lane, shard, projections: members, table: (_p: AnyProjection, t: string) => t };
+      /** Apply in one transaction; a fold that throws leaves its event dead and the rest is tried again. */
+      const apply = async (batch: RecordedEvent[]): Promise<void> => {
+        for (;;) {
+          const client: PoolClient = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query(
+              'UPDATE floe.dead_letters SET resolved_at = now() WHERE lane = $1 AND shard = $2 AND event_id = ANY($3::uuid[])',
+              [lane, shard, batch.map((e) => e.id)],
+            );
+            await applyBatch(client, ref, { events: batch, position: 0n, dead, loadEvents: (ps) => loadEvents(pool, schemas, ps) });
+            await client.query('COMMIT');
+            return;
+          } catch (e) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            if (!(e instanceof FoldError)) throw e;
+            dead.set(e.event.id, { event: e.event, projection: e.projection, error: describe(e.cause), retriable: true });
+          } finally {
+            client.release();
+          }
+        }
+      };
+      try {
+        await apply(events);
+      } catch (e) {
+        // A write failed and no fold is to blame: one event at a time, in order; the one that
+        // fails again stays dead with the new error (and one more attempt).
+        for (const event of events) {
+          try {
+            await apply([event]);
+          } catch (again) {
+            dead.set(event.id, { event, projection: null, error: describe(again), retriable: true });
+            await apply([event]);
+          }
         }
       }
       result.retried += letters.length;

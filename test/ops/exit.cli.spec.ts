@@ -22,6 +22,8 @@ describe('floe exit codes', function () {
     [['rebuild', 'campaign_analytics', '--period', '2026-3'], /--period must be YYYY-MM/],
     [['rebuild', 'companies', '--period', '2026-03'], /no monthly partitions/],
     [['schemas', 'check', '--dir', '/nonexistent/floe-schemas'], /nonexistent/],
+    [['schemas', 'check', '--dir', 'test/helpers'], /no schema files/],
+    [['dead-letters', 'retry', '--event', 'notauuid'], /--event notauuid: not an event id/],
     [['append', '/nonexistent/events.ndjson'], /nonexistent/],
     [['status', '--json', 'extra'], /unexpected argument "extra"/],
     [['generate', '--emails', '10', '--truth', '/nonexistent/truth.ndjson'], /nonexistent/],

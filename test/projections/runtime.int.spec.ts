@@ -161,6 +161,53 @@ describe('projection runtime (PostgreSQL)', function () {
       expect(logs.join('\n')).to.match(/stays apart from the lanes at its position \d+: it dead-lettered events/);
     });
   });
+
+  describe('dead letters of a write that fails', () => {
+    const h = useStore();
+    // One row per company, in a table whose CHECK refuses some names: the write fails for that
+    // event alone, whatever the fold does.
+    const companies: Projection<Rows> = {
+      name: 'test_companies',
+      version: 1,
+      tables: ['test_companies'],
+      types: ['company.created'],
+      begin: () => new Rows(2),
+      fold(acc, f) {
+        const d = f.event.data as { companyId: string; name: string };
+        acc.push(d.companyId, d.name);
+      },
+      write: (acc, tx) =>
+        upsert(tx.client, tx.table('test_companies'), [{ name: 'company_id', type: 'text' }, { name: 'name', type: 'text' }], acc.columns, {
+          conflict: ['company_id'],
+        }).then(() => undefined),
+    };
+    const names = async () => (await h.pool.query('SELECT name FROM test_companies ORDER BY name')).rows.map((r) => r.name);
+
+    it('reports each event that fails again with its new error, and applies the others', async () => {
+      await h.pool.query(`CREATE TABLE test_companies (company_id text PRIMARY KEY, name text NOT NULL CONSTRAINT sane CHECK (name NOT IN ('bad-1', 'bad-2')))`);
+      const company = (n: string) => ({ type: 'company.created', tenantId: 'wt', occurredAt: '2026-03-01T10:00:00.000Z', data: { companyId: `c-${n}`, name: n } });
+      await h.store.append(['ok-1', 'bad-1', 'ok-2', 'bad-2', 'ok-3'].map(company));
+      await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [companies], untilCaughtUp: true, backoffMs: 1 });
+      expect(await names()).to.deep.equal(['ok-1', 'ok-2', 'ok-3']);
+      expect((await listDeadLetters(h.pool)).map((d) => d.attempts)).to.deep.equal([1, 1]);
+
+      // The cause is still there: both stay dead, each with its error, and nothing is thrown.
+      const still = await retryDeadLetters(h.pool, h.store.schemas, [companies]);
+      expect(still).to.include({ retried: 2, resolved: 0 });
+      expect(still.stillFailing.map((f) => f.error)).to.have.length(2).and.satisfy((es: string[]) => es.every((e) => e.includes('violates check constraint "sane"')));
+      expect((await listDeadLetters(h.pool)).map((d) => d.attempts)).to.deep.equal([2, 2]);
+
+      // Half fixed: the lane's letters fail together, then one at a time: bad-1 lands, bad-2 stays.
+      await h.pool.query(`ALTER TABLE test_companies DROP CONSTRAINT sane, ADD CONSTRAINT sane CHECK (name <> 'bad-2')`);
+      const half = await retryDeadLetters(h.pool, h.store.schemas, [companies]);
+      expect(half).to.include({ retried: 2, resolved: 1 });
+      expect(half.stillFailing).to.have.length(1);
+      expect(await names()).to.deep.equal(['bad-1', 'ok-1', 'ok-2', 'ok-3']);
+      const left = await listDeadLetters(h.pool);
+      expect(left.map((d) => d.attempts)).to.deep.equal([3]);
+      expect(left[0].eventId).to.equal(half.stillFailing[0].eventId);
+    });
+  });
 });
 
 function groupCounts(acc: Rows): unknown[][] {

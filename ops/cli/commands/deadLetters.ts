@@ -1,7 +1,8 @@
 import { PROJECTIONS, selectProjections } from '../../../projections';
 import { listDeadLetters, retryDeadLetters } from '../../../projections/runtime/deadLetters';
 import { SHADOW } from '../../../projections/rebuild';
-import { Command, Parsed, stringOption, toJson } from '../args';
+import { isUuid } from '../../../streams/uuid';
+import { Command, Parsed, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 
 /** --projection NAME: a projection as in floe status (a rebuild's NAME__shadow too); unknown ones fail as in floe project --only. */
@@ -48,16 +49,24 @@ export const deadLettersRetry: Command = {
   help: `
 Re-applies open dead letters (all; or those of the given event ids; or those of the lane
 --projection NAME belongs to, names as in floe status) through the same path as the
-projector, one transaction per lane. Events that fail again stay dead with the new error.
+projector, one transaction per lane (one per event when a write fails for the lane's letters
+together). Events that fail again stay dead with the new error and one more attempt. An
+--event id with no open dead letter is a warning; one that is not a UUID, exit 2.
 Events naming another tenant's email are never re-applied. The lane's projector must not be
 running (its projections are locked while it runs): stop it, retry, start it again.
 
 Prints {"retried","resolved","stillFailing":[{"eventId","error"}],"skipped":[…]}; exit 1 if any still fails.`,
   async run(p, io) {
     const projection = projectionOption(p);
+    const ids = stringOption(p, 'event')?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const bad = ids?.find((id) => !isUuid(id));
+    if (bad !== undefined) throw new UsageError(`--event ${bad}: not an event id (a UUID)`);
     const ctx = await openContext((m) => io.err(m));
     try {
-      const ids = stringOption(p, 'event')?.split(',').map((s) => s.trim()).filter(Boolean);
+      if (ids) {
+        const open = new Set((await listDeadLetters(ctx.pool, { projection })).map((d) => d.eventId));
+        for (const id of ids) if (!open.has(id)) io.err(`warning: no open dead letter for event ${id}${projection ? ` in the lane of ${projection}` : ''}`);
+      }
       const r = await retryDeadLetters(ctx.pool, ctx.store.schemas, PROJECTIONS, { eventIds: ids, projection });
       io.out(toJson(r));
       return r.stillFailing.length ? 1 : 0;

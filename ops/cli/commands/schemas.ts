@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Catalog, checkTypeHistory, SchemaVersion } from '../../../schemas';
 import { registeredSchemas } from '../../../streams/postgres/schemaRegistry';
-import { Command, stringOption, toJson } from '../args';
+import { Command, stringOption, toJson, UsageError } from '../args';
 import { databaseUrl, openPool } from '../../db/connect';
 import { migrate } from '../../db/migrate';
 
@@ -10,6 +10,7 @@ const dirOption = { dir: { type: 'string' as const }, json: { type: 'boolean' as
 /** The schema files, plus every version registered in the database that the files lack. */
 async function loadSchemas(dir: string | undefined, log: (m: string) => void) {
   const catalog = Catalog.load(dir ? path.resolve(dir) : undefined);
+  if (dir && catalog.types().length === 0) throw new UsageError(`--dir ${dir}: no schema files (<type>.v<version>.avsc) there`);
   const url = await databaseUrl(log);
   await migrate(url);
   const pool = await openPool(url, { max: 1 });
