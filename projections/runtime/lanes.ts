@@ -315,3 +315,22 @@ export async function staleProjections(pool: Pool, projections: AnyProjection[],
   }
   return out;
 }
+
+/**
+ * About how many events a projector of these projections has left to fold up to `head`:
+ * per lane, from its position (a projection with no checkpoint in this shard starts a lane
+ * at 0). For progress displays; re-projections of stale projections are not counted.
+ */
+export async function eventsToFold(pool: Pool, names: string[], shard: string, head: bigint): Promise<number> {
+  const { rows } = await pool.query<{ projection: string; lane: string; position: string }>(
+    `SELECT c.projection, l.lane, l.position FROM floe.projection_checkpoints c
+       JOIN floe.projection_lanes l ON l.lane = c.lane AND l.shard = c.shard
+      WHERE c.shard = $1 AND c.projection = ANY($2::text[])`,
+    [shard, names],
+  );
+  const lanes = new Map(rows.map((r) => [r.lane, BigInt(r.position)]));
+  let total = 0n;
+  for (const position of lanes.values()) if (head > position) total += head - position;
+  if (new Set(rows.map((r) => r.projection)).size < names.length) total += head;
+  return Number(total);
+}

@@ -9,6 +9,7 @@ import { project } from '../../projections/pipeline';
 import { listDeadLetters, retryDeadLetters } from '../../projections/runtime/deadLetters';
 import { foldBatch, writeBatch, type LaneRef } from '../../projections/runtime/batch';
 import { LedgerCache } from '../../projections/runtime/ledger';
+import { eventsToFold } from '../../projections/runtime/lanes';
 import { transaction } from '../../projections/runtime/sql';
 import { decodeRows, readRowsAt } from '../../streams/postgres/read';
 import { Rows, upsert } from '../../projections/runtime/sql';
@@ -159,6 +160,23 @@ describe('projection runtime (PostgreSQL)', function () {
       expect(r.lanes).to.have.length(2);
       expect(r.lanes[0].position).to.equal(r.lanes[1].position);
       expect(logs.join('\n')).to.match(/stays apart from the lanes at its position \d+: it dead-lettered events/);
+    });
+  });
+
+  describe('progress', () => {
+    const h = useStore();
+    it('counts the events left to fold from each lane, and from 0 for a projection never projected', async () => {
+      const lines = workload(OPTS).lines;
+      const half = Math.floor(lines.length / 2);
+      await appendLines(h.store, lines.slice(0, half));
+      const campaign = PROJECTIONS.find((p) => p.name === 'campaign_analytics')!;
+      await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [campaign], untilCaughtUp: true });
+      const projected = (await h.store.head()).position;
+      await appendLines(h.store, lines.slice(half));
+      const head = (await h.store.head()).position;
+      expect(await eventsToFold(h.pool, ['campaign_analytics'], '0/1', head)).to.equal(Number(head - projected));
+      expect(await eventsToFold(h.pool, ['campaign_analytics', 'emails'], '0/1', head)).to.equal(Number(head - projected + head));
+      expect(await eventsToFold(h.pool, ['campaign_analytics'], '0/1', projected)).to.equal(0);
     });
   });
 

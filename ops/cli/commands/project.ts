@@ -3,6 +3,7 @@ import { project as runPipeline, projectFromKafka } from '../../../projections/p
 import { DEFAULT_EVENTS_TOPIC } from '../../../streams/kafka/messages';
 import { openKafka } from '../../kafka/brokers';
 import { timings } from '../../../projections/runtime/timings';
+import { eventsToFold, shardKey } from '../../../projections/runtime/lanes';
 import { Command, Io, intOption, Parsed, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
@@ -89,7 +90,10 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
       return await untilStopped(async (signal) => {
         const head = await ctx.store.head();
         const started = Date.now();
-        const progress = io.tty && !p.values.json ? new Progress('projecting', io.err, Number(head.position)) : undefined;
+        const progress =
+          io.tty && !p.values.json
+            ? new Progress('projecting', io.err, await eventsToFold(ctx.pool, projections.map((x) => x.name), shardKey({ index, count }), head.position))
+            : undefined;
         let caughtUpSaid = untilCaughtUp;
         const result = await runPipeline({
           pool: ctx.pool,

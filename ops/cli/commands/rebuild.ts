@@ -1,5 +1,6 @@
 import { selectProjections } from '../../../projections';
-import { rebuild as runRebuild } from '../../../projections/rebuild';
+import { rebuild as runRebuild, shadowName } from '../../../projections/rebuild';
+import { eventsToFold } from '../../../projections/runtime/lanes';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
@@ -35,7 +36,7 @@ shadow's checkpoint. A progress bar (events/s, ETA) is shown on a terminal.`,
     try {
       return await untilStopped(async (signal) => {
         const head = await ctx.store.head();
-        const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, Number(head.position)) : undefined;
+        const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, await eventsToFold(ctx.pool, [shadowName(projection.name)], '0/1', head.position)) : undefined;
         const r = await runRebuild({
           pool: ctx.pool,
           url: ctx.url,

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { PROJECTIONS } from '../../../projections';
 import { project } from '../../../projections/pipeline';
+import { eventsToFold } from '../../../projections/runtime/lanes';
 import { generateWorkload } from '../../generate';
 import { Command } from '../args';
 import { Context, openContext } from '../context';
@@ -45,9 +46,9 @@ keeps projecting new events (e.g. from floe append in another terminal) until Ct
             onBatch: onBatch && ((b) => onBatch(b.events)),
           });
         const head = await ctx.store.head();
-        const progress = new Progress('projecting', io.err, Number(head.position));
-        const r = await run(true, (n) => progress.tick(n));
-        if (r.events) progress.done();
+        const progress = io.tty ? new Progress('projecting', io.err, await eventsToFold(ctx.pool, PROJECTIONS.map((x) => x.name), '0/1', head.position)) : undefined;
+        const r = await run(true, (n) => progress?.tick(n));
+        if (r.events) progress ? progress.done() : io.err(`projected ${r.events} events`);
         await status.run({ values: {}, positionals: [] }, io);
         await printFunnel(ctx.pool, io.out);
         await printMailboxes(ctx.pool, io.out);
