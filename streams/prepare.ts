@@ -99,7 +99,8 @@ export function prepareEvent(catalog: Catalog, input: unknown, options: { byteLe
     occurredAt,
     data: encode(schema, payload),
     fingerprint: schema.fingerprint,
-    metadata: (e.metadata as Record<string, unknown> | undefined) ?? null,
+    // As jsonb will hold it (-0 is 0, undefined members are dropped), so a retry compares equal.
+    metadata: e.metadata === undefined || e.metadata === null ? null : (JSON.parse(JSON.stringify(e.metadata)) as Record<string, unknown>),
     expectedVersion: e.expectedVersion,
     ...(e.id === undefined || e.id === null ? { idGenerated: true } : {}),
   };

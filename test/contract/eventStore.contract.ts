@@ -133,6 +133,12 @@ export function eventStoreContract(name: string, open: () => Promise<{ store: Ev
         expect((await store.head()).count).to.equal(1);
       });
 
+      it('counts a retried event with metadata as a duplicate, as stored (-0 is 0, undefined members dropped)', async () => {
+        const e = { ...sent('e1'), metadata: { attempt: -0, note: undefined, source: 'retry-test' } };
+        await store.append([e]);
+        expect(await store.append([e])).to.include({ appended: 0, duplicates: 1 });
+      });
+
       it('ignores an expected version on a duplicate, so a retried append succeeds', async () => {
         const e = sent('e1');
         await store.append([e], { expectedVersion: 'no_stream' });
