@@ -233,7 +233,7 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
       await client.query(`ALTER TABLE ${t} ATTACH PARTITION ${fresh} FOR VALUES FROM (${bounds[0]}) TO (${bounds[1]})`);
       await renameTree(client, fresh, `${t}${suffix}`);
     }
-    swapped.push(`${t}${suffix}`);
+    if (fresh || live) swapped.push(`${t}${suffix}`); // neither: the month has no partition on either side
   }
   return swapped;
 }

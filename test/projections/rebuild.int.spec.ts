@@ -162,6 +162,13 @@ describe('rebuilds (PostgreSQL)', function () {
       expectSameRows('campaign_analytics', await tableRows(h.pool, 'campaign_analytics'), workload(OPTS).tables.campaign_analytics);
       const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM floe.projection_checkpoints WHERE projection LIKE '%__shadow'`);
       expect(rows[0].n).to.equal(0);
+      // From the CLI: a month with rows rebuilds quietly; one without says its partitions are empty.
+      const march = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2026-03']);
+      expect(march.code, march.err).to.equal(0);
+      expect(march.err).to.not.contain('warning');
+      const future = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2031-01']);
+      expect(future.code, future.err).to.equal(0);
+      expect(future.err).to.contain('warning: no rows fall in 2031-01');
     });
   });
 

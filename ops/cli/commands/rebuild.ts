@@ -49,8 +49,14 @@ shadow's checkpoint. A progress bar (events/s, ETA) is shown on a terminal.`,
           onBatch: (b) => progress?.tick(b.events),
       });
       progress?.done();
+      if (r.period) {
+        // A month without rows (one in the future, say): nothing to swap, or empty partitions.
+        let rows = 0;
+        for (const t of r.swapped) rows += Number((await ctx.pool.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
+        if (rows === 0) io.err(`warning: no rows fall in ${r.period}: ${r.swapped.length ? `its partitions (${r.swapped.join(', ')}) are empty` : 'no partition of it on either side, nothing was swapped'}`);
+      }
       if (p.values.json) io.out(toJson(r));
-      else io.out(`rebuilt ${r.projection}${r.period ? ` for ${r.period}` : ''}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, at position ${r.position}; swapped ${r.swapped.join(', ')}`);
+      else io.out(`rebuilt ${r.projection}${r.period ? ` for ${r.period}` : ''}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, at position ${r.position}; swapped ${r.swapped.join(', ') || 'nothing'}`);
       return 0;
       });
     } finally {
