@@ -12,6 +12,7 @@ import { decodeRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, describe, FoldError, type DeadLetter } from './batch';
 import { lockProjections } from './lanes';
+import { isTransient } from './runner';
 import type { AnyProjection } from './types';
 
 export interface DeadLetterRow {
@@ -125,12 +126,14 @@ export async function retryDeadLetters(
       try {
         await apply(events);
       } catch (e) {
+        if (isTransient(e)) throw e; // the database, not the events: retry later
         // A write failed and no fold is to blame: one event at a time, in order; the one that
         // fails again stays dead with the new error (and one more attempt).
         for (const event of events) {
           try {
             await apply([event]);
           } catch (again) {
+            if (isTransient(again)) throw again;
             dead.set(event.id, { event, projection: null, error: describe(again), retriable: true });
             await apply([event]);
           }

@@ -227,7 +227,11 @@ async function advanceLane(client: PoolClient, lane: Lane, position: bigint, eve
     `UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4`,
     [lane.lane, lane.shard, String(position), String(lane.position)],
   );
-  if (moved.rowCount !== 1) throw new LaneMovedError(lane, position);
+  if (moved.rowCount !== 1) {
+    // A rebuild that swapped out every member of the lane retired the lane's row with them.
+    const { rowCount } = await client.query('SELECT 1 FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane.lane, lane.shard]);
+    throw rowCount ? new LaneMovedError(lane, position) : new LaneChangedError(lane);
+  }
   const members = await client.query(
     `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
       WHERE lane = $1 AND shard = $2 AND projection = ANY($6::text[])`,

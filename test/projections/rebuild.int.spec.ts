@@ -113,14 +113,16 @@ describe('rebuilds (PostgreSQL)', function () {
     });
   });
 
-  describe('while the live projector is idle', () => {
+  for (const only of [false, true]) describe(`while the live projector is idle${only ? ', projecting the rebuilt projection alone' : ''}`, () => {
     const h = useStore();
     it('the projector takes up the rebuilt lane when the next events arrive, and goes on', async () => {
+      // Alone, the rebuilt projection takes its lane's every member: the swap retires the lane.
+      const projections = only ? [campaignAnalytics] : [...PROJECTIONS];
       await appendLines(h.store, lines.slice(0, half));
-      await projectAll(h);
+      await projectAll(h, { projections });
       const stop = new AbortController();
       let failed: unknown;
-      const live = projectAll(h, { untilCaughtUp: false, signal: stop.signal, pollMs: 20 }).catch((e) => {
+      const live = projectAll(h, { projections, untilCaughtUp: false, signal: stop.signal, pollMs: 20 }).catch((e) => {
         failed = e;
       });
       await new Promise((r) => setTimeout(r, 300)); // caught up and waiting
@@ -141,7 +143,7 @@ describe('rebuilds (PostgreSQL)', function () {
       await live;
       expect(failed, 'the live projector failed').to.equal(undefined);
       expectSameRows('campaign_analytics', await tableRows(h.pool, 'campaign_analytics'), workload(OPTS).tables.campaign_analytics);
-      expectSameRows('emails', await tableRows(h.pool, 'emails'), workload(OPTS).tables.emails);
+      if (!only) expectSameRows('emails', await tableRows(h.pool, 'emails'), workload(OPTS).tables.emails);
     });
   });
 
