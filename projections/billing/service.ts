@@ -90,6 +90,13 @@ async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bi
 
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */
 async function billingCheckpoint(db: Pool | PoolClient, tenant: string, forUpdate = false): Promise<bigint> {
+  const kafka = await db.query(`SELECT shard FROM floe.projection_checkpoints WHERE projection = 'billing_analytics' AND shard LIKE 'kafka:%' LIMIT 1`);
+  if (kafka.rowCount) {
+    throw new FloeError(
+      'KAFKA_PROJECTED',
+      `billing_analytics is projected from Kafka (shard ${kafka.rows[0].shard}): billing close and recompute need it projected from the store (floe project), whose checkpoint says which of a tenant's events its rows count; from Kafka that depends on the partition the tenant's events went to, which the database does not record`,
+    );
+  }
   const { rows } = await db.query(
     `SELECT c.position FROM floe.projection_checkpoints c
       WHERE c.projection = 'billing_analytics'

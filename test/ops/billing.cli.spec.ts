@@ -168,4 +168,24 @@ describe('floe billing show | close | recompute', function () {
       await pool.end();
     }
   });
+
+  it('close and recompute refuse, with a readable error, billing_analytics projected from Kafka', async () => {
+    const { Pool } = await import('pg');
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    // A checkpoint as `floe project --source kafka` writes one (test-only: removed below).
+    await pool.query(`INSERT INTO floe.projection_checkpoints (projection, shard, lane, version, position) VALUES ('billing_analytics', 'kafka:floe.events/0', 'kafka-test', 1, 1)`);
+    try {
+      for (const args of [
+        ['billing', 'close', '--tenant', tenant.tenantId, '--period', month],
+        ['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month],
+      ]) {
+        const r = floe(db.url, args);
+        expect(r.code, `${args.join(' ')}: ${r.err}`).to.not.equal(0);
+        expect(r.err, args.join(' ')).to.contain('billing_analytics is projected from Kafka').and.not.match(/\n\s+at /);
+      }
+    } finally {
+      await pool.query(`DELETE FROM floe.projection_checkpoints WHERE shard = 'kafka:floe.events/0'`);
+      await pool.end();
+    }
+  });
 });
