@@ -242,7 +242,14 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
         try {
           // Not kafkajs' waitForLeaders: on a freshly started KRaft broker its metadata poll
           // fails with UNKNOWN_TOPIC_OR_PARTITION, which it does not retry (waitForLeaders below does).
-          await a.createTopics({ waitForLeaders: false, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? -1 })) });
+          await a.createTopics({
+            waitForLeaders: false,
+            topics: missing.map((t) => ({
+              topic: t.topic,
+              numPartitions: t.partitions ?? -1,
+              configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          });
         } catch (e) {
           // Created concurrently by another process: fine.
           const names = ((e as { errors?: Array<{ type?: string }> }).errors ?? []).map((x) => x.type);

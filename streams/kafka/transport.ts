@@ -93,6 +93,8 @@ export interface TopicSpec {
   topic: string;
   /** Default: the broker's num.partitions. */
   partitions?: number;
+  /** Topic configuration when the topic is created (e.g. `retention.ms`); an existing topic is left as it is. */
+  config?: Record<string, string>;
 }
 
 export interface KafkaTransport {

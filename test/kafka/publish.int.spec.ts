@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import * as avro from 'avsc';
-import type { KafkaMessage } from 'kafkajs';
+import { ConfigResourceTypes, type KafkaMessage } from 'kafkajs';
 import { Pool } from 'pg';
 import { useDatabase } from '../helpers/backends';
 import { exited, floe, floeChild } from '../helpers/cli';
@@ -45,6 +45,15 @@ describe('kafka publish (real broker)', function () {
 
     const r = publishUntilCaughtUp();
     expect(r.published).to.equal(ids.length);
+    // The topic Floe created keeps its log forever.
+    const admin = k.kafka.admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }] });
+      expect(resources[0].configEntries.find((c) => c.configName === 'retention.ms')?.configValue).to.equal('-1');
+    } finally {
+      await admin.disconnect();
+    }
     const messages = await k.consume(topic, ids.length);
     expect(messages.map((m) => header(m, 'floe-event-id')).sort()).to.deep.equal([...ids].sort());
 

@@ -1,7 +1,7 @@
 /** `floe kafka ingest` and `floe kafka publish`: the Kafka transport (streams/kafka/). */
 import { DEFAULT_EVENTS_TOPIC, DEFAULT_INGEST_CHUNK, DEFAULT_INGEST_TOPIC, DEFAULT_PARTITIONS_AT_ONCE, dlqTopicOf, ingest, IngestStats, publish } from '../../../streams/kafka';
 import { openKafka } from '../../kafka/brokers';
-import { Command, intOption, stringOption, toJson } from '../args';
+import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
 import { untilStopped } from '../signals';
@@ -59,7 +59,8 @@ Exit codes: 0 done or stopped, 1 failure, 2 usage.`,
     const groupId = stringOption(p, 'group') ?? 'floe-ingest';
     const chunkSize = intOption(p, 'batch-size', DEFAULT_INGEST_CHUNK, 1);
     const partitionsAtOnce = intOption(p, 'concurrency', DEFAULT_PARTITIONS_AT_ONCE, 1);
-    const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 1000);
+    const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 6000);
+    if (dlqTopic === topic) throw new UsageError(`--dlq-topic ${dlqTopic} is the topic read: a dead letter would be read again, forever`);
     const kafka = openKafka((l) => io.err(l), 'floe-ingest');
     const ctx = await openContext((m) => io.err(m), { poolSize: partitionsAtOnce + 1 });
     const started = Date.now();
@@ -158,7 +159,8 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another publisher runs for the to
     const ctx = await openContext((m) => io.err(m), { poolSize: 2 });
     const started = Date.now();
     try {
-      await kafka.ensureTopics([{ topic, partitions }]);
+      // The log is kept forever: a shard whose next message was deleted cannot go on (KAFKA_GAP).
+      await kafka.ensureTopics([{ topic, partitions, config: { 'retention.ms': '-1' } }]);
       const producer = await kafka.producer({ idempotent: true });
       const head = await ctx.store.head();
       const progress = io.tty && !p.values.json ? new Progress('publish', io.err) : undefined;

@@ -148,7 +148,7 @@ async function projectKafka(p: Parsed, io: Io, projections: ReturnType<typeof se
   const topic = stringOption(p, 'topic') ?? DEFAULT_EVENTS_TOPIC;
   const groupId = stringOption(p, 'group') ?? 'floe-project';
   const batchSize = intOption(p, 'batch-size', 5000, 1);
-  const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 1000);
+  const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 6000);
   const concurrency = intOption(p, 'concurrency', 2, 1);
   const untilCaughtUp = p.values['until-caught-up'] === true;
   const kafka = openKafka((l) => io.err(l), 'floe-project');
