@@ -174,14 +174,20 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
     },
   });
 
-  /** Drop a partition's state; its locks go once no handler of it runs any more. */
-  const drop = (partition: number) => {
+  /** Unlocks run one after another: they share the lock connection. */
+  let unlocking: Promise<void> = Promise.resolve();
+  /**
+   * Drop a partition's state; its locks go once no handler of it runs any more (`unlock`
+   * false: the lock connection is about to be closed, which releases them all).
+   */
+  const drop = (partition: number, unlock = true) => {
     const st = states.get(partition);
     if (!st) return;
     states.delete(partition);
     const release = () => {
       for (const l of st.lanes) laneStates.delete(l.lane);
-      void st.release().catch((e) => log(`kafka projector: releasing ${st.shard}: ${describe(e)}`));
+      if (!unlock) return;
+      unlocking = unlocking.then(() => st.release()).catch((e) => log(`kafka projector: releasing ${st.shard}: ${describe(e)}`));
     };
     if (st.running === 0) release();
     else st.idle = release;
@@ -424,8 +430,9 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
     if (idleTimer) clearInterval(idleTimer);
     o.signal?.removeEventListener('abort', onAbort);
     await stop().catch(() => undefined);
-    for (const p of [...states.keys()]) drop(p);
-    // Session locks go with the connection; destroy it rather than wait for each unlock.
+    for (const p of [...states.keys()]) drop(p, false);
+    await unlocking;
+    // Session locks go with the connection; destroy it rather than unlock each.
     lockClient.release(true);
   }
 }

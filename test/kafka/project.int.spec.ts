@@ -253,6 +253,7 @@ describe('floe project --source kafka (real broker)', function () {
 
       const r = await exited(worker(h.db.url, topic, group));
       expect(r.code, r.err).to.equal(0);
+      expect(r.err, 'a clean stop releases its partitions quietly').to.not.match(/Connection terminated|DeprecationWarning/);
       const s = summaryOf(r.out);
       expect(s.skipped, 'the re-sent messages are skipped by position').to.equal(300);
       const checkpointEvents = await h.pool.query<{ n: string }>(
