@@ -89,6 +89,7 @@ function describeError(e: unknown): string {
   if (pg.severity && pg.code) return `database error: ${pg.message} (SQLSTATE ${pg.code})`;
   if (pg.code === 'ECONNREFUSED') return `cannot connect to PostgreSQL at ${pg.address ?? 'the configured address'}: connection refused (check DATABASE_URL)`;
   if ((e as { syscall?: string }).syscall) return (e as Error).message; // file not found and the like
+  if (e instanceof Error && e.name.startsWith('KafkaJS')) return `kafka: ${e.message} (${e.name}; check KAFKA_BROKERS)`;
   return (e as Error).stack ?? String(e);
 }
 

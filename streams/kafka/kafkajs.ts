@@ -99,6 +99,13 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       // transient (a coordinator loading, a leader moving) and retried: only shown at debug.
       if (entry.namespace === 'Connection' && configured < LogLevel.DEBUG) return;
       const { message, ...rest } = entry.log;
+      // A seed broker that cannot be reached is retried too: said once, then only at debug.
+      const retry = (rest as { retryCount?: number }).retryCount;
+      if (entry.namespace === 'BrokerPool' && retry !== undefined && configured < LogLevel.DEBUG) {
+        const error = (rest as { error?: string }).error;
+        if (retry === 0) write(`kafka: ${message}${error ? ` (${error})` : ''}; retrying for about a minute`);
+        return;
+      }
       const extra = ['error', 'groupId', 'topic', 'partition', 'retryCount']
         .filter((k) => (rest as Record<string, unknown>)[k] !== undefined)
         .map((k) => `${k}=${(rest as Record<string, unknown>)[k]}`)
