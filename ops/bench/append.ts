@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { PostgresEventStore } from '../../streams/postgres';
-import type { Committed } from '../../streams/postgres/append';
+import type { AppendResult } from '../../streams/store';
 import { emmettAppend } from './emmett';
 import { migrate } from '../db/migrate';
 import { withDatabase, workloadLines } from './shared';
@@ -44,13 +44,12 @@ async function floeRun(url: string, lines: string[], batchSize: number): Promise
     // As `floe append` does: the next batch is prepared, then looked up, while the previous
     // one holds the append lock (at most two in flight); preparing yields now and then so
     // that the appends' replies are taken as they come.
-    let previous: Promise<Committed | null> = Promise.resolve(null);
+    let previous: Promise<AppendResult | null> = Promise.resolve(null);
     let older: Promise<unknown> = previous;
     const send = async (events: PreparedEvent[]) => {
       await older;
       older = previous;
-      const after = previous;
-      previous = store.appendPrepared(events, { after }).then((result) => ({ events, result }));
+      previous = store.appendPrepared(events, { after: previous });
       previous.catch(() => {}); // awaited by the next send or below
     };
     for (let i = 0; i < lines.length; i++) {

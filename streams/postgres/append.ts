@@ -88,11 +88,11 @@ export interface Lookup {
   head: bigint;
 }
 
-/** A committed append, as the next batch of the same writer needs it to trust a lookup made before that commit. */
-export interface Committed {
-  events: PreparedEvent[];
-  result: AppendResult;
-}
+/**
+ * The events each append of this process stored, by its result: what the writer's next
+ * append completes a lookup made before that commit with (`stillValid`).
+ */
+const appendedBy = new WeakMap<AppendResult, PreparedEvent[]>();
 
 /** Look the ids and streams of a batch up (one statement, so one snapshot). */
 export async function lookup(client: Pick<ClientBase, 'query'>, events: PreparedEvent[]): Promise<Lookup> {
@@ -115,16 +115,14 @@ export async function lookup(client: Pick<ClientBase, 'query'>, events: Prepared
  * commit in between leaves the head elsewhere. The lookup is then completed with what
  * `previous` stored.
  */
-export function stillValid(early: Lookup, head: bigint, previous: Committed | null, events: PreparedEvent[]): Lookup | null {
+export function stillValid(early: Lookup, head: bigint, previous: AppendResult | null, events: PreparedEvent[]): Lookup | null {
   if (head === early.head) return early;
-  const r = previous?.result;
-  if (!previous || !r || r.firstPosition === null || head !== r.lastPosition || early.head !== r.firstPosition - 1n) return null;
-  // What the caller says the previous append stored: its events, and the result for each.
-  if (previous.events.length !== r.results.length || previous.events.some((e, i) => r.results[i].id !== e.id)) return null;
+  const stored = previous && appendedBy.get(previous); // a result of this process's own append only
+  if (!stored || previous.firstPosition === null || head !== previous.lastPosition || early.head !== previous.firstPosition - 1n) return null;
   const ids = new Set(events.map((e) => e.id));
   const streams = new Set(events.map((e) => e.stream));
-  previous.events.forEach((e, i) => {
-    const { position, streamPosition } = r.results[i];
+  stored.forEach((e, i) => {
+    const { position, streamPosition } = previous.results[i];
     if (position === 'duplicate' || streamPosition === null) return;
     if (ids.has(e.id)) early.stored.set(e.id, storedRow(e));
     if (streams.has(e.stream) && streamPosition > (early.versions.get(e.stream) ?? -1)) early.versions.set(e.stream, streamPosition);
@@ -154,7 +152,7 @@ export async function appendPrepared(
   events: PreparedEvent[],
   callExpected: ExpectedVersion | undefined,
   beforeCommit?: () => Promise<void>,
-  ahead?: { lookup: Lookup; previous: Committed | null },
+  ahead?: { lookup: Lookup; previous: AppendResult | null },
 ): Promise<AppendResult> {
   try {
     const locked = (await client.query(BEGIN_AND_LOCK_SQL)) as unknown as QueryResult<{ head: string; drawn: string }>[];
@@ -200,7 +198,9 @@ export async function appendPrepared(
     } else {
       await client.query('COMMIT');
     }
-    return { appended: fresh.length, duplicates: events.length - fresh.length, firstPosition, lastPosition, results };
+    const result = { appended: fresh.length, duplicates: events.length - fresh.length, firstPosition, lastPosition, results };
+    appendedBy.set(result, events);
+    return result;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;

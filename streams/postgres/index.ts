@@ -12,7 +12,7 @@ import type { RecordedEvent } from '../envelope';
 import { prepareEvent, PreparedEvent } from '../prepare';
 import { EarlierAppendFailedError } from '../errors';
 import type { AppendInput, AppendOptions, AppendResult, EventStore, ReadOptions, StoreHead, SubscribeOptions, Subscription } from '../store';
-import { appendPrepared, Committed, differences, lookup, STORED_BY_ID_SQL, StoredRow } from './append';
+import { appendPrepared, differences, lookup, STORED_BY_ID_SQL, StoredRow } from './append';
 import { decodeRows, readRows } from './read';
 import { registerSchemas, SchemaResolver } from './schemaRegistry';
 import { subscribe } from './subscribe';
@@ -44,11 +44,12 @@ export class PostgresEventStore implements EventStore {
   /**
    * Append events already prepared by `prepareEvent` (bulk loaders validate first).
    *
-   * `after`: this writer's previous append, still in flight. The batch is then looked up
-   * while that one holds the append lock, and is committed only after it: when `after`
-   * rejects, nothing of this batch is appended (`EarlierAppendFailedError`).
+   * `after`: this writer's previous append, still in flight (its result, or null when it
+   * stored nothing). The batch is then looked up while that one holds the append lock, and is
+   * committed only after it: when `after` rejects, nothing of this batch is appended
+   * (`EarlierAppendFailedError`).
    */
-  async appendPrepared(events: PreparedEvent[], options: AppendOptions & { after?: Promise<Committed | null> } = {}): Promise<AppendResult> {
+  async appendPrepared(events: PreparedEvent[], options: AppendOptions & { after?: Promise<AppendResult | null> } = {}): Promise<AppendResult> {
     const previous = options.after?.catch((e) => {
       throw new EarlierAppendFailedError(e);
     });

@@ -9,9 +9,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '../../streams/postgres';
-import type { Committed } from '../../streams/postgres/append';
 import { prepareEvent } from '../../streams/prepare';
-import type { AppendInput } from '../../streams/store';
+import type { AppendInput, AppendResult } from '../../streams/store';
 import { useDatabase } from '../helpers/backends';
 
 const WRITERS = 8;
@@ -32,7 +31,7 @@ describe('concurrent writers and a live follower', function () {
     const written: string[] = [];
     const writer = async (w: number) => {
       const store = await PostgresEventStore.open(db.url);
-      let previous: Promise<Committed | null> = Promise.resolve(null);
+      let previous: Promise<AppendResult | null> = Promise.resolve(null);
       try {
         let left = EVENTS_PER_WRITER;
         while (left > 0) {
@@ -49,7 +48,7 @@ describe('concurrent writers and a live follower', function () {
           if (w % 2) {
             const events = batch.map((e) => prepareEvent(store.catalog, e));
             const before = previous;
-            previous = store.appendPrepared(events, { after: before, beforeCommit }).then((result) => ({ events, result }));
+            previous = store.appendPrepared(events, { after: before, beforeCommit });
             previous.catch(() => {}); // awaited by the next batch or below
             await before; // at most two in flight: this one is looked up while the previous commits
           } else await store.append(batch, { beforeCommit });

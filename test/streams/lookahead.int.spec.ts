@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { EarlierAppendFailedError, EventIdConflictError, WrongExpectedVersionError } from '../../streams/errors';
 import { PostgresEventStore } from '../../streams/postgres';
-import { appendPrepared, Committed, lookup, stillValid } from '../../streams/postgres/append';
+import { appendPrepared, lookup, stillValid } from '../../streams/postgres/append';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import type { AppendResult } from '../../streams/store';
 import { useDatabase } from '../helpers/backends';
@@ -39,12 +39,11 @@ describe('appends looked up ahead', function () {
     try {
       const early = await lookup(b, next);
       await between();
-      const result = await appendPrepared(a, first, undefined);
-      const previous: Committed = { events: first, result };
+      const previous = await appendPrepared(a, first, undefined);
       const head = BigInt((await pool.query('SELECT max(global_position)::text AS h FROM floe.events')).rows[0].h);
       const valid = stillValid({ ...early, stored: new Map(early.stored), versions: new Map(early.versions) }, head, previous, next) !== null;
       const r = await appendPrepared(b, next, undefined, undefined, { lookup: early, previous }).catch((e: unknown) => e);
-      return { valid, first: result, next: r };
+      return { valid, first: previous, next: r };
     } finally {
       a.release();
       b.release();
@@ -131,19 +130,19 @@ describe('appends looked up ahead', function () {
       batches.push(batch);
       last = batch.slice(3);
     }
-    let previous: Promise<Committed | null> = Promise.resolve(null);
+    let previous: Promise<AppendResult | null> = Promise.resolve(null);
     let older: Promise<unknown> = previous;
-    const results: Array<Promise<Committed>> = [];
+    const results: Array<Promise<AppendResult>> = [];
     for (const events of batches) {
       await older;
       older = previous;
-      const p = store.appendPrepared(events, { after: previous }).then((result) => ({ events, result }));
+      const p = store.appendPrepared(events, { after: previous });
       results.push(p);
       previous = p;
     }
     const done = await Promise.all(results);
-    expect(done.reduce((n, d) => n + d.result.appended, 0)).to.equal(12 * 40);
-    expect(done.reduce((n, d) => n + d.result.duplicates, 0)).to.equal(11 * 3);
+    expect(done.reduce((n, d) => n + d.appended, 0)).to.equal(12 * 40);
+    expect(done.reduce((n, d) => n + d.duplicates, 0)).to.equal(11 * 3);
     const { rows } = await pool.query(
       `SELECT stream_id, array_agg(stream_position ORDER BY global_position)::int[] AS p FROM floe.events WHERE stream_id = ANY($1) GROUP BY stream_id`,
       [batches[0].map((e) => e.stream)],

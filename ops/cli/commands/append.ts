@@ -1,8 +1,8 @@
 import { createWriteStream, openSync, statSync, WriteStream } from 'node:fs';
 import { EarlierAppendFailedError, EventIdConflictError, WrongExpectedVersionError } from '../../../streams/errors';
 import type { PreparedEvent } from '../../../streams/prepare';
+import type { AppendResult } from '../../../streams/store';
 import type { PostgresEventStore } from '../../../streams/postgres';
-import type { Committed } from '../../../streams/postgres/append';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { checkLine, contentDigest, describeReject, isReject, readLines, Reject, spoolStdin } from '../lines';
@@ -194,19 +194,18 @@ async function appendAll(
   let generated = 0; // committed events whose line had no id (see stopped)
   // The first attempt is chained after the batch before (looked up while that one commits);
   // a retry without the lines the store refused comes after it anyway.
-  const flush = async (batch: Pending, after: Promise<Committed | null>): Promise<Committed | null> => {
-    let chained: Promise<Committed | null> | undefined = after;
+  const flush = async (batch: Pending, after: Promise<AppendResult | null>): Promise<AppendResult | null> => {
+    let chained: Promise<AppendResult | null> | undefined = after;
     while (batch.length) {
-      const events = batch.map((b) => b.e);
       try {
-        const r = await store.appendPrepared(events, { after: chained });
+        const r = await store.appendPrepared(batch.map((b) => b.e), { after: chained });
         totals.appended += r.appended;
         totals.duplicates += r.duplicates;
         totals.firstPosition ??= r.firstPosition;
         totals.lastPosition = r.lastPosition ?? totals.lastPosition;
         generated += batch.filter((b, i) => b.e.idGenerated && r.results[i].position !== 'duplicate').length;
         progress?.tick(batch.length);
-        return { events, result: r };
+        return r;
       } catch (e) {
         chained = undefined;
         if (e instanceof EarlierAppendFailedError) throw e; // reported by that batch
@@ -233,7 +232,7 @@ async function appendAll(
   // A batch is read and prepared, then looked up, while the one before holds the append lock
   // (at most two in flight); batches still commit in order. A batch the store refuses stops
   // the append: the batches after it are never committed.
-  let previous: Promise<Committed | null> = Promise.resolve(null);
+  let previous: Promise<AppendResult | null> = Promise.resolve(null);
   let older: Promise<unknown> = previous;
   const send = async (batch: Pending) => {
     await older;

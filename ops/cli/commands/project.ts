@@ -44,9 +44,9 @@ rebuilt blue/green (as floe rebuild does) while the others keep following live (
                       required. A projection keeps the shard count it was first projected with.
   --batch-size N      events per batch (default 5000)
   --json              print one JSON summary line at the end: {"events","batches","seconds","lanes"}
-                      (with --source kafka also "skipped": re-sent messages skipped by position,
+                      (events: summed over lanes, so an event read by two lanes counts twice;
+                      with --source kafka also "skipped": re-sent messages skipped by position,
                       and "assignments": partition assignments received)
-                      (events: summed over lanes, so an event read by two lanes counts twice)
 
 From Kafka (--source kafka): this process is one projection worker of consumer group G
 (default floe-project) over TOPIC (default ${DEFAULT_EVENTS_TOPIC}, as floe kafka publish writes
