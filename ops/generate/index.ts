@@ -8,9 +8,9 @@
  * day by day writing the warm-up of the day and each email in send order; lines leave
  * through the outbox in arrival order. Each stage draws from its own seeded stream.
  */
-import { once } from 'node:events';
 import { EmailWriter } from './email';
 import { LeadBook } from './leads';
+import { writeNdjson } from './ndjson';
 import { resolveWindow, type WorkloadOptions } from './options';
 import { Outbox, type EventLine } from './outbox';
 import { planEmails, splitEmails } from './plan';
@@ -63,9 +63,6 @@ export function* generateWorkload(opts: WorkloadOptions, truth?: WorkloadTruth):
   yield* outbox.drainAll();
 }
 
-/** Lines are batched into chunks of about this many characters before each write. */
-const CHUNK = 1 << 16;
-
 /**
  * Writes the workload to `out` as NDJSON (one event a line), waiting for `drain` when
  * the stream is full. Rejects with the stream's error if it fails. Does not end `out`.
@@ -77,30 +74,5 @@ const CHUNK = 1 << 16;
  * file.end();
  */
 export async function writeWorkload(opts: WorkloadOptions, out: NodeJS.WritableStream, truth?: WorkloadTruth): Promise<{ events: number }> {
-  // An error emitted between two writes would otherwise go unseen, and the next wait for drain would never end.
-  let failure: { error: unknown } | undefined;
-  const onError = (error: unknown): void => {
-    failure ??= { error };
-  };
-  out.on('error', onError);
-  let events = 0;
-  let chunk = '';
-  const flush = async (): Promise<void> => {
-    if (failure) throw failure.error;
-    const ok = out.write(chunk);
-    chunk = '';
-    if (!ok) await once(out as NodeJS.EventEmitter, 'drain');
-  };
-  try {
-    for (const line of generateWorkload(opts, truth)) {
-      chunk += JSON.stringify(line) + '\n';
-      events++;
-      if (chunk.length >= CHUNK) await flush();
-    }
-    if (chunk.length > 0) await flush();
-    if (failure) throw failure.error;
-  } finally {
-    out.removeListener('error', onError);
-  }
-  return { events };
+  return { events: await writeNdjson(out, generateWorkload(opts, truth)) };
 }
