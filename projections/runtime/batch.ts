@@ -6,6 +6,7 @@
  * then the ledger, parking, dead letters and checkpoints — all or nothing.
  */
 import type { PoolClient } from 'pg';
+import { FloeError } from '../../schemas/errors';
 import type { RecordedEvent } from '../../streams/envelope';
 import { applyEmailEvent, LedgerCache, loadLedger, saveLedger, sentState, usesLedger } from './ledger';
 import { Reader, Rows, upsert } from './sql';
@@ -231,7 +232,18 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       const waiting: RecordedEvent[] = [];
       const stored = parkedInStore.get(id);
       if (stored) {
-        waiting.push(...(await input.loadEvents(stored)));
+        const loaded = await input.loadEvents(stored);
+        if (loaded.length !== stored.length) {
+          const found = new Set(loaded.map((w) => w.position));
+          const missing = stored.filter((p) => !found.has(p));
+          throw new FloeError(
+            'PARKED_EVENT_MISSING',
+            `email ${id}: events parked at positions ${missing.join(', ')} are not in the store this projector reads ` +
+              `(a Kafka worker must use the database of the store that was published)`,
+            { context: { emailId: id, positions: missing.map(String) } },
+          );
+        }
+        waiting.push(...loaded);
         released.push(...stored);
       }
       // Parked by the batch in flight, committed before ours. If that batch has committed

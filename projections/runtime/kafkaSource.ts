@@ -9,9 +9,10 @@
  * - Exactly-once. A batch of a partition is folded in one PostgreSQL transaction with the
  *   lane's position (the store position of its last event, from `floe-position`), the
  *   projections' checkpoints and the partition's offset (`floe.projection_kafka_offsets`).
- *   A worker that gets a partition seeks to the stored offset + 1, whatever the group's
- *   committed offset says; the group offset is committed after the PostgreSQL commit, for
- *   lag monitoring and a quicker start.
+ *   A worker given a partition seeks to the lowest stored offset + 1 (0 when a projection has
+ *   none there), whatever the group's committed offset says, and commits that for the group;
+ *   the group offset is committed again after each PostgreSQL commit, for lag monitoring and
+ *   `--until-caught-up`.
  * - Re-sends. The publisher is at-least-once: after a crash it re-sends its last batch.
  *   Store positions only grow within a partition, so a message at or below the lane's
  *   position is a re-send and is skipped.
@@ -110,6 +111,16 @@ interface Pending {
   final: { position: bigint; offset: bigint };
   highWatermark: bigint;
 }
+
+/**
+ * Where a partition's messages are to be read from for these projections: after the lowest
+ * offset stored with their lanes, or from 0 when one of them has nothing stored there.
+ */
+const START_OFFSET_SQL = `
+  SELECT CASE WHEN bool_or(k."offset" IS NULL) THEN 0 ELSE min(k."offset") + 1 END AS start
+    FROM unnest($2::text[]) AS p(name)
+    LEFT JOIN floe.projection_checkpoints c ON c.projection = p.name AND c.shard = $1
+    LEFT JOIN floe.projection_kafka_offsets k ON k.lane = c.lane AND k.shard = c.shard`;
 
 const LOOKUP_OFFSETS_SQL = `SELECT lane, "offset", position FROM floe.projection_kafka_offsets WHERE shard = $1`;
 
@@ -393,6 +404,24 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       });
   };
 
+  /**
+   * Move each partition just given to this worker to where PostgreSQL says its projections
+   * are, and the group's offset with it: the group's committed offset may be anywhere (this
+   * database restored or new, the group used with another one), and a partition whose group
+   * offset is at its end would never be fetched, nor counted in the lag --until-caught-up
+   * waits on. A partition already being folded is left to fold, which seeks by itself.
+   */
+  let joined = false;
+  let settling = 0;
+  const startFromStored = async (partitions: number[], generation: number): Promise<void> => {
+    for (const partition of partitions) {
+      const shard = kafkaShardKey(o.topic, partition);
+      const { rows } = await o.pool.query<{ start: string }>(START_OFFSET_SQL, [shard, names]);
+      if (generation !== assignments || states.has(partition) || o.signal?.aborted) continue;
+      await consumer.rewind(o.topic, partition, rows[0].start);
+    }
+  };
+
   const consumer = o.transport.consumer({
     groupId: o.groupId,
     topics: [o.topic],
@@ -407,6 +436,11 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       // Eager rebalancing revoked everything; whatever is kept again is read again.
       assignments++;
       for (const p of [...states.keys()]) drop(p);
+      joined = true;
+      settling++;
+      startFromStored(mine, assignments)
+        .catch((e) => log(`kafka projector: could not move to the offsets stored in PostgreSQL (${describe(e)}); the first fetch of each partition will`))
+        .finally(() => settling--);
     },
     onRevoke: () => {
       assignments++;
@@ -420,7 +454,10 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
   let idleTimer: NodeJS.Timeout | undefined;
   try {
     const running = consumer.run(handle);
-    if (o.untilCaughtUp) idleTimer = stopWhenIdle(o.transport, o.groupId, o.topic, stop, (m) => log(`kafka projector: ${m}`), o.idleCheckMs);
+    if (o.untilCaughtUp) {
+      const ready = () => joined && settling === 0;
+      idleTimer = stopWhenIdle(o.transport, o.groupId, o.topic, stop, (m) => log(`kafka projector: ${m}`), o.idleCheckMs, ready);
+    }
     await running;
     await stopping;
     if (fatal) throw fatal;

@@ -237,6 +237,10 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
             closers.delete(stop);
           }
         },
+        async rewind(topic, partition, offset) {
+          c.seek({ topic, partition, offset });
+          await c.commitOffsets([{ topic, partition, offset }]);
+        },
         stop,
       };
     },

@@ -79,6 +79,12 @@ export interface KafkaConsumer {
    * rejects when the consumer crashed for good.
    */
   run(handler: (batch: InboundBatch) => Promise<void>): Promise<void>;
+  /**
+   * Fetch this member's `partition` of `topic` from `offset` next and commit that offset for
+   * the group, so its lag says what is left from there. For consumers that keep their offsets
+   * elsewhere, when they are given a partition (not with `fetchAhead`).
+   */
+  rewind(topic: string, partition: number, offset: string): Promise<void>;
   /** Finish the batch in hand, leave the group, disconnect. */
   stop(): Promise<void>;
 }

@@ -229,6 +229,26 @@ describe('floe project --source kafka (real broker)', function () {
     });
   });
 
+  describe('a group whose committed offsets are at the end, on a database that has projected nothing', () => {
+    const first = useLoaded();
+    const second = useLoaded();
+    it('starts every partition from the offsets PostgreSQL holds, not from the group', async () => {
+      const topic = k.unique('events');
+      const group = k.unique('projectors');
+      expect(publish(first.db.url, topic)).to.equal(stored);
+      const done = await exited(worker(first.db.url, topic, group));
+      expect(done.code, done.err).to.equal(0);
+      expect(summaryOf(done.out).events, 'the first database projected every event').to.equal(stored);
+
+      // The same events in another database (a restore, a new environment): the group has
+      // committed everything, but nothing of it is projected here.
+      const r = await exited(worker(second.db.url, topic, group));
+      expect(r.code, r.err).to.equal(0);
+      expect(summaryOf(r.out).events, `projected by the second run (log: ${r.err.slice(-500)})`).to.equal(stored);
+      expectSameSnapshot(await snapshot(second.pool, PROJECTIONS), expected, 'on a database the group had not projected into');
+    });
+  });
+
   describe('a worker killed between its PostgreSQL commit and its offset commit, and a publisher re-sending its tail', () => {
     const h = useLoaded();
     it('skip what was taken and what was re-sent, and give the tables of floe project', async () => {

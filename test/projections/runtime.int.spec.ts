@@ -93,6 +93,28 @@ describe('projection runtime (PostgreSQL)', function () {
       const parked = await h.pool.query(`SELECT count(*)::int AS n FROM floe.projection_parked WHERE lane = 'pipelined-spec'`);
       expect(parked.rows[0].n).to.equal(0);
     });
+
+    it('refuse to release parked events the store does not hold (never drop them silently)', async () => {
+      const at = (m: number) => new Date(Date.UTC(2026, 2, 2, 9, m)).toISOString();
+      const data = { emailId: 'e-2', mailboxId: 'mb-1', leadId: 'ld-1', campaignId: 'c-1' };
+      await h.store.append([
+        { type: 'email.delivered', tenantId: 't-1', occurredAt: at(5), data: { emailId: 'e-2' } },
+        { type: 'email.sent', tenantId: 't-1', occurredAt: at(0), data },
+      ]);
+      const events = await h.store.read({});
+      const [delivered, sent] = events.slice(-2);
+      const emailsProjection = PROJECTIONS.find((p) => p.name === 'emails')!;
+      const lane: LaneRef = { lane: 'missing-spec', shard: '0/1', projections: [emailsProjection], table: (_p, t) => t };
+      const cache = new LedgerCache();
+      const parkedBy = await foldBatch(h.pool, lane, { events: [delivered], position: delivered.position, dead: new Map(), loadEvents: async () => [], cache });
+      await transaction(h.pool, (c) => writeBatch(c, lane, parkedBy));
+      // A projector whose database lacks the parked event (a Kafka worker on another database).
+      const error = await foldBatch(h.pool, lane, { events: [sent], position: sent.position, dead: new Map(), loadEvents: async () => [], cache }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).to.match(new RegExp(`email e-2: events parked at positions ${delivered.position} are not in the store`));
+    });
   });
 
   describe('dead letters', () => {
