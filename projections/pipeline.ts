@@ -60,10 +60,10 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
 export interface TableHooks {
   /** Before a batch's transaction: the month partitions its rows fall in. */
   prepare(lane: { projections: AnyProjection[] }, events: RecordedEvent[]): Promise<void>;
-  /** After a commit: refresh the materialized views when the last refresh is old enough. */
+  /** After a commit: refresh the materialized views now if the last refresh is old enough, or once it is. */
   afterCommit(): void;
-  /** At the end: wait for a refresh in flight, and refresh once more when anything was projected. */
-  finish(projected: boolean): Promise<void>;
+  /** At the end: wait for a refresh in flight, and refresh once more. */
+  finish(): Promise<void>;
 }
 
 /**
@@ -115,27 +115,45 @@ export function tableHooks(o: {
   const refreshEvery = o.refreshEveryMs ?? 10_000;
   let lastRefresh = 0;
   let refreshing: Promise<void> | undefined;
+  let dirty = false; // a commit since the refresh in flight (or the last one) began
+  let timer: NodeJS.Timeout | undefined;
+  // At most one refresh every `refreshEvery`, and one after the last commit of a burst: a view
+  // must not stay behind its tables because no commit came after the throttle let it refresh.
+  const schedule = () => {
+    if (timer || refreshing || !Number.isFinite(refreshEvery)) return;
+    timer = setTimeout(refresh, Math.max(0, lastRefresh + refreshEvery - Date.now()));
+    timer.unref();
+  };
   const refresh = () => {
+    timer = undefined;
     if (!views.length || refreshing) return;
+    dirty = false;
     lastRefresh = Date.now();
     refreshing = (async () => {
       for (const v of views) await o.pool.query(v.refreshSql(v.name));
     })()
       .catch((e) => log(`refresh of ${views.map((v) => v.name).join(', ')} failed: ${(e as Error).message}`))
-      .finally(() => (refreshing = undefined));
+      .finally(() => {
+        refreshing = undefined;
+        if (dirty) schedule();
+      });
   };
 
   return {
     prepare,
     afterCommit: () => {
-      if (Date.now() - lastRefresh >= refreshEvery) refresh();
+      if (!views.length) return;
+      dirty = true;
+      schedule();
     },
-    async finish(projected: boolean) {
+    async finish() {
+      clearTimeout(timer);
+      timer = undefined;
       await refreshing;
-      if (projected) {
-        refresh();
-        await refreshing;
-      }
+      // Always once more: the run may have projected nothing after an earlier one was killed
+      // before its refresh, and the views would stay behind their tables until the next event.
+      refresh();
+      await refreshing;
     },
   };
 }
@@ -143,7 +161,7 @@ export function tableHooks(o: {
 async function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
   const hooks = tableHooks(o);
   const result = await runProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
-  await hooks.finish(result.events > 0);
+  await hooks.finish();
   return result;
 }
 
@@ -160,6 +178,6 @@ export interface KafkaProjectOptions extends Omit<KafkaProjectorOptions, 'prepar
 export async function projectFromKafka(o: KafkaProjectOptions): Promise<KafkaProjectorResult> {
   const hooks = tableHooks(o);
   const result = await runKafkaProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
-  await hooks.finish(result.events > 0);
+  await hooks.finish();
   return result;
 }

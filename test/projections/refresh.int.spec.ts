@@ -1,0 +1,53 @@
+/**
+ * The refresh of `campaign_performance_summary` around a projector's commits (tableHooks):
+ * throttled, yet never left behind its table once commits stop, and refreshed at the end of
+ * every run, also one that projected nothing after a run killed before its refresh.
+ */
+import { expect } from 'chai';
+import { Pool } from 'pg';
+import { PROJECTIONS } from '../../projections';
+import { tableHooks } from '../../projections/pipeline';
+import { useDatabase } from '../helpers/backends';
+
+describe('materialized view refreshes', () => {
+  const db = useDatabase();
+  let pool: Pool;
+  before(() => {
+    pool = new Pool({ connectionString: db.url, max: 3 });
+  });
+  after(() => pool?.end());
+
+  const summarySent = async (): Promise<number> =>
+    Number((await pool.query(`SELECT coalesce(sum(sent), 0) AS n FROM campaign_performance_summary WHERE tenant_id = 'rt'`)).rows[0].n);
+  const commitRow = (day: string, sent: number) =>
+    pool.query(`INSERT INTO campaign_analytics (tenant_id, campaign_id, day, sent) VALUES ('rt', 'c1', $1, $2)`, [day, sent]);
+  const until = async (what: string, ok: () => Promise<boolean>, ms = 5000) => {
+    const deadline = Date.now() + ms;
+    while (!(await ok())) {
+      if (Date.now() > deadline) expect.fail(`timed out waiting until ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  it('refresh at most once a period, and once after the last commit of a burst', async () => {
+    const hooks = tableHooks({ pool, projections: PROJECTIONS, refreshEveryMs: 600 });
+    await commitRow('2026-05-01', 3);
+    hooks.afterCommit(); // the first commit refreshes at once
+    await until('the first commit is in the view', async () => (await summarySent()) === 3);
+    const second = Date.now();
+    await commitRow('2026-05-02', 4);
+    hooks.afterCommit(); // within the period: not now, but once it has passed, with no commit after it
+    expect(await summarySent(), 'throttled').to.equal(3);
+    await until('the last commit is in the view', async () => (await summarySent()) === 7);
+    expect(Date.now() - second, 'not before the period').to.be.greaterThan(400);
+    await hooks.finish();
+  });
+
+  it('refresh at the end of a run that projected nothing', async () => {
+    await commitRow('2026-05-03', 5); // committed by a run killed before its refresh
+    expect(await summarySent()).to.equal(7);
+    const hooks = tableHooks({ pool, projections: PROJECTIONS });
+    await hooks.finish();
+    expect(await summarySent()).to.equal(12);
+  });
+});
