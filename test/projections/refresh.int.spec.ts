@@ -30,7 +30,7 @@ describe('materialized view refreshes', () => {
   };
 
   it('refresh at most once a period, and once after the last commit of a burst', async () => {
-    const hooks = tableHooks({ pool, projections: PROJECTIONS, refreshEveryMs: 600 });
+    const hooks = tableHooks({ pool, projections: [...PROJECTIONS], refreshEveryMs: 600 });
     await commitRow('2026-05-01', 3);
     hooks.afterCommit(); // the first commit refreshes at once
     await until('the first commit is in the view', async () => (await summarySent()) === 3);
@@ -46,7 +46,7 @@ describe('materialized view refreshes', () => {
   it('refresh at the end of a run that projected nothing', async () => {
     await commitRow('2026-05-03', 5); // committed by a run killed before its refresh
     expect(await summarySent()).to.equal(7);
-    const hooks = tableHooks({ pool, projections: PROJECTIONS });
+    const hooks = tableHooks({ pool, projections: [...PROJECTIONS] });
     await hooks.finish();
     expect(await summarySent()).to.equal(12);
   });
