@@ -25,6 +25,7 @@ import type { BatchReport } from './runtime/runner';
 import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
 import { tableDef, TABLES } from './tables/ddl';
+import { ensureMonthPartitions, listPartitions, MONTHS_AHEAD } from './tables/partitions';
 import { MATERIALIZED_VIEWS } from './tables/views';
 
 export const SHADOW = '__shadow';
@@ -69,6 +70,12 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   if (sharded.rowCount) {
     throw new FloeError('SHARDED_REBUILD', `projection ${p.name} is projected in shards (${sharded.rows[0].shard}); rebuilds run unsharded only`);
   }
+  // A period swap keeps the live checkpoint, so the live tables must have one: a month
+  // swapped into tables that were never projected would be folded again on top.
+  const liveAtStart = period ? await livePosition(o.pool, p.name) : null;
+  if (period && liveAtStart === null) {
+    throw new FloeError('NOT_PROJECTED', `projection ${p.name} has not been projected yet: run floe project (or rebuild it whole) before rebuilding one period`);
+  }
   const shadow: AnyProjection = { ...p, name: shadowName(p.name) };
   const table = (_q: AnyProjection, t: string) => shadowName(t);
 
@@ -77,7 +84,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   try {
     // One rebuild of a projection at a time; the live projector keeps its own locks.
     release = await lockProjections(lockClient, [`${p.name}#rebuild`], '0/1');
-    const resumed = await prepareShadow(o.pool, p, shadow, log);
+    const resumed = await prepareShadow(o.pool, p, shadow, log, liveAtStart ?? undefined);
     let events = 0;
     const catchUp = async (stopAt?: bigint) => {
       const r = await project({
@@ -122,7 +129,11 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         }
         const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow, views);
         await client.query('COMMIT');
-        if (period) await dropShadow(o.pool, p, shadow);
+        if (period) {
+          await dropShadow(o.pool, p, shadow);
+          // The month changed under the views over it (a whole swap recreated them instead).
+          for (const v of MATERIALIZED_VIEWS.filter((x) => p.tables.includes(x.source))) await o.pool.query(v.refreshSql(v.name));
+        }
         await dropRetiredLanes(o.pool, retired);
         log(`rebuilt ${p.name}${period ? ` (${o.period})` : ''} at position ${position}: swapped ${swapped.join(', ')}`);
         return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed };
@@ -139,6 +150,8 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   }
 }
 
+const addMonths = (d: Date, n: number): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1));
+
 function parsePeriod(s: string): Date {
   const { year, month } = parseMonth(s);
   return new Date(Date.UTC(year, month, 1));
@@ -153,18 +166,26 @@ async function livePosition(db: Pool | PoolClient, name: string): Promise<bigint
  * Create the shadow tables, or keep them when a previous run of the same version left
  * them with a checkpoint (resume). Returns whether it resumes.
  */
-async function prepareShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection, log: (m: string) => void): Promise<boolean> {
+async function prepareShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection, log: (m: string) => void, upTo?: bigint): Promise<boolean> {
   const { rows } = await pool.query(`SELECT version, position FROM floe.projection_checkpoints WHERE projection = $1`, [shadow.name]);
   const exists = await Promise.all(p.tables.map((t) => relationExists(pool, shadowName(t))));
   if (rows[0] && rows[0].version === p.version && exists.every(Boolean)) {
-    log(`resuming the rebuild of ${p.name} from position ${rows[0].position}`);
-    return true;
+    if (upTo === undefined || BigInt(rows[0].position) <= upTo) {
+      log(`resuming the rebuild of ${p.name} from position ${rows[0].position}`);
+      return true;
+    }
+    // Left by a whole rebuild that got further than the live projection: a period swap needs
+    // the shadow exactly at the live checkpoint, which it cannot go back to.
+    log(`the shadow of ${p.name} left by an earlier rebuild is at position ${rows[0].position}, past the live projection's ${upTo}: starting it afresh`);
   }
   await dropShadow(pool, p, shadow);
   await transaction(pool, async (client) => {
     for (const t of p.tables) {
       if (isPublic(t) && TABLES.some((d) => d.name === t)) {
         for (const sql of tableDef(t).create(shadowName(t))) await client.query(sql);
+        // The months ahead the live table has (the migration's), so a swap does not lose them.
+        const column = PARTITIONED.get(t);
+        if (column) await ensureMonthPartitions(client, shadowName(t), column, new Date(), addMonths(new Date(), MONTHS_AHEAD), { inTransaction: true });
       } else {
         await client.query(`CREATE TABLE ${shadowName(t)} (LIKE ${t} INCLUDING ALL)`);
       }
@@ -222,6 +243,12 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
   for (const t of p.tables.filter((x) => PARTITIONED.has(x))) {
     const column = PARTITIONED.get(t)!;
     const bounds = column === 'hour' || column === 'occurred_at' ? [`'${from} 00:00:00+00'`, `'${to} 00:00:00+00'`] : [`'${from}'`, `'${to}'`];
+    // Rows of the month may wait in a DEFAULT partition (no event of theirs fell in it, e.g.
+    // billing periods of warm-ups alone): then give the month its partition on both sides first.
+    const sides = [t, shadowName(t)];
+    let waiting = false;
+    for (const side of sides) waiting ||= await defaultHolds(client, side, column, bounds);
+    if (waiting) for (const side of sides) await ensureMonthPartitions(client, side, column, month, month, { inTransaction: true });
     const live = await partitionFor(client, t, bounds[0]);
     const fresh = await partitionFor(client, shadowName(t), bounds[0]);
     if (fresh) await client.query(`ALTER TABLE ${shadowName(t)} DETACH PARTITION ${fresh}`);
@@ -236,6 +263,15 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
     if (fresh || live) swapped.push(`${t}${suffix}`); // neither: the month has no partition on either side
   }
   return swapped;
+}
+
+/** Whether the DEFAULT partition of `table` holds rows in [bounds[0], bounds[1]). */
+async function defaultHolds(client: PoolClient, table: string, column: string, bounds: string[]): Promise<boolean> {
+  const fallback = (await listPartitions(client, table)).find((x) => x.isDefault);
+  if (!fallback) return false;
+  const schema = table.includes('.') ? `${table.split('.')[0]}.` : '';
+  const { rowCount } = await client.query(`SELECT 1 FROM ${schema}${fallback.name} WHERE ${column} >= ${bounds[0]} AND ${column} < ${bounds[1]} LIMIT 1`);
+  return (rowCount ?? 0) > 0;
 }
 
 /** The (non-default) partition of `table` whose range starts at `lower`, if any. */

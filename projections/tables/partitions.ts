@@ -166,6 +166,9 @@ export async function ensureMonthPartitions(
   });
 }
 
+/** Months of partitions kept ahead of the current one (the migration's, and a rebuild's shadows'). */
+export const MONTHS_AHEAD = 3;
+
 /**
  * Make sure every partitioned table of `TABLES` (live names) has its partitions from the
  * current UTC month to `months` months ahead. Without `inTransaction`, each table is done in
@@ -174,7 +177,7 @@ export async function ensureMonthPartitions(
  */
 export async function ensurePartitionsAhead(
   client: SqlClient,
-  months = 3,
+  months = MONTHS_AHEAD,
   options: PartitionOptions & { now?: Date } = {},
 ): Promise<string[]> {
   const now = options.now ?? new Date();

@@ -151,19 +151,26 @@ describe('rebuilds (PostgreSQL)', function () {
     const h = useStore();
     it('rebuilds only that month’s partitions; other months stay byte-identical', async () => {
       await appendLines(h.store, lines);
+      // Not projected yet: a month swapped in would be folded again on top of it.
+      const early = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2026-03']);
+      expect(early.code, early.err).to.equal(1);
+      expect(early.err).to.contain('campaign_analytics has not been projected yet');
       await projectAll(h);
       const partition = async (name: string) =>
         (await h.pool.query(`SELECT to_jsonb(t)::text AS r FROM ${name} t`)).rows.map((x) => x.r).sort();
       const before = { feb: await partition('campaign_analytics_p202602'), mar: await partition('campaign_analytics_p202603') };
       expect(before.feb.length).to.be.greaterThan(0);
-      // Damage March, as a logic bug would have.
+      // Damage March, as a logic bug would have, and let the summary view see it.
       await h.pool.query(`UPDATE campaign_analytics SET sent = sent + 1000 WHERE day >= '2026-03-01' AND day < '2026-04-01'`);
+      await h.pool.query('REFRESH MATERIALIZED VIEW campaign_performance_summary');
       const r = await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics, period: '2026-03' });
       expect(r.swapped).to.deep.equal(['campaign_analytics_p202603']);
       expect(await partition('campaign_analytics_p202602'), 'February byte-identical').to.deep.equal(before.feb);
       expectSameRows('campaign_analytics', await tableRows(h.pool, 'campaign_analytics'), workload(OPTS).tables.campaign_analytics);
       const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM floe.projection_checkpoints WHERE projection LIKE '%__shadow'`);
       expect(rows[0].n).to.equal(0);
+      const sums = await h.pool.query(`SELECT (SELECT sum(sent) FROM campaign_analytics)::int AS t, (SELECT sum(sent) FROM campaign_performance_summary)::int AS v`);
+      expect(sums.rows[0].v, 'the summary view refreshed after the swap').to.equal(sums.rows[0].t);
       // From the CLI: a month with rows rebuilds quietly; one without says its partitions are empty.
       const march = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2026-03']);
       expect(march.code, march.err).to.equal(0);
@@ -171,6 +178,12 @@ describe('rebuilds (PostgreSQL)', function () {
       const future = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2031-01']);
       expect(future.code, future.err).to.equal(0);
       expect(future.err).to.contain('warning: no rows fall in 2031-01');
+      // A live row of a month without a partition waits in DEFAULT: the month is rebuilt all the same.
+      await h.pool.query(`INSERT INTO campaign_analytics (tenant_id, campaign_id, day, sent) VALUES ('t-x', 'c-x', '2031-02-03', 5)`);
+      const waiting = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2031-02']);
+      expect(waiting.code, waiting.err).to.equal(0);
+      const left = await h.pool.query(`SELECT count(*)::int AS n FROM campaign_analytics WHERE day >= '2031-02-01' AND day < '2031-03-01'`);
+      expect(left.rows[0].n, 'the stray February 2031 row is gone with the rebuilt month').to.equal(0);
     });
   });
 
@@ -232,6 +245,39 @@ describe('rebuilds (PostgreSQL)', function () {
       expect(JSON.parse(again.out)).to.include({ resumed: true });
       expectSameSnapshot(await snapshot(h.pool, [campaignAnalytics]), before, 'rebuilt tables');
       expect(floe(h.db.url, ['project', '--until-caught-up']).code).to.equal(0);
+      // The swapped-in tables keep the months ahead the migration made.
+      const months = [0, 1, 2, 3].map((n) => {
+        const now = new Date();
+        const m = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + n, 1));
+        return `campaign_analytics_p${m.toISOString().slice(0, 7).replace('-', '')}`;
+      });
+      const { rows } = await h.pool.query(`SELECT relname FROM pg_class WHERE relname = ANY($1::text[])`, [months]);
+      expect(rows.map((r) => r.relname).sort()).to.deep.equal(months);
+    });
+
+    it('a period rebuild after a whole one was killed past the live projection starts its shadow afresh', async () => {
+      // New events the live projection has not folded; a whole rebuild gets past it, and is killed.
+      await appendLines(h.store, workload({ ...OPTS, seed: 'rebuild-spec-more', emails: 600 }).lines);
+      const live = BigInt((await h.pool.query(`SELECT position FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics'`)).rows[0].position);
+      const child = floeChild(h.db.url, ['rebuild', 'campaign_analytics', '--batch-size', '200']);
+      const done = exited(child);
+      for (let i = 0; i < 3000; i++) {
+        const { rows } = await h.pool.query(`SELECT position FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics__shadow'`);
+        if (rows[0] && BigInt(rows[0].position) > live) break;
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      child.kill('SIGKILL');
+      await done;
+      const shadowAt = (await h.pool.query(`SELECT position FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics__shadow'`)).rows[0]?.position;
+      expect(BigInt(shadowAt ?? 0) > live, `the shadow (${shadowAt}) got past the live projection (${live})`).to.equal(true);
+      const period = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2026-03']);
+      expect(period.code, period.err).to.equal(0);
+      expect(period.err).to.contain('starting it afresh');
+      expect(floe(h.db.url, ['project', '--until-caught-up']).code).to.equal(0);
+      const after = await snapshot(h.pool, [campaignAnalytics]);
+      const whole = await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
+      expect(whole.resumed, 'no shadow left behind').to.equal(false);
+      expectSameSnapshot(await snapshot(h.pool, [campaignAnalytics]), after, 'a whole rebuild of the same events');
     });
   });
 });
