@@ -91,6 +91,13 @@ const emailIdOf = (e: RecordedEvent): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
+const tenantMismatch = (e: RecordedEvent, state: EmailState): DeadLetter => ({
+  event: e,
+  projection: null,
+  retriable: false,
+  error: `tenant mismatch: event names tenant ${e.tenantId} but email ${state.emailId} belongs to tenant ${state.tenantId}`,
+});
+
 /** Fold and write one batch inside the caller's transaction on `client`. */
 export async function applyBatch(client: PoolClient, lane: LaneRef, input: BatchInput): Promise<BatchOutcome> {
   const plan = await foldBatch(client, lane, input);
@@ -190,12 +197,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
 
   const applyLifecycle = (state: EmailState, e: RecordedEvent) => {
     if (e.tenantId !== state.tenantId) {
-      deadLetters.push({
-        event: e,
-        projection: null,
-        retriable: false,
-        error: `tenant mismatch: event names tenant ${e.tenantId} but email ${state.emailId} belongs to tenant ${state.tenantId}`,
-      });
+      deadLetters.push(tenantMismatch(e, state));
       return state;
     }
     const next = applyEmailEvent(state, e);
@@ -222,7 +224,10 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
     let state = changed.get(id) ?? ledger.get(id);
     if (e.type === 'email.sent') {
       if (state) {
-        outcome.ignored++; // a later send of a counted email: ignored everywhere (DESIGN §5)
+        // A later send of a counted email: ignored everywhere (DESIGN §5); one naming another
+        // tenant than the email's is also a tenant mismatch, dead-lettered like any other event.
+        if (e.tenantId !== state.tenantId) deadLetters.push(tenantMismatch(e, state));
+        else outcome.ignored++;
         continue;
       }
       state = sentState(e);
