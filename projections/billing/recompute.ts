@@ -9,10 +9,10 @@
  * an email counts from its first `email.sent` by store position, later sends of it are
  * ignored; the tenant's first `subscription.started` by (occurredAt, position) fixes the
  * anchor and subscription id; a mailbox's domain comes from its first `mailbox.created`.
- * Limit of "history alone": an email first sent under another tenant and then re-sent
- * under this one is counted here (the other tenant's events are not read), whereas the
- * projection ignores the second send. The store's tenant checks make that a
- * dead-lettered case in practice.
+ * Beyond the tenant's history, one fact of other tenants counts: an email first sent under
+ * another tenant is that tenant's, and a later send of it under this one counts nowhere (the
+ * projection dead-letters it). The caller passes, per stream, the first position of an
+ * `email.sent` of another tenant (`foreignSends`, see `foreignFirstSends` in service.ts).
  *
  * @example
  *   const events = [];
@@ -75,7 +75,7 @@ export function firstSubscription(events: readonly RecordedEvent[]): RecordedEve
 }
 
 /** The tenant's rows, sorted by period_start; events of other tenants are ignored. */
-export function billingRows(tenantId: string, events: readonly RecordedEvent[]): BillingRow[] {
+export function billingRows(tenantId: string, events: readonly RecordedEvent[], foreignSends: ReadonlyMap<string, bigint> = new Map()): BillingRow[] {
   const own = events.filter((e) => e.tenantId === tenantId).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   const subscription = firstSubscription(own);
   const created = new Map<string, RecordedEvent>(); // first mailbox.created per mailbox
@@ -91,6 +91,8 @@ export function billingRows(tenantId: string, events: readonly RecordedEvent[]):
         const emailId = String(d.emailId);
         if (sent.has(emailId)) break; // a later send of a counted email
         sent.add(emailId);
+        const foreign = foreignSends.get(e.stream);
+        if (foreign !== undefined && foreign < e.position) break; // first sent by another tenant: theirs
         sends.push({ at, mailboxId: String(d.mailboxId), campaignId: d.campaignId == null ? null : String(d.campaignId), leadId: String(d.leadId) });
         break;
       }

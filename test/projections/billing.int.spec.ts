@@ -13,6 +13,7 @@ import { periodEnd as oracleEnd, periodStart as oracleStart } from '../../ops/ge
 import { billingAnalytics } from '../../projections/billing/billingAnalytics';
 import { dayMs, periodEndMs, periodOfMonth, periodsBetween, periodStartMs } from '../../projections/billing/periods';
 import { billingRows } from '../../projections/billing/recompute';
+import { foreignFirstSends } from '../../projections/billing/service';
 import { activeWarmups } from '../../projections/billing/warmups';
 import { project } from '../../projections/pipeline';
 import type { RecordedEvent } from '../../streams/envelope';
@@ -51,7 +52,10 @@ async function history(store: PostgresEventStore, tenant: string): Promise<Recor
 /** Every tenant's rows recomputed from its own history, in the oracle's row format. */
 async function recomputed(store: PostgresEventStore, tenants: string[]): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for (const t of tenants) out.push(...billingRows(t, await history(store, t)).map((r) => ({ ...r })));
+  for (const t of tenants) {
+    const own = await history(store, t);
+    out.push(...billingRows(t, own, await foreignFirstSends(store.pool, t, own, (await store.head()).position)).map((r) => ({ ...r })));
+  }
   return out;
 }
 
@@ -223,6 +227,13 @@ describe('billing_analytics projection (PostgreSQL)', function () {
       ]);
       const { rows } = await h.pool.query(`SELECT period_start::text, subscription_id, emails_sent FROM ${TABLE} WHERE tenant_id = 't-other'`);
       expect(rows).to.deep.equal([{ period_start: '2026-02-20', subscription_id: 'sub-o', emails_sent: 1 }]);
+    });
+
+    it('counts a send of an email another tenant sent first nowhere, projected or recomputed', async () => {
+      // e1 was first sent by t-late; t-other sending it again is a tenant mismatch.
+      await step([ev('email.sent', '2026-03-06T10:00:00.000Z', { emailId: 'e1', mailboxId: 'mb-o2', leadId: 'l-o2', campaignId: 'c-o2' }, 't-other')]);
+      const { rows } = await h.pool.query(`SELECT emails_sent, mailboxes_used, campaigns_used FROM ${TABLE} WHERE tenant_id = 't-other'`);
+      expect(rows).to.deep.equal([{ emails_sent: 1, mailboxes_used: 1, campaigns_used: 0 }]);
     });
   });
 });
