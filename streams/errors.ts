@@ -18,12 +18,12 @@ export class WrongExpectedVersionError extends FloeError {
   }
 }
 
-/** An event id that is already stored with different content. Nothing of the append was stored. */
+/** An event id already stored (or earlier in the same append) with different content; `reason` says which and how. Nothing of the append was stored. */
 export class EventIdConflictError extends FloeError {
   constructor(readonly conflicts: Array<{ id: string; index: number; reason: string }>) {
     super(
       'EVENT_ID_CONFLICT',
-      conflicts.map((c) => `event ${c.id} is already stored with different content (${c.reason})`).join('; '),
+      conflicts.map((c) => `event ${c.id}: ${c.reason}`).join('; '),
       { context: { ids: conflicts.map((c) => c.id) } },
     );
   }

@@ -201,7 +201,7 @@ async function appendAll(
       if (e instanceof EventIdConflictError) {
         const bad = new Map(e.conflicts.map((c) => [c.index, c.reason]));
         batch.forEach((g, i) => {
-          if (bad.has(i)) rejected.push({ message: g.message, code: 'ID_CONFLICT', reason: `${g.event.type}, id ${g.event.id}: already stored with different content (${bad.get(i)})` });
+          if (bad.has(i)) rejected.push({ message: g.message, code: 'ID_CONFLICT', reason: `${g.event.type}, id ${g.event.id}: ${bad.get(i)}` });
         });
         batch = batch.filter((_g, i) => !bad.has(i));
       } else if (e instanceof WrongExpectedVersionError) {

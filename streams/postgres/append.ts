@@ -169,8 +169,11 @@ export async function appendPrepared(
       const prior = stored.get(e.id);
       const earlier = seen.get(e.id);
       if (prior || earlier) {
-        const reason = prior ? differences(prior, e) : differences(storedRow(earlier!), e) && 'repeated in the same append with different content';
-        if (reason) conflicts.push({ id: e.id, index, reason });
+        const differ = differences(prior ?? storedRow(earlier!), e);
+        if (differ) {
+          const reason = prior ? `already stored with different content (${differ})` : `repeated earlier in the same append with different content (${differ})`;
+          conflicts.push({ id: e.id, index, reason });
+        }
         results.push({ id: e.id, position: 'duplicate', stream: e.stream, streamPosition: null });
         return;
       }

@@ -143,7 +143,7 @@ async function checkAll(store: PostgresEventStore, file: string, keep: boolean):
     asking = store.findIdConflicts(asked.map((c) => c.e)).then((conflicts) => {
       for (const c of conflicts) {
         const { e, line, text } = asked[c.index];
-        rejects.push({ line, id: e.id, type: e.type, errors: [{ path: 'id', message: `already stored with different content (${c.reason})` }], input: text });
+        rejects.push({ line, id: e.id, type: e.type, errors: [{ path: 'id', message: c.reason }], input: text });
       }
     });
     asking.catch(() => {}); // awaited by the next flush or below
@@ -214,7 +214,7 @@ async function appendAll(
           const bad = new Set(e.conflicts.map((c) => c.index));
           e.conflicts.forEach((c) => {
             const b = batch[c.index];
-            reject({ line: b.line, id: b.e.id, type: b.e.type, errors: [{ path: 'id', message: `already stored with different content (${c.reason})` }], input: b.text });
+            reject({ line: b.line, id: b.e.id, type: b.e.type, errors: [{ path: 'id', message: c.reason }], input: b.text });
           });
           batch = batch.filter((_b, i) => !bad.has(i));
         } else if (e instanceof WrongExpectedVersionError) {
@@ -267,7 +267,7 @@ function stopped(e: unknown, batch: Array<{ e: PreparedEvent; line: number }>, t
     if (!b) return e;
     where = `line ${b.line} (${b.e.type}, id ${b.e.id}): ${e.message} [${e.code}]`;
   } else if (e instanceof EventIdConflictError) {
-    where = e.conflicts.map((c) => `line ${batch[c.index].line} (${batch[c.index].e.type}, id ${c.id}): already stored with different content (${c.reason})`).join('; ') + ` [${e.code}]`;
+    where = e.conflicts.map((c) => `line ${batch[c.index].line} (${batch[c.index].e.type}, id ${c.id}): ${c.reason}`).join('; ') + ` [${e.code}]`;
   } else return e;
   const lines = `lines ${batch[0].line}-${batch[batch.length - 1].line}`;
   const before = totals.appended + totals.duplicates

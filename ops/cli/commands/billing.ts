@@ -100,6 +100,8 @@ ${PERIOD_HELP}
                    when the live row already holds the recomputed figures, nothing is
                    changed or appended ("applied": false)
   --reason TEXT    recorded with --apply
+  --json           the JSON object alone: without it a one-line summary ("differs in …",
+                   "no difference") follows on stderr (stdout is the JSON object either way)
 Without --apply nothing is changed.`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
