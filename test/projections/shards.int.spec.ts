@@ -49,6 +49,62 @@ describe('sharded projectors reach the head', function () {
     }
   });
 
+  describe("events naming an email a tenant of another shard sent first", () => {
+    const unsharded = useDatabase();
+    const sharded = useDatabase();
+    it('are dead-lettered in their shard as unsharded, and a later send of that email counts nowhere', async function () {
+      if (!sharded.url) return this.skip();
+      const c = new Client({ connectionString: sharded.url });
+      await c.connect();
+      let a: string;
+      let b: string;
+      try {
+        const { rows } = await c.query<{ t: string; s: number }>(
+          `SELECT t, abs(hashtextextended(t, 0)) % 2 AS s FROM (SELECT 'tenant-' || i AS t FROM generate_series(1, 50) i) x`,
+        );
+        a = rows.find((r) => Number(r.s) === 0)!.t;
+        b = rows.find((r) => Number(r.s) === 1)!.t;
+      } finally {
+        await c.end();
+      }
+      const at = (h: number) => `2026-03-02T${String(h).padStart(2, '0')}:00:00.000Z`;
+      const lines = [
+        { type: 'email.sent', tenantId: a, occurredAt: at(9), data: { emailId: 'e1', mailboxId: 'mb-a', leadId: 'l-a', campaignId: 'c-a' } },
+        { type: 'email.clicked', tenantId: b, occurredAt: at(10), data: { emailId: 'e1', url: 'https://example.com' } },
+        { type: 'email.sent', tenantId: b, occurredAt: at(11), data: { emailId: 'e1', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
+        { type: 'email.opened', tenantId: b, occurredAt: at(12), data: { emailId: 'e1', machine: false } },
+        { type: 'email.sent', tenantId: b, occurredAt: at(13), data: { emailId: 'e2', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
+      ];
+      const input = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+      const only = ['--only', 'emails,campaign_analytics,billing_analytics'];
+      for (const url of [unsharded.url, sharded.url]) expect(floe(url, ['append', '-'], input).code).to.equal(0);
+      expect(floe(unsharded.url, ['project', ...only, '--until-caught-up']).code).to.equal(0);
+      for (const shard of ['0', '1']) {
+        const r = floe(sharded.url, ['project', ...only, '--until-caught-up', '--shards', '2', '--shard', shard]);
+        expect(r.code, r.err).to.equal(0);
+      }
+      const tables = async (url: string) => {
+        const k = new Client({ connectionString: url });
+        await k.connect();
+        try {
+          const q = async (sql: string) => (await k.query(sql)).rows;
+          return {
+            emails: await q(`SELECT tenant_id, email_id, status, click_count, open_count FROM emails ORDER BY 1, 2`),
+            campaigns: await q(`SELECT tenant_id, campaign_id, sent, clicked_tracked, opened_tracked FROM campaign_analytics ORDER BY 1, 2`),
+            billing: await q(`SELECT tenant_id, emails_sent FROM billing_analytics ORDER BY 1`),
+            deadLetters: await q(`SELECT c.projection, count(*)::int AS n FROM floe.dead_letters d JOIN floe.projection_checkpoints c USING (lane, shard) GROUP BY 1 ORDER BY 1`),
+            parked: await q(`SELECT count(*)::int AS n FROM floe.projection_parked`),
+          };
+        } finally {
+          await k.end();
+        }
+      };
+      const want = await tables(unsharded.url);
+      expect(want.emails.map((r) => `${r.tenant_id}/${r.email_id}/${r.status}`)).to.deep.equal([`${a}/e1/sent`, `${b}/e2/sent`].sort());
+      expect(await tables(sharded.url)).to.deep.equal(want);
+    });
+  });
+
   describe('a sharded projection re-projected (new version)', () => {
     const h = useStore();
     it("empties only the shard's own rows: the other shards' rows stay until they re-project theirs", async function () {
