@@ -227,6 +227,12 @@ export interface Closed {
 export async function close(store: PostgresEventStore, pool: Pool, tenant: string, month: string): Promise<Closed> {
   await assertKnownTenant(pool, tenant);
   const period = await tenantPeriod(store, tenant, month);
+  if (Date.parse(`${period.end}T00:00:00.000Z`) > Date.now()) {
+    throw new FloeError(
+      'PERIOD_NOT_ENDED',
+      `tenant ${tenant}'s period ${period.start} – ${period.end} has not ended yet: close it once it has (a close records what is invoiced)`,
+    );
+  }
   const checkpoint = await billingCheckpoint(pool, tenant).catch((e) => {
     if ((e as FloeError).code === 'NOT_PROJECTED') return null;
     throw e;

@@ -101,8 +101,11 @@ describe('floe billing show | close | recompute', function () {
     expect(recomputed.code, recomputed.err).to.equal(0);
     expect(recomputed.err).to.contain("had not applied 1 of the tenant's billing event(s) yet; live and recomputed are as of position");
     json(['project', '--until-caught-up', '--json']);
-    const later = `${Number(month.slice(0, 4)) + 3}${month.slice(4)}`;
-    const empty = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', later]);
+    const future = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', `${new Date().getUTCFullYear() + 3}-01`]);
+    expect(future.code, 'a period not ended yet cannot be closed').to.equal(2);
+    expect(future.err).to.match(/has not ended yet: close it once it has .*\[PERIOD_NOT_ENDED\]/);
+    const earlier = `${Number(month.slice(0, 4)) - 3}${month.slice(4)}`;
+    const empty = floe(db.url, ['billing', 'close', '--tenant', tenant.tenantId, '--period', earlier]);
     expect(empty.code, empty.err).to.equal(0);
     expect(JSON.parse(empty.out)).to.include({ behind: 0, empty: true });
     expect(JSON.parse(empty.out).figures.emails_sent).to.equal(0);
