@@ -34,7 +34,11 @@ export const shardKey = (s: ShardSpec): string => `${s.index}/${s.count}`;
 export const shardFamily = (key: string): string => (key.startsWith('kafka:') ? key.slice(0, key.lastIndexOf('/')) : key.split('/')[1]);
 
 const howProjected = (family: string): string =>
-  family.startsWith('kafka:') ? `from Kafka topic ${family.slice('kafka:'.length)} (floe project --source kafka)` : `with --shards ${family}`;
+  family.startsWith('kafka:')
+    ? `from Kafka topic ${family.slice('kafka:'.length)} (floe project --source kafka)`
+    : family === '1'
+      ? 'from the store, unsharded (floe project)'
+      : `from the store with --shards ${family}`;
 
 export interface Lane {
   lane: string;

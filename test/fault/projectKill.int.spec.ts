@@ -91,7 +91,7 @@ describe('fault: projector killed while catching up, and sharded projection', fu
       // A shard count is kept: running unsharded now would double count, so it is refused.
       const again = floe(h.db.url, ['project', '--until-caught-up']);
       expect(again.code).to.equal(1);
-      expect(again.err).to.match(/projected with --shards 3/);
+      expect(again.err).to.match(/projected from the store with --shards 3/);
     });
   });
 });
