@@ -9,8 +9,9 @@
  * flight, acks from all in-sync replicas and unlimited retries, as its documentation asks.
  */
 // Before 'kafkajs': it replaces one of kafkajs' modules, which has to happen before kafkajs loads it.
-import { installProduceEncoder } from './kafkajsProduce';
 import { Admin, ConsumerRunConfig, ICustomPartitioner, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
+import { FloeError } from '../../schemas/errors';
+import { installProduceEncoder } from './kafkajsProduce';
 import type { ConsumerOptions, InboundBatch, KafkaConsumer, KafkaProducer, KafkaTransport, OutboundMessage, TopicSpec } from './transport';
 
 export interface KafkajsOptions {
@@ -179,6 +180,12 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       };
       return {
         async run(handler) {
+          // kafkajs would only say "This server does not host this topic-partition".
+          const known = new Set(await (await getAdmin()).listTopics());
+          const missing = o.topics.filter((t) => !known.has(t));
+          if (missing.length) {
+            throw new FloeError('UNKNOWN_TOPIC', `topic ${missing.join(', ')} does not exist on ${options.brokers.join(',')} (floe kafka publish creates the topic it writes)`);
+          }
           await c.connect();
           await c.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });
           closers.add(stop);
@@ -263,8 +270,14 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
           });
         } catch (e) {
           // Created concurrently by another process: fine.
-          const names = ((e as { errors?: Array<{ type?: string }> }).errors ?? []).map((x) => x.type);
-          if (!names.length || names.some((t) => t !== 'TOPIC_ALREADY_EXISTS')) throw e;
+          const errors = (e as { errors?: Array<{ type?: string; topic?: string; message?: string }> }).errors ?? [];
+          const failed = errors.filter((x) => x.type !== 'TOPIC_ALREADY_EXISTS');
+          if (!errors.length) throw e;
+          if (failed.length) {
+            const why = failed.map((x) => `${x.topic ?? '?'}: ${x.message ?? x.type}${x.type ? ` (${x.type})` : ''}`).join('; ');
+            const invalid = failed.every((x) => x.type === 'INVALID_TOPIC_EXCEPTION' || x.type === 'INVALID_PARTITIONS' || x.type === 'INVALID_CONFIG');
+            throw new FloeError(invalid ? 'INVALID_ARGUMENT' : 'KAFKA_TOPIC', `cannot create topic ${why}`);
+          }
         }
       }
       await waitForLeaders(a, topics.map((t) => t.topic));
