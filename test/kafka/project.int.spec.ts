@@ -229,6 +229,16 @@ describe('floe project --source kafka (real broker)', function () {
     });
   });
 
+  it('names a topic that does not exist, and one that cannot be created (exit 2)', async () => {
+    const missing = k.unique('nosuch');
+    const r = await exited(worker(reference.db.url, missing, k.unique('projectors')));
+    expect(r.code, r.err).to.equal(2);
+    expect(r.err).to.contain(`topic ${missing} does not exist on`).and.contain('[UNKNOWN_TOPIC]');
+    const bad = floe(reference.db.url, ['kafka', 'publish', '--topic', 'bad topic', '--until-caught-up']);
+    expect(bad.code, bad.err).to.equal(2);
+    expect(bad.err).to.contain('cannot create topic bad topic').and.contain('INVALID_TOPIC_EXCEPTION');
+  });
+
   describe('a group whose committed offsets are at the end, on a database that has projected nothing', () => {
     const first = useLoaded();
     const second = useLoaded();
