@@ -91,10 +91,11 @@ async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bi
 /**
  * Per stream of the tenant's `email.sent` events, the first position up to `upTo` of an
  * `email.sent` in it under another tenant: an email first sent by another tenant is not
- * this one's (DESIGN §5: its first send by stream position fixes its tenant).
+ * this one's (DESIGN §5: its first send by stream position fixes its tenant). A send that
+ * opens its stream (stream position 0) has nothing before it: only the others are looked up.
  */
 export async function foreignFirstSends(pool: Pool, tenant: string, history: RecordedEvent[], upTo: bigint): Promise<Map<string, bigint>> {
-  const streams = [...new Set(history.filter((e) => e.type === 'email.sent').map((e) => e.stream))];
+  const streams = [...new Set(history.filter((e) => e.type === 'email.sent' && e.streamPosition !== 0).map((e) => e.stream))];
   if (!streams.length) return new Map();
   const { rows } = await pool.query<{ stream_id: string; position: string }>(
     `SELECT stream_id, min(global_position)::text AS position FROM floe.events

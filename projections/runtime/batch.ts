@@ -109,7 +109,8 @@ interface Owner {
 async function firstSenders(client: Reader, events: RecordedEvent[], ledger: Map<string, EmailState>, upTo: bigint): Promise<Map<string, Owner>> {
   const streams = new Set<string>();
   for (const e of events) {
-    if (!e.type.startsWith('email.')) continue;
+    // A send that opens its stream (stream position 0) has no send before it to look up.
+    if (!e.type.startsWith('email.') || (e.type === 'email.sent' && e.streamPosition === 0)) continue;
     const id = emailIdOf(e);
     if (id !== undefined && !ledger.has(id)) streams.add(e.stream);
   }
