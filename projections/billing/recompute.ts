@@ -11,8 +11,8 @@
  * anchor and subscription id; a mailbox's domain comes from its first `mailbox.created`.
  * Beyond the tenant's history, one fact of other tenants counts: an email first sent under
  * another tenant is that tenant's, and a later send of it under this one counts nowhere (the
- * projection dead-letters it). The caller passes, per stream, the first position of an
- * `email.sent` of another tenant (`foreignSends`, see `foreignFirstSends` in service.ts).
+ * projection dead-letters it). The caller passes the emails' first sends in the store
+ * (`owners`, from `firstSends` in runtime/ledger.ts).
  *
  * @example
  *   const events = [];
@@ -21,6 +21,7 @@
  *   const march = rows.find((r) => r.period_start === periodOfMonth('2026-03', anchor).start);
  */
 import type { RecordedEvent } from '../../streams/envelope';
+import type { Owner } from '../runtime/ledger';
 import { CALENDAR_ANCHOR, dayMs, periodsBetween } from './periods';
 import { activeWarmups, type WarmupMark } from './warmups';
 
@@ -75,7 +76,7 @@ export function firstSubscription(events: readonly RecordedEvent[]): RecordedEve
 }
 
 /** The tenant's rows, sorted by period_start; events of other tenants are ignored. */
-export function billingRows(tenantId: string, events: readonly RecordedEvent[], foreignSends: ReadonlyMap<string, bigint> = new Map()): BillingRow[] {
+export function billingRows(tenantId: string, events: readonly RecordedEvent[], owners: ReadonlyMap<string, Owner> = new Map()): BillingRow[] {
   const own = events.filter((e) => e.tenantId === tenantId).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   const subscription = firstSubscription(own);
   const created = new Map<string, RecordedEvent>(); // first mailbox.created per mailbox
@@ -91,8 +92,8 @@ export function billingRows(tenantId: string, events: readonly RecordedEvent[], 
         const emailId = String(d.emailId);
         if (sent.has(emailId)) break; // a later send of a counted email
         sent.add(emailId);
-        const foreign = foreignSends.get(e.stream);
-        if (foreign !== undefined && foreign < e.position) break; // first sent by another tenant: theirs
+        const owner = owners.get(emailId);
+        if (owner && owner.tenantId !== tenantId && owner.position < e.position) break; // first sent by another tenant: theirs
         sends.push({ at, mailboxId: String(d.mailboxId), campaignId: d.campaignId == null ? null : String(d.campaignId), leadId: String(d.leadId) });
         break;
       }

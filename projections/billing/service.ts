@@ -19,6 +19,7 @@ import { prepareEvent } from '../../streams/prepare';
 import { appendPrepared } from '../../streams/postgres/append';
 import type { PostgresEventStore } from '../../streams/postgres';
 import { TENANT_SHARD_SQL } from '../../streams/postgres/read';
+import { firstSends } from '../runtime/ledger';
 import { periodOfMonth, type Period } from './periods';
 import { anchorOf, BILLING_COUNTERS, BILLING_TYPES, billingRows, firstSubscription, type BillingRow } from './recompute';
 
@@ -88,24 +89,6 @@ async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bi
   return out;
 }
 
-/**
- * Per stream of the tenant's `email.sent` events, the first position up to `upTo` of an
- * `email.sent` in it under another tenant: an email first sent by another tenant is not
- * this one's (DESIGN §5: its first send by stream position fixes its tenant). A send that
- * opens its stream (stream position 0) has nothing before it: only the others are looked up.
- */
-export async function foreignFirstSends(pool: Pool, tenant: string, history: RecordedEvent[], upTo: bigint): Promise<Map<string, bigint>> {
-  const streams = [...new Set(history.filter((e) => e.type === 'email.sent' && e.streamPosition !== 0).map((e) => e.stream))];
-  if (!streams.length) return new Map();
-  const { rows } = await pool.query<{ stream_id: string; position: string }>(
-    `SELECT stream_id, min(global_position)::text AS position FROM floe.events
-      WHERE stream_id = ANY($1::text[]) AND type = 'email.sent' AND tenant_id <> $2 AND global_position <= $3
-      GROUP BY stream_id`,
-    [streams, tenant, String(upTo)],
-  );
-  return new Map(rows.map((r) => [r.stream_id, BigInt(r.position)]));
-}
-
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */
 async function billingCheckpoint(db: Pool | PoolClient, tenant: string, forUpdate = false): Promise<bigint> {
   const kafka = await db.query(`SELECT shard FROM floe.projection_checkpoints WHERE projection = 'billing_analytics' AND shard LIKE 'kafka:%' LIMIT 1`);
@@ -145,8 +128,8 @@ export async function recompute(
     const asOf = await billingCheckpoint(pool, tenant);
     const history = await tenantHistory(store, tenant, asOf);
     const period = periodOfMonth(month, anchorOf(firstSubscription(history)));
-    const foreign = await foreignFirstSends(pool, tenant, history, asOf);
-    const recomputed = figuresOf(billingRows(tenant, history, foreign).find((r) => r.period_start === period.start));
+    const owners = await firstSends(pool, history, asOf);
+    const recomputed = figuresOf(billingRows(tenant, history, owners).find((r) => r.period_start === period.start));
     const live = figuresOf((await liveRows(pool, tenant, period))[0]);
     const closedEvent = history.filter((e) => e.type === CLOSED && (e.data as { periodStart: string }).periodStart === period.start).pop();
     const closed = closedEvent ? figuresOf(JSON.parse(String((closedEvent.data as { figures: string }).figures))) : null;

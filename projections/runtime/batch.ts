@@ -8,7 +8,7 @@
 import type { PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { RecordedEvent } from '../../streams/envelope';
-import { applyEmailEvent, LedgerCache, loadLedger, saveLedger, sentState, usesLedger } from './ledger';
+import { applyEmailEvent, firstSends, LedgerCache, loadLedger, Owner, saveLedger, sentState, usesLedger } from './ledger';
 import { Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
@@ -94,38 +94,6 @@ const emailIdOf = (e: RecordedEvent): string | undefined => {
 /** The shard of a lane that sees every tenant. */
 const UNSHARDED = '0/1';
 
-/** Whose an email is: the tenant of its first `email.sent` in the store, by position. */
-interface Owner {
-  tenantId: string;
-  position: bigint;
-}
-
-/**
- * A shard (`--shards`, a Kafka partition) sees only its own tenants' events, so its ledger
- * lacks the emails that tenants of other shards sent. For the batch's email events whose
- * email has no entry, the first `email.sent` up to the batch's end in their stream (DESIGN
- * §5: the first send by stream position fixes the email's tenant), by stream.
- */
-async function firstSenders(client: Reader, events: RecordedEvent[], ledger: Map<string, EmailState>, upTo: bigint): Promise<Map<string, Owner>> {
-  const streams = new Set<string>();
-  for (const e of events) {
-    // A send that opens its stream (stream position 0) has no send before it to look up.
-    if (!e.type.startsWith('email.') || (e.type === 'email.sent' && e.streamPosition === 0)) continue;
-    const id = emailIdOf(e);
-    if (id !== undefined && !ledger.has(id)) streams.add(e.stream);
-  }
-  const owners = new Map<string, Owner>();
-  if (!streams.size) return owners;
-  const { rows } = await client.query<{ stream_id: string; tenant_id: string; position: string }>(
-    `SELECT DISTINCT ON (stream_id) stream_id, tenant_id, global_position AS position FROM floe.events
-      WHERE stream_id = ANY($1::text[]) AND type = 'email.sent' AND global_position <= $2
-      ORDER BY stream_id, global_position`,
-    [[...streams], String(upTo)],
-  );
-  for (const r of rows) owners.set(r.stream_id, { tenantId: r.tenant_id, position: BigInt(r.position) });
-  return owners;
-}
-
 const tenantMismatch = (e: RecordedEvent, state: Pick<EmailState, 'emailId' | 'tenantId'>): DeadLetter => ({
   event: e,
   projection: null,
@@ -193,7 +161,12 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       parkedInStore.set(r.email_id, list);
     }
   }
-  const owners = !ledgered || lane.shard === UNSHARDED ? new Map<string, Owner>() : await firstSenders(client, events, ledger, input.position);
+  // A shard (--shards, a Kafka partition) sees only its own tenants' events, so its ledger
+  // lacks the emails that tenants of other shards sent: the store says whose those are.
+  const owners =
+    !ledgered || lane.shard === UNSHARDED
+      ? new Map<string, Owner>()
+      : await firstSends(client, events.filter((e) => !ledger.has(emailIdOf(e) ?? '')), input.position);
   timings.add('ledger load', performance.now() - tLoad);
   const tFold = performance.now();
 
@@ -259,7 +232,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
     if (id === undefined) continue; // the schema requires it; nothing to resolve
     let state = changed.get(id) ?? ledger.get(id);
     // In a shard, an email no entry knows may be one a tenant of another shard sent first.
-    const owner = state ? undefined : owners.get(e.stream);
+    const owner = state ? undefined : owners.get(id);
     if (owner && owner.tenantId !== e.tenantId && (e.type !== 'email.sent' || owner.position < e.position)) {
       deadLetters.push(tenantMismatch(e, { emailId: id, tenantId: owner.tenantId }));
       continue;

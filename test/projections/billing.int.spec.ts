@@ -13,7 +13,7 @@ import { periodEnd as oracleEnd, periodStart as oracleStart } from '../../ops/ge
 import { billingAnalytics } from '../../projections/billing/billingAnalytics';
 import { dayMs, periodEndMs, periodOfMonth, periodsBetween, periodStartMs } from '../../projections/billing/periods';
 import { billingRows } from '../../projections/billing/recompute';
-import { foreignFirstSends } from '../../projections/billing/service';
+import { firstSends } from '../../projections/runtime/ledger';
 import { activeWarmups } from '../../projections/billing/warmups';
 import { project } from '../../projections/pipeline';
 import type { RecordedEvent } from '../../streams/envelope';
@@ -54,7 +54,7 @@ async function recomputed(store: PostgresEventStore, tenants: string[]): Promise
   const out: Record<string, unknown>[] = [];
   for (const t of tenants) {
     const own = await history(store, t);
-    out.push(...billingRows(t, own, await foreignFirstSends(store.pool, t, own, (await store.head()).position)).map((r) => ({ ...r })));
+    out.push(...billingRows(t, own, await firstSends(store.pool, own, (await store.head()).position)).map((r) => ({ ...r })));
   }
   return out;
 }
@@ -231,7 +231,11 @@ describe('billing_analytics projection (PostgreSQL)', function () {
 
     it('counts a send of an email another tenant sent first nowhere, projected or recomputed', async () => {
       // e1 was first sent by t-late; t-other sending it again is a tenant mismatch.
-      await step([ev('email.sent', '2026-03-06T10:00:00.000Z', { emailId: 'e1', mailboxId: 'mb-o2', leadId: 'l-o2', campaignId: 'c-o2' }, 't-other')]);
+      await step([
+        ev('email.sent', '2026-03-06T10:00:00.000Z', { emailId: 'e1', mailboxId: 'mb-o2', leadId: 'l-o2', campaignId: 'c-o2' }, 't-other'),
+        // In a stream of its own: found through the email's default stream all the same.
+        { ...ev('email.sent', '2026-03-06T11:00:00.000Z', { emailId: 'e2', mailboxId: 'mb-o3', leadId: 'l-o3', campaignId: 'c-o3' }, 't-other'), stream: 'resent-e2' },
+      ]);
       const { rows } = await h.pool.query(`SELECT emails_sent, mailboxes_used, campaigns_used FROM ${TABLE} WHERE tenant_id = 't-other'`);
       expect(rows).to.deep.equal([{ emails_sent: 1, mailboxes_used: 1, campaigns_used: 0 }]);
     });
