@@ -82,8 +82,8 @@ export class PostgresEventStore implements EventStore {
     const conflicts: Array<{ id: string; index: number; reason: string }> = [];
     events.forEach((e, index) => {
       const prior = stored.get(e.id);
-      const reason = prior && differences(prior, e);
-      if (reason) conflicts.push({ id: e.id, index, reason });
+      const differ = prior && differences(prior, e);
+      if (differ) conflicts.push({ id: e.id, index, reason: `already stored with different content (${differ})` });
     });
     return conflicts;
   }

@@ -90,6 +90,13 @@ describe('floe append / read / status (CLI)', function () {
     expect(r.code).to.equal(2);
     expect(r.err).to.contain('line 3').and.contain('email.bounced').and.contain('data.bounceType').and.contain('"medium" is not one of hard, soft');
     expect(JSON.parse(floe(db.url, ['status', '--json']).out).head.count).to.equal(before);
+    // An id the store holds with other content is named as such.
+    const id = '7a2f4c1e-1111-4c2d-9e3f-000000000001';
+    const once = (emailId: string) => JSON.stringify({ id, type: 'email.opened', tenantId: 'bad-t', occurredAt: '2026-03-02T10:00:00.000Z', data: { emailId } });
+    expect(floe(db.url, ['append', '-'], once('b9')).code).to.equal(0);
+    const conflict = floe(db.url, ['append', '-'], once('b10'));
+    expect(conflict.code).to.equal(2);
+    expect(conflict.err).to.contain('line 1').and.contain('already stored with different content');
   });
 
   it('with --rejects, appends the valid lines and writes each bad one with its reason', () => {
