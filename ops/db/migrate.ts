@@ -14,7 +14,8 @@ export const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations');
 /** The migration files knex would run, by name (as it records them in `floe.knex_migrations`). */
 const migrationFiles = (): string[] => readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.ts'));
 
-export async function migrate(url: string): Promise<string[]> {
+/** `register: false` leaves the schema files unregistered (`floe schemas check` checks them first). */
+export async function migrate(url: string, o: { register?: boolean } = {}): Promise<string[]> {
   const client = new Client({ connectionString: url });
   await client.connect();
   let current = false;
@@ -34,6 +35,7 @@ export async function migrate(url: string): Promise<string[]> {
   }
   let applied: string[] = [];
   if (!current) applied = await runKnexMigrations(url);
+  if (o.register === false) return applied;
   const pool = new Pool({ connectionString: url, max: 1 });
   try {
     await registerSchemas(pool, defaultCatalog());

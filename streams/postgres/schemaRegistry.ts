@@ -4,18 +4,13 @@
  * the local catalog does not know (written by a newer producer) loads it from here.
  */
 import type { Pool } from 'pg';
-import { Catalog, Decoder, SchemaVersion } from '../../schemas';
+import { Catalog, checkTypeHistory, Decoder, SchemaVersion } from '../../schemas';
 import { FloeError } from '../errors';
 
 const REGISTER_SQL = `
   INSERT INTO floe.event_schemas (fingerprint, type, version, schema, canonical)
   SELECT * FROM unnest($1::bytea[], $2::text[], $3::int[], $4::jsonb[], $5::text[])
   ON CONFLICT (fingerprint) DO NOTHING`;
-
-const CONFLICTS_SQL = `
-  SELECT s.type, s.version FROM floe.event_schemas s
-  JOIN unnest($1::bytea[], $2::text[], $3::int[]) AS f(fingerprint, type, version)
-    ON s.type = f.type AND s.version = f.version AND s.fingerprint <> f.fingerprint`;
 
 export interface RegisteredSchema {
   fingerprint: Buffer;
@@ -24,20 +19,76 @@ export interface RegisteredSchema {
   schema: object;
 }
 
-/** Register the catalog's schemas. A version edited in place (same type and version, other fingerprint) is refused. */
-export async function registerSchemas(pool: Pool, catalog: Catalog): Promise<void> {
-  const all = catalog.all();
-  const fp = all.map((s) => s.fingerprint);
-  const types = all.map((s) => s.type);
-  const versions = all.map((s) => s.version);
-  const { rows } = await pool.query<{ type: string; version: number }>(CONFLICTS_SQL, [fp, types, versions]);
-  if (rows.length) {
-    const names = rows.map((r) => `${r.type} v${r.version}`).join(', ');
-    throw new FloeError('SCHEMA_CHANGED_IN_PLACE', `${names} in schemas/avro differ from the registered schema of the same version; a changed schema needs a new version file`);
+export interface SchemaProblem {
+  type: string;
+  message: string;
+  /** A registered version whose file was edited (rather than a new version that breaks). */
+  inPlace: boolean;
+}
+
+/**
+ * What stands between these schema files and the registered ones, per type (DESIGN §3): a
+ * registered version whose file was changed in place, or a newest version that is not FULL
+ * compatible with every older one, in the files or registered only (transitive).
+ */
+export function schemaProblems(catalog: Catalog, registered: RegisteredSchema[], types: string[] = catalog.types()): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  for (const type of types) {
+    const history = new Map<number, SchemaVersion>(catalog.versions(type).map((s) => [s.version, s]));
+    for (const r of registered.filter((x) => x.type === type)) {
+      const file = history.get(r.version);
+      if (file && !file.fingerprint.equals(r.fingerprint)) {
+        problems.push({
+          type,
+          inPlace: true,
+          message: `${type} v${r.version} was changed in place: the file differs from the registered schema (fingerprint ${r.fingerprint.toString('hex')}); add a new version file instead`,
+        });
+      } else if (!file) {
+        history.set(r.version, new Catalog().addWriter(type, r.version, r.schema));
+      }
+    }
+    const ordered = [...history.values()].sort((a, b) => a.version - b.version);
+    for (const message of checkTypeHistory(ordered)) problems.push({ type, message, inPlace: false });
   }
-  await pool.query(REGISTER_SQL, [fp, types, versions, all.map((s) => JSON.stringify(s.schema)), all.map((s) => s.canonical)]).catch((e) => {
-    if (e.code !== '23505') throw e; // registered concurrently by another process
-  });
+  return problems;
+}
+
+/**
+ * Register the catalog's schemas that are not registered yet. Nothing is registered when
+ * one of them breaks (`schemaProblems`): a version edited in place, or a new version not FULL
+ * compatible with the older ones. Once registered, a schema is there for good (events may be
+ * written with it), so it is checked first.
+ */
+export async function registerSchemas(pool: Pool, catalog: Catalog): Promise<void> {
+  const registered = await registeredSchemas(pool);
+  const known = new Map(registered.map((r) => [`${r.type}@${r.version}`, r.fingerprint]));
+  const fresh = catalog.all().filter((s) => !known.get(`${s.type}@${s.version}`)?.equals(s.fingerprint));
+  if (fresh.length === 0) return;
+  const problems = schemaProblems(catalog, registered, [...new Set(fresh.map((s) => s.type))]);
+  const inPlace = problems.filter((p) => p.inPlace);
+  if (inPlace.length) {
+    throw new FloeError(
+      'SCHEMA_CHANGED_IN_PLACE',
+      `${inPlace.map((p) => p.message).join('; ')}. Nothing was registered`,
+    );
+  }
+  if (problems.length) {
+    throw new FloeError(
+      'SCHEMA_INCOMPATIBLE',
+      `the schema files cannot be registered: ${problems.map((p) => p.message).join('; ')}. Nothing was registered: fix or remove the new version file(s) (floe schemas check explains)`,
+    );
+  }
+  await pool
+    .query(REGISTER_SQL, [
+      fresh.map((s) => s.fingerprint),
+      fresh.map((s) => s.type),
+      fresh.map((s) => s.version),
+      fresh.map((s) => JSON.stringify(s.schema)),
+      fresh.map((s) => s.canonical),
+    ])
+    .catch((e) => {
+      if (e.code !== '23505') throw e; // registered concurrently by another process
+    });
 }
 
 export async function registeredSchemas(pool: Pool): Promise<RegisteredSchema[]> {

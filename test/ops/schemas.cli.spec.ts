@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
+import { Pool } from 'pg';
+import { Catalog } from '../../schemas';
+import { registeredSchemas, registerSchemas } from '../../streams/postgres/schemaRegistry';
 import { useDatabase } from '../helpers/backends';
 import { floe } from '../helpers/cli';
 
@@ -30,5 +33,33 @@ describe('floe schemas list / check (CLI)', function () {
     const j = JSON.parse(floe(db.url, ['schemas', 'check', '--json', '--dir', path.join(fixtures, 'schemas-breaking')]).out);
     expect(j.ok).to.equal(false);
     expect(j.problems.length).to.be.greaterThan(0);
+  });
+
+  it('registers a breaking version never (it would be there for good), a compatible one once checked', async () => {
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      const before = (await registeredSchemas(pool)).length;
+      const error = await registerSchemas(pool, Catalog.load(path.join(fixtures, 'schemas-breaking'))).then(
+        () => undefined,
+        (e: Error & { code?: string }) => e,
+      );
+      expect(error?.code).to.equal('SCHEMA_INCOMPATIBLE');
+      expect(error?.message).to.contain('email.opened').and.contain('Nothing was registered');
+      expect((await registeredSchemas(pool)).length, 'nothing registered').to.equal(before);
+      // Checking the breaking files does not register them either, and the store stays usable.
+      expect(floe(db.url, ['schemas', 'check', '--dir', path.join(fixtures, 'schemas-breaking')]).code).to.equal(1);
+      expect(floe(db.url, ['status', '--json']).code).to.equal(0);
+      await registerSchemas(pool, Catalog.load(path.join(fixtures, 'schemas-v2')));
+      const opened = (await registeredSchemas(pool)).filter((r) => r.type === 'email.opened').map((r) => r.version);
+      expect(opened).to.deep.equal([1, 2]);
+      // v2 is registered but not among the shipped files: listed as such.
+      const listed = JSON.parse(floe(db.url, ['schemas', 'list', '--json']).out).filter((r: { type: string }) => r.type === 'email.opened');
+      expect(listed.map((r: { version: number; registered: boolean; file: boolean }) => [r.version, r.registered, r.file])).to.deep.equal([
+        [1, true, true],
+        [2, true, false],
+      ]);
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -1,18 +1,21 @@
 import * as path from 'node:path';
-import { Catalog, checkTypeHistory, SchemaVersion } from '../../../schemas';
-import { registeredSchemas } from '../../../streams/postgres/schemaRegistry';
+import { Catalog } from '../../../schemas';
+import { registeredSchemas, schemaProblems } from '../../../streams/postgres/schemaRegistry';
 import { Command, stringOption, toJson, UsageError } from '../args';
 import { databaseUrl, openPool } from '../../db/connect';
 import { migrate } from '../../db/migrate';
 
 const dirOption = { dir: { type: 'string' as const }, json: { type: 'boolean' as const } };
 
-/** The schema files, plus every version registered in the database that the files lack. */
+/**
+ * The schema files, and the versions registered in the database. The files are not
+ * registered here: a breaking one must be explained, not stored for good.
+ */
 async function loadSchemas(dir: string | undefined, log: (m: string) => void) {
   const catalog = Catalog.load(dir ? path.resolve(dir) : undefined);
   if (dir && catalog.types().length === 0) throw new UsageError(`--dir ${dir}: no schema files (<type>.v<version>.avsc) there`);
   const url = await databaseUrl(log);
-  await migrate(url);
+  await migrate(url, { register: false });
   const pool = await openPool(url, { max: 1 });
   try {
     return { catalog, registered: await registeredSchemas(pool) };
@@ -27,17 +30,31 @@ export const schemasList: Command = {
   options: dirOption,
   help: `
 Lists every type of the catalog (schemas/avro, or --dir DIR) with each version's
-CRC-64-AVRO fingerprint and whether it is registered in floe.event_schemas.
-  --json   one JSON array: [{"type","version","fingerprint","registered","current"}]`,
+CRC-64-AVRO fingerprint and whether it is registered in floe.event_schemas, and the
+registered versions that have no file here ("registered, no file": written by another
+producer, or a file removed); the files are not registered by this command.
+  --json   one JSON array: [{"type","version","fingerprint","registered","file","current"}]`,
   async run(p, io) {
     const { catalog, registered } = await loadSchemas(stringOption(p, 'dir'), (m) => io.err(m));
     const known = new Set(registered.map((r) => r.fingerprint.toString('hex')));
     const rows = catalog.types().flatMap((type) => {
       const versions = catalog.versions(type);
-      return versions.map((s) => ({ type, version: s.version, fingerprint: s.fingerprintHex, registered: known.has(s.fingerprintHex), current: s === versions[versions.length - 1] }));
+      return versions.map((s) => ({ type, version: s.version, fingerprint: s.fingerprintHex, registered: known.has(s.fingerprintHex), file: true, current: s === versions[versions.length - 1] }));
     });
+    // Versions registered (events may be written with them) whose file is not here.
+    const files = new Set(rows.map((r) => r.fingerprint));
+    for (const r of registered) {
+      const fingerprint = r.fingerprint.toString('hex');
+      if (!files.has(fingerprint)) rows.push({ type: r.type, version: r.version, fingerprint, registered: true, file: false, current: false });
+    }
+    rows.sort((a, b) => (a.type === b.type ? a.version - b.version : a.type < b.type ? -1 : 1));
     if (p.values.json) io.out(toJson(rows));
-    else for (const r of rows) io.out(`${r.type.padEnd(28)} v${r.version}  ${r.fingerprint}  ${r.registered ? 'registered' : 'not registered'}${r.current ? '  (current)' : ''}`);
+    else {
+      for (const r of rows) {
+        const where = r.registered ? (r.file ? 'registered' : 'registered, no file') : 'not registered';
+        io.out(`${r.type.padEnd(28)} v${r.version}  ${r.fingerprint}  ${where}${r.current ? '  (current)' : ''}`);
+      }
+    }
     return 0;
   },
 };
@@ -55,21 +72,7 @@ Exit 0 when compatible; exit 1 with one explanation per problem otherwise.
   --json      {"ok", "problems": [{"type","message"}]}`,
   async run(p, io) {
     const { catalog, registered } = await loadSchemas(stringOption(p, 'dir'), (m) => io.err(m));
-    const problems: Array<{ type: string; message: string }> = [];
-    for (const type of catalog.types()) {
-      const files = catalog.versions(type);
-      const history = new Map<number, SchemaVersion>(files.map((s) => [s.version, s]));
-      for (const r of registered.filter((x) => x.type === type)) {
-        const file = history.get(r.version);
-        if (file && !file.fingerprint.equals(r.fingerprint)) {
-          problems.push({ type, message: `${type} v${r.version} was changed in place: the file differs from the registered schema (fingerprint ${r.fingerprint.toString('hex')}); add a new version file instead` });
-        } else if (!file) {
-          history.set(r.version, new Catalog().addWriter(type, r.version, r.schema));
-        }
-      }
-      const ordered = [...history.values()].sort((a, b) => a.version - b.version);
-      for (const message of checkTypeHistory(ordered)) problems.push({ type, message });
-    }
+    const problems = schemaProblems(catalog, registered).map(({ type, message }) => ({ type, message }));
     if (p.values.json) io.out(toJson({ ok: problems.length === 0, problems }));
     else if (problems.length === 0) io.out(`all ${catalog.types().length} types are FULL compatible across their versions`);
     else problems.forEach((x) => io.err(`✗ ${x.message}`));
