@@ -9,9 +9,9 @@
  * flight, acks from all in-sync replicas and unlimited retries, as its documentation asks.
  */
 // Before 'kafkajs': it replaces one of kafkajs' modules, which has to happen before kafkajs loads it.
+import { installProduceEncoder } from './kafkajsProduce';
 import { Admin, ConsumerRunConfig, ICustomPartitioner, Kafka, logLevel as LogLevel, LogEntry, Partitioners } from 'kafkajs';
 import { FloeError } from '../../schemas/errors';
-import { installProduceEncoder } from './kafkajsProduce';
 import type { ConsumerOptions, InboundBatch, KafkaConsumer, KafkaProducer, KafkaTransport, OutboundMessage, TopicSpec } from './transport';
 
 export interface KafkajsOptions {
