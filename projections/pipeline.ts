@@ -45,7 +45,8 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
     try {
       for (const { projection, why } of stale) {
         o.log?.(`projection ${projection.name}: ${why}; rebuilding it blue/green (the old tables serve until the swap)`);
-        await rebuild({ pool: o.pool, url: o.url, schemas: o.schemas, projection, batchSize: o.batchSize, log: o.log, signal: o.signal });
+        const r = await rebuild({ pool: o.pool, url: o.url, schemas: o.schemas, projection, batchSize: o.batchSize, log: o.log, signal: o.signal });
+        o.log?.(`rebuilt ${projection.name} at position ${r.position}: swapped ${r.swapped.join(', ')}`);
       }
     } finally {
       pause.abort();

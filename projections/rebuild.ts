@@ -135,7 +135,6 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
           for (const v of MATERIALIZED_VIEWS.filter((x) => p.tables.includes(x.source))) await o.pool.query(v.refreshSql(v.name));
         }
         await dropRetiredLanes(o.pool, retired);
-        log(`rebuilt ${p.name}${period ? ` (${o.period})` : ''} at position ${position}: swapped ${swapped.join(', ')}`);
         return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed };
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);

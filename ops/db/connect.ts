@@ -11,7 +11,16 @@ const MIN_SERVER_VERSION = 150000;
 /** The URL of the database in use, starting the embedded server if needed. */
 export async function databaseUrl(log?: (m: string) => void): Promise<string> {
   const configured = process.env.DATABASE_URL;
-  if (configured) return configured;
+  if (configured) {
+    let ok = false;
+    try {
+      ok = ['postgres:', 'postgresql:'].includes(new URL(configured).protocol);
+    } catch {
+      // not a URL at all
+    }
+    if (!ok) throw new FloeError('INVALID_ARGUMENT', 'DATABASE_URL is not a PostgreSQL URL (expected postgres://user:password@host:port/database)');
+    return configured;
+  }
   const state = await ensureEmbeddedPostgres(log);
   const url = embeddedUrl(state);
   await ensureDatabase(url);

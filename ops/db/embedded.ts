@@ -36,7 +36,7 @@ export interface EmbeddedState {
 
 /** `.floe` at the project root, or `$FLOE_HOME`. */
 export function floeHome(): string {
-  return path.resolve(process.env.FLOE_HOME ?? path.join(__dirname, '..', '..', '.floe'));
+  return path.resolve(process.env.FLOE_HOME || path.join(__dirname, '..', '..', '.floe')); // empty: unset, as ops/kafka/broker reads it
 }
 
 function binaries(): { initdb: string; pg_ctl: string; postgres: string } {
