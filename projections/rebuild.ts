@@ -20,7 +20,7 @@ import { FloeError } from '../schemas/errors';
 import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
 import { parseMonth } from './billing/periods';
 import { project } from './pipeline';
-import { dropLaneState, dropRetiredLanes, lockLaneLayout, lockProjections } from './runtime/lanes';
+import { dropLaneState, dropRetiredLanes, lockLaneLayout, lockProjections, watchLockConnection } from './runtime/lanes';
 import type { BatchReport } from './runtime/runner';
 import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
@@ -80,6 +80,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   const table = (_q: AnyProjection, t: string) => shadowName(t);
 
   const lockClient = await o.pool.connect();
+  const locks = watchLockConnection(lockClient, `the rebuild of ${p.name}`);
   let release: (() => Promise<void>) | undefined;
   try {
     // One rebuild of a projection at a time; the live projector keeps its own locks.
@@ -110,6 +111,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       // A period swap keeps the live checkpoint: the shadow must stop exactly there.
       const position = await catchUp(period ? live ?? undefined : undefined);
       if (o.signal?.aborted) throw new FloeError('ABORTED', `rebuild of ${p.name} stopped at position ${position}; run it again to resume`);
+      locks.check(); // one rebuild at a time: no swap without the lock (the shadow is kept: it resumes)
       const client = await o.pool.connect();
       try {
         await client.query('BEGIN');
@@ -144,8 +146,12 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       }
     }
   } finally {
-    await release?.().catch(() => undefined);
-    lockClient.release();
+    const lost = locks.lost();
+    if (lost) lockClient.release(lost);
+    else {
+      await release?.().catch(() => undefined);
+      lockClient.release();
+    }
   }
 }
 

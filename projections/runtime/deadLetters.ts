@@ -11,7 +11,7 @@ import type { RecordedEvent } from '../../streams/envelope';
 import { decodeRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, describe, FoldError, type DeadLetter } from './batch';
-import { lockProjections } from './lanes';
+import { lockProjections, watchLockConnection } from './lanes';
 import { isTransient } from './runner';
 import type { AnyProjection } from './types';
 
@@ -95,6 +95,7 @@ export async function retryDeadLetters(
     );
     const members = projections.filter((p) => rows.some((r) => r.projection === p.name));
     const lockClient = await pool.connect();
+    const locks = watchLockConnection(lockClient, `lane ${lane} (shard ${shard})`);
     let release: (() => Promise<void>) | undefined;
     try {
       release = await lockProjections(lockClient, members.map((p) => p.name), shard);
@@ -112,6 +113,7 @@ export async function retryDeadLetters(
               [lane, shard, batch.map((e) => e.id)],
             );
             await applyBatch(client, ref, { events: batch, position: 0n, dead, loadEvents: (ps) => loadEvents(pool, schemas, ps) });
+            locks.check(); // the lane's projector may be writing again
             await client.query('COMMIT');
             return;
           } catch (e) {
@@ -126,14 +128,14 @@ export async function retryDeadLetters(
       try {
         await apply(events);
       } catch (e) {
-        if (isTransient(e)) throw e; // the database, not the events: retry later
+        if (isTransient(e) || locks.lost()) throw e; // the database, not the events: retry later
         // A write failed and no fold is to blame: one event at a time, in order; the one that
         // fails again stays dead with the new error (and one more attempt).
         for (const event of events) {
           try {
             await apply([event]);
           } catch (again) {
-            if (isTransient(again)) throw again;
+            if (isTransient(again) || locks.lost()) throw again;
             dead.set(event.id, { event, projection: null, error: describe(again), retriable: true });
             await apply([event]);
           }
@@ -143,8 +145,12 @@ export async function retryDeadLetters(
       result.resolved += letters.length - dead.size;
       for (const d of dead.values()) result.stillFailing.push({ eventId: d.event.id, error: d.error });
     } finally {
-      await release?.().catch(() => undefined);
-      lockClient.release();
+      const lost = locks.lost();
+      if (lost) lockClient.release(lost);
+      else {
+        await release?.().catch(() => undefined);
+        lockClient.release();
+      }
     }
   }
   return result;

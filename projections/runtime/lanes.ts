@@ -57,6 +57,22 @@ export class ProjectionBusyError extends FloeError {
 }
 
 /** Session-level advisory locks, one per (projection, shard), held on `client` until released. */
+/**
+ * Watch the connection holding session advisory locks: when it fails (the server restarted,
+ * the backend was terminated), the locks are gone with it. Returns a check that throws
+ * LOCK_LOST from then on, for work that must not go on without them.
+ */
+export function watchLockConnection(client: PoolClient, what: string): { lost: () => Error | undefined; check: () => void } {
+  let lost: Error | undefined;
+  client.on('error', (e) => (lost ??= e));
+  return {
+    lost: () => lost,
+    check: () => {
+      if (lost) throw new FloeError('LOCK_LOST', `lost the connection holding the locks of ${what} (${lost.message}); run it again`);
+    },
+  };
+}
+
 export async function lockProjections(client: PoolClient, names: string[], shard: string): Promise<() => Promise<void>> {
   const taken: string[] = [];
   const release = async () => {

@@ -10,13 +10,14 @@
  *   const r = await runProjector({ pool, url, schemas, projections: allProjections(), untilCaughtUp: true });
  */
 import { Client, Pool, PoolClient } from 'pg';
+import { FloeError } from '../../schemas/errors';
 import type { RecordedEvent } from '../../streams/envelope';
 import { EVENTS_CHANNEL } from '../../streams/postgres/append';
 import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, writeBatch } from './batch';
 import { LedgerCache } from './ledger';
-import { Lane, lockProjections, resolveLanes, ShardSpec, shardKey } from './lanes';
+import { Lane, lockProjections, ProjectionBusyError, resolveLanes, ShardSpec, shardKey } from './lanes';
 import './pgTypes';
 import { transaction } from './sql';
 import { timings } from './timings';
@@ -249,7 +250,11 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   const tableName = o.tableName ?? ((_p, t) => t);
   const attempts = o.attempts ?? 3;
   const backoffMs = o.backoffMs ?? 100;
-  const lockClient = await o.pool.connect();
+  let lockClient = await o.pool.connect();
+  /** The lock connection's failure (a restart of the server, a terminated backend): the locks went with it. */
+  let lockLost: Error | undefined;
+  const watchLocks = (c: PoolClient) => c.on('error', (e) => (lockLost ??= e));
+  watchLocks(lockClient);
   const result: ProjectorResult = { lanes: [], events: 0, batches: 0 };
   let release: (() => Promise<void>) | undefined;
   let listener: Client | undefined;
@@ -399,6 +404,42 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
       adopt();
     };
+    /**
+     * Take the locks again on a new connection once the one holding them failed, waiting out
+     * a database that is down. Another writer that took them meanwhile is refused at our next
+     * commit (lane positions), so this one stops if it finds them taken; the ledger caches
+     * start afresh.
+     */
+    const relock = async (): Promise<void> => {
+      const lost = lockLost!;
+      log(`projector: lost the connection holding its locks (${lost.message}); taking them again`);
+      await landAll().catch(() => undefined); // a write that fails now is folded again, after
+      lockClient.release(lost);
+      for (let attempt = 1; ; attempt++) {
+        if (o.signal?.aborted) return;
+        let c: PoolClient | undefined;
+        try {
+          c = await o.pool.connect();
+          release = await lockProjections(c, o.projections.map((p) => p.name), key);
+          lockClient = c;
+          lockLost = undefined;
+          watchLocks(c);
+          break;
+        } catch (e) {
+          c?.release(true);
+          if (e instanceof ProjectionBusyError) {
+            throw new FloeError('LOCKS_TAKEN', `${e.message} while this projector had lost its connection; stopping (the other one goes on)`);
+          }
+          if (!isTransient(e) || attempt >= 60) throw e;
+          await new Promise((r) => setTimeout(r, Math.min(backoffMs * 2 ** attempt, 5000)));
+        }
+      }
+      folded.clear();
+      for (const p of ahead.values()) await p.catch(() => undefined);
+      ahead.clear();
+      adopt();
+      log('projector: locks taken again; going on');
+    };
     const layout = (ls: Lane[]) => ls.map((l) => `${l.lane}:${l.projections.map((p) => p.name).sort().join('+')}`).join(' ');
     let mergeTried = '';
     const next = (lane: Lane) => {
@@ -407,6 +448,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       return page;
     };
     while (!o.signal?.aborted) {
+      if (lockLost) await relock();
       let progressed = false;
       for (const lane of lanes) {
         const t0 = performance.now();
@@ -473,7 +515,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   } finally {
     for (const f of flights.values()) await f.done.catch(() => undefined); // never leave a write behind the locks
     await listener?.end().catch(() => undefined);
-    await release?.().catch(() => undefined);
-    lockClient.release();
+    if (lockLost) lockClient.release(lockLost);
+    else {
+      await release?.().catch(() => undefined);
+      lockClient.release();
+    }
   }
 }

@@ -33,6 +33,41 @@ describe('projection runtime (PostgreSQL)', function () {
     expected = await snapshot(reference.pool, PROJECTIONS);
   });
 
+  describe('the connection holding the locks lost while following', () => {
+    const h = useStore();
+    it('takes the locks again and goes on: the tables are those of catching up', async () => {
+      const lines = workload(OPTS).lines;
+      const half = Math.floor(lines.length / 2);
+      await appendLines(h.store, lines.slice(0, half));
+      const stop = new AbortController();
+      const logs: string[] = [];
+      const live = project({
+        pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [...PROJECTIONS], untilCaughtUp: false, pollMs: 20, signal: stop.signal,
+        log: (m) => logs.push(m),
+      });
+      const caughtUp = async (head: bigint) => {
+        for (let i = 0; i < 3000; i++) {
+          const { rows } = await h.pool.query(`SELECT min(position) AS p FROM floe.projection_checkpoints`);
+          if (rows[0].p !== null && BigInt(rows[0].p) >= head) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        expect.fail(`not caught up with ${head}; log: ${logs.join(' | ')}`);
+      };
+      await caughtUp((await h.store.head()).position);
+      // The backend holding the projector's advisory locks goes away (an administrator, a failover).
+      const { rows } = await h.pool.query(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() GROUP BY pid`,
+      );
+      expect(rows.length, 'one backend held the locks').to.equal(1);
+      await appendLines(h.store, lines.slice(half));
+      await caughtUp((await h.store.head()).position);
+      stop.abort();
+      await live;
+      expect(logs.join('\n')).to.contain('lost the connection holding its locks').and.contain('locks taken again');
+      expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'after the lock connection was lost');
+    });
+  });
+
   describe('batch boundaries', () => {
     const h = useStore();
     it('gives the same tables with batches of 7 events as with batches of 5000', async () => {
