@@ -122,8 +122,9 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
       if (timings.enabled) timings.report().forEach((l) => io.err(l));
       if (p.values.json) io.out(toJson(summary));
       else {
-        const rate = seconds > 0 ? Math.round(result.events / seconds) : 0;
-        io.err(`projected ${result.events.toLocaleString('en-US')} events in ${seconds.toFixed(1)} s (${rate.toLocaleString('en-US')} events/s)`);
+        // A run that followed live spent most of its time waiting: a rate would say nothing.
+        const rate = seconds > 0 && untilCaughtUp ? ` (${Math.round(result.events / seconds).toLocaleString('en-US')} events/s)` : '';
+        io.err(`projected ${result.events.toLocaleString('en-US')} events in ${seconds.toFixed(1)} s${rate}`);
         for (const l of result.lanes) io.err(`  lane ${l.lane} shard ${l.shard} at position ${l.position}: ${l.projections.join(', ')}`);
       }
       return 0;
