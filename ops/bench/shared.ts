@@ -14,11 +14,26 @@ import { generateWorkload } from '../generate';
 
 export type Log = (m: string) => void;
 
+/** Every database name this process has handed out: what `dropBenchDatabases` drops. */
+const handedOut = new Set<string>();
+
 /** The URL of a new database named `floe_bench_<random>` on the server of `url`. */
 export function benchDatabaseUrl(url: string, tag = ''): string {
   const u = new URL(url);
   u.pathname = `/floe_bench_${tag ? `${tag}_` : ''}${randomBytes(4).toString('hex')}`;
+  handedOut.add(u.toString());
   return u.toString();
+}
+
+/**
+ * Drop every database of this run that still exists (an interrupted run would leave them,
+ * hundreds of MB each): `floe bench` calls it when stopped by a signal.
+ */
+export async function dropBenchDatabases(): Promise<void> {
+  for (const url of [...handedOut]) {
+    await dropDatabase(url).catch(() => undefined);
+    handedOut.delete(url);
+  }
 }
 
 const databaseName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));

@@ -7,7 +7,7 @@ import { benchKafka } from '../../bench/kafka';
 import { benchCatchup, benchMemory, dropStore, PreparedStore, prepareStore } from '../../bench/projection';
 import { benchReplay } from '../../bench/replay';
 import { parseProfile, report, Summary, toMb } from '../../bench/report';
-import { machine, median } from '../../bench/shared';
+import { dropBenchDatabases, machine, median } from '../../bench/shared';
 import { databaseUrl } from '../../db/connect';
 import { kafkaBrokers } from '../../kafka/brokers';
 import { kafkajsTransport } from '../../../streams/kafka';
@@ -93,137 +93,152 @@ scenario broke, 2 usage.`,
     const freshSeconds = intOption(p, 'seconds', quick ? 5 : 30, 1);
     const log = (m: string) => io.err(m);
     const url = await databaseUrl(log);
-
-    const summary: Summary = {
-      date: new Date().toISOString().slice(0, 10),
-      machine: machine(),
-      revision: revision(),
-      quick,
-      events,
-      runs,
-      scenarios,
-      ok: true,
+    // Stopped (Ctrl-C): its child processes get the signal too; drop the run's databases, then go.
+    const onSignal = (signal: NodeJS.Signals) => {
+      io.err(`floe bench: ${signal}: dropping this run's databases`);
+      void dropBenchDatabases().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
-
-    if (has('append')) {
-      const appendEvents = p.values.events !== undefined ? Math.min(events, 200_000) : quick ? 20_000 : 200_000;
-      const appendRuns = runsGiven || quick ? runs : 5;
-      const results = await benchAppend({ url, events: appendEvents, runs: appendRuns, batchSize: 1000, naiveEvents: Math.min(10_000, appendEvents), emmettEvents: Math.min(20_000, appendEvents), log });
-      summary.append = {
-        events: appendEvents,
-        runs: appendRuns,
-        floe: Math.round(median(results.map((r) => r.floe))),
-        naive: Math.round(median(results.map((r) => r.naive))),
-        emmett: Math.round(median(results.map((r) => r.emmett))),
-        prepare: Math.round(median(results.map((r) => r.prepare))),
-        all: results.map((r) => ({ floe: Math.round(r.floe), naive: Math.round(r.naive), emmett: Math.round(r.emmett) })),
-      };
-    }
-
-    if (has('freshness')) {
-      const f = await benchFreshness({ url, rate, seconds: freshSeconds, warmupSeconds: quick ? 1 : 3, intervalMs: 50, runs, log });
-      const last = f.runs[f.runs.length - 1];
-      summary.freshness = {
-        rate,
-        seconds: freshSeconds,
-        intervalMs: f.intervalMs,
-        warmupSeconds: quick ? 1 : 3,
-        ...f.median,
-        samples: f.runs.reduce((s, r) => s + r.samples, 0),
-        runs: f.runs.map(({ profile: _profile, ...r }) => r),
-        profile: parseProfile(last.profile),
-        projectorBatches: last.projectorBatches,
-        appended: last.appended,
-        runSeconds: last.runSeconds,
-      };
-    }
-
-    let store: PreparedStore | undefined;
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
-      let allPeak: { rss: number; rate: number; heapLiveMb: number } | undefined;
-      if (has('catchup') || has('memory') || has('replay')) {
-        store = await prepareStore(url, { events, days: 30 }, { baseline: has('catchup'), log });
-      }
-      if (has('replay') && store) {
-        const r = await benchReplay(store, runs, log);
-        summary.replay = r;
-      }
-      if (has('catchup') && store) {
-        const c = await benchCatchup(store, runs, log);
-        allPeak = { rss: c.median.allPeakRss, rate: c.median.all, heapLiveMb: c.median.allHeapLiveMb };
-        summary.catchup = {
-          events: c.events,
-          prepareSeconds: store.seconds,
-          baseline: c.median.baseline,
-          campaign: c.median.campaign,
-          all: c.median.all,
-          ratio: c.median.campaign / c.median.baseline,
-          identical: c.identical,
-          rows: c.baselineRows,
-          mismatch: c.mismatch && { floeRows: c.mismatch.floeRows, baselineRows: c.mismatch.baselineRows, onlyFloe: c.mismatch.onlyFloe, onlyBaseline: c.mismatch.onlyBaseline },
-          runs: c.runs.map((r) => ({ baseline: r.baseline, campaign: r.campaign.rate, all: r.all.rate, identical: r.campaignCheck.identical && r.allCheck.identical })),
-          peakRssMb: { campaign: toMb(c.median.campaignPeakRss), all: toMb(c.median.allPeakRss) },
-          cpuShare: { campaign: c.median.campaignCpuShare, all: c.median.allCpuShare },
-          serverShare: { campaign: c.median.campaignServerShare, all: c.median.allServerShare },
-          floor: c.median.floor,
-          profile: { campaign: parseProfile(c.warmup.campaign.profile), all: parseProfile(c.warmup.all.profile) },
-        };
-        if (!c.identical) summary.ok = false;
-      }
-      if (has('memory') && store) {
-        // 1×: the catch-up scenario's all-projection runs measured it already (same command, same store).
-        const one = allPeak
-          ? { events: store.events, days: 30, peakRssMb: toMb(allPeak.rss), heapLiveMb: allPeak.heapLiveMb, rate: allPeak.rate, source: `catch-up runs (median of ${runs})` }
-          : await benchMemory(store, 1, log).then((m) => ({ events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), heapLiveMb: m.heapLiveMb, rate: m.rate, source: '1 run' }));
-        await dropStore(store);
-        store = undefined;
-        store = await prepareStore(url, { events: 4 * events, days: 120 }, { baseline: false, log });
-        const m = await benchMemory(store, 1, log);
-        const four = { events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), heapLiveMb: m.heapLiveMb, rate: m.rate, source: '1 run' };
-        summary.memory = { points: [one, four], growth: (100 * (four.peakRssMb - one.peakRssMb)) / one.peakRssMb };
-      }
+      return await runScenarios();
     } finally {
-      if (store) await dropStore(store);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
 
-    if (has('kafka')) {
-      const brokers = kafkaBrokers();
-      const required = isRequired('kafka');
-      if (!brokers) {
-        const why = 'no Kafka: KAFKA_BROKERS is not set and ops/kafka/broker is not running';
-        if (required) {
-          io.err(`bench: FLOE_REQUIRE includes kafka, but ${why}`);
-          return 1;
+    async function runScenarios(): Promise<number> {
+      const summary: Summary = {
+        date: new Date().toISOString().slice(0, 10),
+        machine: machine(),
+        revision: revision(),
+        quick,
+        events,
+        runs,
+        scenarios,
+        ok: true,
+      };
+
+      if (has('append')) {
+        const appendEvents = p.values.events !== undefined ? Math.min(events, 200_000) : quick ? 20_000 : 200_000;
+        const appendRuns = runsGiven || quick ? runs : 5;
+        const results = await benchAppend({ url, events: appendEvents, runs: appendRuns, batchSize: 1000, naiveEvents: Math.min(10_000, appendEvents), emmettEvents: Math.min(20_000, appendEvents), log });
+        summary.append = {
+          events: appendEvents,
+          runs: appendRuns,
+          floe: Math.round(median(results.map((r) => r.floe))),
+          naive: Math.round(median(results.map((r) => r.naive))),
+          emmett: Math.round(median(results.map((r) => r.emmett))),
+          prepare: Math.round(median(results.map((r) => r.prepare))),
+          all: results.map((r) => ({ floe: Math.round(r.floe), naive: Math.round(r.naive), emmett: Math.round(r.emmett) })),
+        };
+      }
+
+      if (has('freshness')) {
+        const f = await benchFreshness({ url, rate, seconds: freshSeconds, warmupSeconds: quick ? 1 : 3, intervalMs: 50, runs, log });
+        const last = f.runs[f.runs.length - 1];
+        summary.freshness = {
+          rate,
+          seconds: freshSeconds,
+          intervalMs: f.intervalMs,
+          warmupSeconds: quick ? 1 : 3,
+          ...f.median,
+          samples: f.runs.reduce((s, r) => s + r.samples, 0),
+          runs: f.runs.map(({ profile: _profile, ...r }) => r),
+          profile: parseProfile(last.profile),
+          projectorBatches: last.projectorBatches,
+          appended: last.appended,
+          runSeconds: last.runSeconds,
+        };
+      }
+
+      let store: PreparedStore | undefined;
+      try {
+        let allPeak: { rss: number; rate: number; heapLiveMb: number } | undefined;
+        if (has('catchup') || has('memory') || has('replay')) {
+          store = await prepareStore(url, { events, days: 30 }, { baseline: has('catchup'), log });
         }
-        io.err(`bench: kafka scenario SKIPPED (${why})`);
-        summary.kafka = { skipped: why };
-      } else {
-        const kafkaEvents = p.values.events !== undefined ? Math.min(events, 1_000_000) : quick ? 20_000 : 1_000_000;
-        const transport = kafkajsTransport({ brokers, clientId: 'floe-bench', log });
-        try {
-          const k = await benchKafka({ url, transport, events: kafkaEvents, runs, warmupEvents: Math.min(quick ? 2_000 : 20_000, kafkaEvents), log });
-          summary.kafka = { events: k.events, runs, brokers: brokers.join(','), ...k.median, all: k.runs };
-        } finally {
-          await transport.close();
+        if (has('replay') && store) {
+          const r = await benchReplay(store, runs, log);
+          summary.replay = r;
+        }
+        if (has('catchup') && store) {
+          const c = await benchCatchup(store, runs, log);
+          allPeak = { rss: c.median.allPeakRss, rate: c.median.all, heapLiveMb: c.median.allHeapLiveMb };
+          summary.catchup = {
+            events: c.events,
+            prepareSeconds: store.seconds,
+            baseline: c.median.baseline,
+            campaign: c.median.campaign,
+            all: c.median.all,
+            ratio: c.median.campaign / c.median.baseline,
+            identical: c.identical,
+            rows: c.baselineRows,
+            mismatch: c.mismatch && { floeRows: c.mismatch.floeRows, baselineRows: c.mismatch.baselineRows, onlyFloe: c.mismatch.onlyFloe, onlyBaseline: c.mismatch.onlyBaseline },
+            runs: c.runs.map((r) => ({ baseline: r.baseline, campaign: r.campaign.rate, all: r.all.rate, identical: r.campaignCheck.identical && r.allCheck.identical })),
+            peakRssMb: { campaign: toMb(c.median.campaignPeakRss), all: toMb(c.median.allPeakRss) },
+            cpuShare: { campaign: c.median.campaignCpuShare, all: c.median.allCpuShare },
+            serverShare: { campaign: c.median.campaignServerShare, all: c.median.allServerShare },
+            floor: c.median.floor,
+            profile: { campaign: parseProfile(c.warmup.campaign.profile), all: parseProfile(c.warmup.all.profile) },
+          };
+          if (!c.identical) summary.ok = false;
+        }
+        if (has('memory') && store) {
+          // 1×: the catch-up scenario's all-projection runs measured it already (same command, same store).
+          const one = allPeak
+            ? { events: store.events, days: 30, peakRssMb: toMb(allPeak.rss), heapLiveMb: allPeak.heapLiveMb, rate: allPeak.rate, source: `catch-up runs (median of ${runs})` }
+            : await benchMemory(store, 1, log).then((m) => ({ events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), heapLiveMb: m.heapLiveMb, rate: m.rate, source: '1 run' }));
+          await dropStore(store);
+          store = undefined;
+          store = await prepareStore(url, { events: 4 * events, days: 120 }, { baseline: false, log });
+          const m = await benchMemory(store, 1, log);
+          const four = { events: m.events, days: m.days, peakRssMb: toMb(m.peakRss), heapLiveMb: m.heapLiveMb, rate: m.rate, source: '1 run' };
+          summary.memory = { points: [one, four], growth: (100 * (four.peakRssMb - one.peakRssMb)) / one.peakRssMb };
+        }
+      } finally {
+        if (store) await dropStore(store);
+      }
+
+      if (has('kafka')) {
+        const brokers = kafkaBrokers();
+        const required = isRequired('kafka');
+        if (!brokers) {
+          const why = 'no Kafka: KAFKA_BROKERS is not set and ops/kafka/broker is not running';
+          if (required) {
+            io.err(`bench: FLOE_REQUIRE includes kafka, but ${why}`);
+            return 1;
+          }
+          io.err(`bench: kafka scenario SKIPPED (${why})`);
+          summary.kafka = { skipped: why };
+        } else {
+          const kafkaEvents = p.values.events !== undefined ? Math.min(events, 1_000_000) : quick ? 20_000 : 1_000_000;
+          const transport = kafkajsTransport({ brokers, clientId: 'floe-bench', log });
+          try {
+            const k = await benchKafka({ url, transport, events: kafkaEvents, runs, warmupEvents: Math.min(quick ? 2_000 : 20_000, kafkaEvents), log });
+            summary.kafka = { events: k.events, runs, brokers: brokers.join(','), ...k.median, all: k.runs };
+          } finally {
+            await transport.close();
+          }
         }
       }
-    }
 
-    if (p.values.json) io.out(toJson(summary));
-    else printSummary(summary, io.out);
-    if (!summary.ok) {
-      io.err('bench: correctness check FAILED: Floe campaign_analytics differs from the baseline');
-      for (const r of summary.catchup?.mismatch?.onlyFloe ?? []) io.err(`  only in Floe:     ${r}`);
-      for (const r of summary.catchup?.mismatch?.onlyBaseline ?? []) io.err(`  only in baseline: ${r}`);
-      return 1;
+      if (p.values.json) io.out(toJson(summary));
+      else printSummary(summary, io.out);
+      if (!summary.ok) {
+        io.err('bench: correctness check FAILED: Floe campaign_analytics differs from the baseline');
+        for (const r of summary.catchup?.mismatch?.onlyFloe ?? []) io.err(`  only in Floe:     ${r}`);
+        for (const r of summary.catchup?.mismatch?.onlyBaseline ?? []) io.err(`  only in baseline: ${r}`);
+        return 1;
+      }
+      if (!p.values['no-write'] && !quick) {
+        if (scenarios.length === SCENARIOS.length) {
+          writeFileSync(BENCHMARKS_MD, report(summary));
+          io.err(`wrote ${BENCHMARKS_MD}`);
+        } else io.err('partial run (--only): BENCHMARKS.md left as it is');
+      }
+      return 0;
     }
-    if (!p.values['no-write'] && !quick) {
-      if (scenarios.length === SCENARIOS.length) {
-        writeFileSync(BENCHMARKS_MD, report(summary));
-        io.err(`wrote ${BENCHMARKS_MD}`);
-      } else io.err('partial run (--only): BENCHMARKS.md left as it is');
-    }
-    return 0;
   },
 };
 
