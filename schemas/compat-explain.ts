@@ -68,7 +68,9 @@ function explain(r: Node, w: Node, path: string, walk: Walk, shown: [Node, Node]
   const rs = r.s as Json;
   const ws = w.s as Json;
   if (NAMED.has(String(rs.type)) && !sameName(r, w)) {
-    return [`${where(path)} was renamed from ${fullNameOf(walk.readerIsNewer ? w : r)} to ${fullNameOf(walk.readerIsNewer ? r : w)} (add an alias)`];
+    // An alias on the new schema lets it read the old name; the old schema is frozen and can never read the new one.
+    const fix = walk.readerIsNewer ? 'add an alias' : 'the older version cannot be given an alias: keep the old name';
+    return [`${where(path)} was renamed from ${fullNameOf(walk.readerIsNewer ? w : r)} to ${fullNameOf(walk.readerIsNewer ? r : w)} (${fix})`];
   }
   switch (rs.type) {
     case 'record':

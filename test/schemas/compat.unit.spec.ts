@@ -61,11 +61,16 @@ describe('compatibility (FULL, transitive)', () => {
     expect(compatibilityProblems(v1WithDefault, evolve(bounced1, 2, symbols({ default: 'soft' })))).to.deep.equal([]);
   });
 
-  it('rejects a renamed record, suggesting an alias', () => {
+  it('rejects a renamed record: an alias helps the new version read old data, never the old one read new data', () => {
     const renamed = createSchemaVersion('email.opened', 2, { ...(opened1.schema as object), name: 'Opened' });
-    expect(compatibilityProblems(opened1, renamed)[0]).to.equal(
+    expect(compatibilityProblems(opened1, renamed)).to.deep.equal([
       'email.opened v2 cannot read v1 data: the record was renamed from floe.email.EmailOpened to floe.email.Opened (add an alias)',
-    );
+      'email.opened v1 cannot read v2 data: the record was renamed from floe.email.EmailOpened to floe.email.Opened (the older version cannot be given an alias: keep the old name)',
+    ]);
+    const aliased = createSchemaVersion('email.opened', 2, { ...(opened1.schema as object), name: 'Opened', aliases: ['floe.email.EmailOpened'] });
+    expect(compatibilityProblems(opened1, aliased)).to.deep.equal([
+      'email.opened v1 cannot read v2 data: the record was renamed from floe.email.EmailOpened to floe.email.Opened (the older version cannot be given an alias: keep the old name)',
+    ]);
   });
 
   it('checks the newest version against every older one (transitive)', () => {
