@@ -104,7 +104,11 @@ function record(r: Node, w: Node, path: string, walk: Walk): string[] {
     const names = [field.name, ...((field.aliases as string[] | undefined) ?? [])];
     const written = writerFields.find((f) => names.includes(f.name));
     const fieldPath = path ? `${path}.${String(field.name)}` : String(field.name);
-    if (!written) return 'default' in field ? [] : [`${where(fieldPath)} has no default`];
+    if (!written) {
+      if ('default' in field) return [];
+      // The reader needs a field the writer lacks: a new field (newer reader) or a removed one (older reader).
+      return [walk.readerIsNewer ? `${where(fieldPath)} has no default` : `${where(fieldPath)} was removed, and the older version has no default for it`];
+    }
     return explain(
       deref({ s: field.type as Json, ns: inner(r) }, walk.readerNames),
       deref({ s: written.type as Json, ns: inner(w) }, walk.writerNames),

@@ -30,7 +30,7 @@ describe('compatibility (FULL, transitive)', () => {
   it('rejects removing a field without a default: old readers cannot read new data', () => {
     const removed = evolve(bounced1, 2, (fs) => fs.filter((f) => f.name !== 'bounceType'));
     expect(compatibilityProblems(bounced1, removed)).to.deep.equal([
-      'email.bounced v1 cannot read v2 data: field "bounceType" has no default',
+      'email.bounced v1 cannot read v2 data: field "bounceType" was removed, and the older version has no default for it',
     ]);
   });
 
