@@ -32,7 +32,8 @@ The same arguments always give the same bytes.
 Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && floe append events.ndjson`,
   async run(p) {
     const start = stringOption(p, 'start') ?? '2026-01-01';
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(start + 'T00:00:00Z'))) {
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(start) ? new Date(`${start}T00:00:00Z`) : undefined;
+    if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== start) {
       throw new UsageError(`--start must be a date YYYY-MM-DD, got ${JSON.stringify(start)}`);
     }
     const options = {
