@@ -91,10 +91,14 @@ const rememberingPartitioner: ICustomPartitioner = () => {
 export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
   installProduceEncoder(); // kafkajs' produce requests, encoded several times faster (kafkajsProduce.ts)
   const write = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const level = options.logLevel ?? (process.env.FLOE_KAFKA_LOG || 'warn');
+  if (LEVELS[level] === undefined) {
+    throw new FloeError('INVALID_ARGUMENT', `FLOE_KAFKA_LOG must be one of ${Object.keys(LEVELS).join(', ')}, not ${JSON.stringify(level)}`);
+  }
   const kafka = new Kafka({
     clientId: options.clientId ?? 'floe',
     brokers: options.brokers,
-    logLevel: LEVELS[options.logLevel ?? process.env.FLOE_KAFKA_LOG ?? 'warn'] ?? LogLevel.WARN,
+    logLevel: LEVELS[level],
     logCreator: (configured) => (entry: LogEntry) => {
       // kafkajs logs every retried protocol error at ERROR from its Connection; they are
       // transient (a coordinator loading, a leader moving) and retried: only shown at debug.
