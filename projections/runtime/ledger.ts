@@ -133,40 +133,29 @@ export interface Owner {
 /**
  * The first `email.sent` up to position `upTo` of the emails these events name, by email id,
  * for readers that do not see every tenant's events (a shard, one tenant's recompute); DESIGN
- * §5: an email's first send fixes its tenant. The store indexes streams, not email ids: each
- * email is looked up in its events' streams and in its default stream `email-{emailId}`, so a
- * send stored under a stream of its own is found through the email's other events or the
- * default stream. A send that opens the email's default stream has nothing before it.
+ * §5: an email's first send fixes its tenant. The store indexes streams, not email ids, so an
+ * email's first send is looked up in its own stream, `email-{emailId}`, which holds only that
+ * email's events when streams are derived (a stream given by a producer may hold several
+ * emails' sends, so it says nothing about any one of them); a send stored under a stream of
+ * its own is not found. A send that opens its email's stream has nothing before it.
  */
 export async function firstSends(db: Reader, events: Iterable<RecordedEvent>, upTo: bigint): Promise<Map<string, Owner>> {
-  const streamsOf = new Map<string, Set<string>>();
+  const emails = new Set<string>();
   for (const e of events) {
     const d = e.data as Data;
     if (!e.type.startsWith('email.') || typeof d.emailId !== 'string') continue;
-    const home = `email-${d.emailId}`;
-    if (e.type === 'email.sent' && e.stream === home && e.streamPosition === 0) continue;
-    const set = streamsOf.get(d.emailId) ?? new Set<string>();
-    set.add(e.stream).add(home);
-    streamsOf.set(d.emailId, set);
+    if (e.type === 'email.sent' && e.stream === `email-${d.emailId}` && e.streamPosition === 0) continue;
+    emails.add(d.emailId);
   }
   const owners = new Map<string, Owner>();
-  if (!streamsOf.size) return owners;
-  const streams = new Set<string>();
-  for (const set of streamsOf.values()) for (const st of set) streams.add(st);
+  if (!emails.size) return owners;
   const { rows } = await db.query<{ stream_id: string; tenant_id: string; position: string }>(
     `SELECT DISTINCT ON (stream_id) stream_id, tenant_id, global_position AS position FROM floe.events
       WHERE stream_id = ANY($1::text[]) AND type = 'email.sent' AND global_position <= $2
       ORDER BY stream_id, global_position`,
-    [[...streams], String(upTo)],
+    [[...emails].map((id) => `email-${id}`), String(upTo)],
   );
-  const first = new Map(rows.map((r) => [r.stream_id, { tenantId: r.tenant_id, position: BigInt(r.position) }]));
-  for (const [emailId, set] of streamsOf) {
-    for (const st of set) {
-      const f = first.get(st);
-      const known = owners.get(emailId);
-      if (f && (!known || f.position < known.position)) owners.set(emailId, f);
-    }
-  }
+  for (const r of rows) owners.set(r.stream_id.slice('email-'.length), { tenantId: r.tenant_id, position: BigInt(r.position) });
   return owners;
 }
 

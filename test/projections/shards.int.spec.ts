@@ -74,9 +74,11 @@ describe('sharded projectors reach the head', function () {
         { type: 'email.sent', tenantId: b, occurredAt: at(11), data: { emailId: 'e1', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
         { type: 'email.opened', tenantId: b, occurredAt: at(12), data: { emailId: 'e1', machine: false } },
         { type: 'email.sent', tenantId: b, occurredAt: at(13), data: { emailId: 'e2', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
+        // B keeps its own sends in one stream of its own, e9 first, before A sends e3: B's later
+        // send of e3 in that stream is still A's email, found through e3's stream.
+        { type: 'email.sent', tenantId: b, stream: 'outbox-b', occurredAt: at(13), data: { emailId: 'e9', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
         { type: 'email.sent', tenantId: a, occurredAt: at(14), data: { emailId: 'e3', mailboxId: 'mb-a', leadId: 'l-a', campaignId: 'c-a' } },
-        // Another tenant's send of e3 in a stream of its own: found through e3's default stream.
-        { type: 'email.sent', tenantId: b, stream: 'resent-e3', occurredAt: at(15), data: { emailId: 'e3', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
+        { type: 'email.sent', tenantId: b, stream: 'outbox-b', occurredAt: at(15), data: { emailId: 'e3', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
       ];
       const input = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
       const only = ['--only', 'emails,campaign_analytics,billing_analytics'];
@@ -103,7 +105,7 @@ describe('sharded projectors reach the head', function () {
         }
       };
       const want = await tables(unsharded.url);
-      expect(want.emails.map((r) => `${r.tenant_id}/${r.email_id}/${r.status}`)).to.deep.equal([`${a}/e1/sent`, `${a}/e3/sent`, `${b}/e2/sent`].sort());
+      expect(want.emails.map((r) => `${r.tenant_id}/${r.email_id}/${r.status}`)).to.deep.equal([`${a}/e1/sent`, `${a}/e3/sent`, `${b}/e2/sent`, `${b}/e9/sent`].sort());
       expect(await tables(sharded.url)).to.deep.equal(want);
     });
   });
