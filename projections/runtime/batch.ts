@@ -22,6 +22,9 @@ export class FoldError extends Error {
 
 export const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** A state the projector must not go past (the runtime neither retries nor dead-letters it): the run stops. */
+export class StopProjecting extends FloeError {}
+
 export interface LaneRef {
   lane: string;
   shard: string;
@@ -256,7 +259,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
         if (loaded.length !== stored.length) {
           const found = new Set(loaded.map((w) => w.position));
           const missing = stored.filter((p) => !found.has(p));
-          throw new FloeError(
+          throw new StopProjecting(
             'PARKED_EVENT_MISSING',
             `email ${id}: events parked at positions ${missing.join(', ')} are not in the store this projector reads ` +
               `(a Kafka worker must use the database of the store that was published)`,

@@ -15,7 +15,7 @@ import type { RecordedEvent } from '../../streams/envelope';
 import { EVENTS_CHANNEL } from '../../streams/postgres/append';
 import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
-import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, writeBatch } from './batch';
+import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
 import { LedgerCache } from './ledger';
 import { Lane, lockProjections, ProjectionBusyError, resolveLanes, ShardSpec, shardKey } from './lanes';
 import './pgTypes';
@@ -178,6 +178,7 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
           }
           throw e;
         }
+        if (e instanceof StopProjecting) throw e; // not the event's fault: no retry, no dead letter
         if (isTransient(e)) {
           failures++;
           o.log(`projector: ${describe(e)}; retrying in ${Math.min(o.backoffMs * 2 ** failures, 5000)} ms`);

@@ -150,6 +150,25 @@ describe('projection runtime (PostgreSQL)', function () {
       );
       expect(error?.message).to.match(new RegExp(`email e-2: events parked at positions ${delivered.position} are not in the store`));
     });
+
+    it('stop the projector on such a send: it is neither retried nor dead-lettered', async () => {
+      const at = (m: number) => new Date(Date.UTC(2026, 2, 3, 9, m)).toISOString();
+      await h.store.append([{ type: 'email.delivered', tenantId: 't-1', occurredAt: at(5), data: { emailId: 'e-3' } }]);
+      const emailsProjection = PROJECTIONS.find((p) => p.name === 'emails')!;
+      const run = () => project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [emailsProjection], untilCaughtUp: true, backoffMs: 1 });
+      await run();
+      // The parked row names a position the store does not hold (as on a database that is not the store's).
+      const moved = await h.pool.query(`UPDATE floe.projection_parked SET position = 999999 WHERE email_id = 'e-3'`);
+      expect(moved.rowCount).to.equal(1);
+      await h.store.append([{ type: 'email.sent', tenantId: 't-1', occurredAt: at(0), data: { emailId: 'e-3', mailboxId: 'mb-1', leadId: 'ld-1', campaignId: 'c-1' } }]);
+      const error = await run().then(
+        () => undefined,
+        (e: Error & { code?: string }) => e,
+      );
+      expect(error?.code, error?.message).to.equal('PARKED_EVENT_MISSING');
+      const letters = await h.pool.query(`SELECT count(*)::int AS n FROM floe.dead_letters`);
+      expect(letters.rows[0].n, 'nothing dead-lettered').to.equal(0);
+    });
   });
 
   describe('dead letters', () => {
