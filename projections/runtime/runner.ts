@@ -254,6 +254,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   let lockClient = await o.pool.connect();
   /** The lock connection's failure (a restart of the server, a terminated backend): the locks went with it. */
   let lockLost: Error | undefined;
+  let lockReleased = false; // given back after it failed, and no new one yet
   const watchLocks = (c: PoolClient) => c.on('error', (e) => (lockLost ??= e));
   watchLocks(lockClient);
   const result: ProjectorResult = { lanes: [], events: 0, batches: 0 };
@@ -397,6 +398,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     const relayout = async (e: unknown): Promise<void> => {
       if (!(e instanceof LaneChangedError)) throw e;
       log(`projector: ${e.message}; taking up the new lane layout`);
+      await restart();
+    };
+    /** Let every write in flight land (one that failed is folded again), drop what was read ahead, read the lanes again. */
+    const restart = async (): Promise<void> => {
       for (const f of flights.values()) await f.done.catch(() => undefined);
       flights.clear();
       folded.clear();
@@ -407,15 +412,15 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     };
     /**
      * Take the locks again on a new connection once the one holding them failed, waiting out
-     * a database that is down. Another writer that took them meanwhile is refused at our next
-     * commit (lane positions), so this one stops if it finds them taken; the ledger caches
-     * start afresh.
+     * a database that is down; then start over from the lanes' committed positions, as after
+     * a relayout (positions another writer moved meanwhile included). Another projector that
+     * took the locks meanwhile: this one stops (LOCKS_TAKEN).
      */
     const relock = async (): Promise<void> => {
       const lost = lockLost!;
       log(`projector: lost the connection holding its locks (${lost.message}); taking them again`);
-      await landAll().catch(() => undefined); // a write that fails now is folded again, after
       lockClient.release(lost);
+      lockReleased = true;
       for (let attempt = 1; ; attempt++) {
         if (o.signal?.aborted) return;
         let c: PoolClient | undefined;
@@ -423,6 +428,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           c = await o.pool.connect();
           release = await lockProjections(c, o.projections.map((p) => p.name), key);
           lockClient = c;
+          lockReleased = false;
           lockLost = undefined;
           watchLocks(c);
           break;
@@ -432,13 +438,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
             throw new FloeError('LOCKS_TAKEN', `${e.message} while this projector had lost its connection; stopping (the other one goes on)`);
           }
           if (!isTransient(e) || attempt >= 60) throw e;
-          await new Promise((r) => setTimeout(r, Math.min(backoffMs * 2 ** attempt, 5000)));
+          await sleep(Math.min(backoffMs * 2 ** attempt, 5000), o.signal);
         }
       }
-      folded.clear();
-      for (const p of ahead.values()) await p.catch(() => undefined);
-      ahead.clear();
-      adopt();
+      await restart();
       log('projector: locks taken again; going on');
     };
     const layout = (ls: Lane[]) => ls.map((l) => `${l.lane}:${l.projections.map((p) => p.name).sort().join('+')}`).join(' ');
@@ -516,7 +519,9 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   } finally {
     for (const f of flights.values()) await f.done.catch(() => undefined); // never leave a write behind the locks
     await listener?.end().catch(() => undefined);
-    if (lockLost) lockClient.release(lockLost);
+    if (lockReleased) {
+      // given back already (it failed), and no locks were taken again
+    } else if (lockLost) lockClient.release(lockLost);
     else {
       await release?.().catch(() => undefined);
       lockClient.release();

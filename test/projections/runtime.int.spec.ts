@@ -66,6 +66,35 @@ describe('projection runtime (PostgreSQL)', function () {
       expect(logs.join('\n')).to.contain('lost the connection holding its locks').and.contain('locks taken again');
       expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'after the lock connection was lost');
     });
+
+    it('stops with LOCKS_TAKEN when another writer took them meanwhile', async () => {
+      const emails = PROJECTIONS.find((p) => p.name === 'emails')!;
+      const stop = new AbortController();
+      const live = project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [emails], untilCaughtUp: false, pollMs: 20, signal: stop.signal });
+      const outcome = live.then(
+        () => undefined,
+        (e: Error & { code?: string }) => e,
+      );
+      const key = `floe.projection:emails@0/1`;
+      const held = async () =>
+        (await h.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtextextended($1, 0) & 4294967295)`, [key])).rows[0].n;
+      for (let i = 0; i < 500 && (await held()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const other = await h.pool.connect();
+      try {
+        const { rows } = await other.query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`);
+        // Queue for the lock first, then end the backend holding it: the lock passes to this connection.
+        const taking = other.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [key]);
+        await new Promise((r) => setTimeout(r, 50));
+        await h.pool.query(`SELECT pg_terminate_backend($1)`, [rows[0].pid]);
+        await taking;
+        const error = await outcome;
+        expect(error?.code, error?.message).to.equal('LOCKS_TAKEN');
+      } finally {
+        stop.abort();
+        await other.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+        other.release();
+      }
+    });
   });
 
   describe('batch boundaries', () => {
