@@ -65,6 +65,8 @@ export interface TableHooks {
   afterCommit(): void;
   /** At the end: wait for a refresh in flight, and refresh once more. */
   finish(): Promise<void>;
+  /** A run that failed: no more refreshes (waits for one in flight). */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -118,14 +120,16 @@ export function tableHooks(o: {
   let refreshing: Promise<void> | undefined;
   let dirty = false; // a commit since the refresh in flight (or the last one) began
   let timer: NodeJS.Timeout | undefined;
+  let ended = false; // the run is over: no refresh may be scheduled past it
   // At most one refresh every `refreshEvery`, and one after the last commit of a burst: a view
   // must not stay behind its tables because no commit came after the throttle let it refresh.
   const schedule = () => {
-    if (timer || refreshing || !Number.isFinite(refreshEvery)) return;
+    if (ended || timer || refreshing || !Number.isFinite(refreshEvery)) return;
     timer = setTimeout(refresh, Math.max(0, lastRefresh + refreshEvery - Date.now()));
     timer.unref();
   };
   const refresh = () => {
+    clearTimeout(timer);
     timer = undefined;
     if (!views.length || refreshing) return;
     dirty = false;
@@ -148,6 +152,7 @@ export function tableHooks(o: {
       schedule();
     },
     async finish() {
+      ended = true;
       clearTimeout(timer);
       timer = undefined;
       await refreshing;
@@ -156,14 +161,24 @@ export function tableHooks(o: {
       refresh();
       await refreshing;
     },
+    async dispose() {
+      ended = true;
+      clearTimeout(timer);
+      timer = undefined;
+      await refreshing;
+    },
   };
 }
 
 async function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
   const hooks = tableHooks(o);
-  const result = await runProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
-  await hooks.finish();
-  return result;
+  try {
+    const result = await runProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
+    await hooks.finish();
+    return result;
+  } finally {
+    await hooks.dispose();
+  }
 }
 
 export interface KafkaProjectOptions extends Omit<KafkaProjectorOptions, 'prepare' | 'afterCommit'> {
@@ -178,7 +193,11 @@ export interface KafkaProjectOptions extends Omit<KafkaProjectorOptions, 'prepar
  */
 export async function projectFromKafka(o: KafkaProjectOptions): Promise<KafkaProjectorResult> {
   const hooks = tableHooks(o);
-  const result = await runKafkaProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
-  await hooks.finish();
-  return result;
+  try {
+    const result = await runKafkaProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
+    await hooks.finish();
+    return result;
+  } finally {
+    await hooks.dispose();
+  }
 }

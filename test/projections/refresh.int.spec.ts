@@ -43,6 +43,24 @@ describe('materialized view refreshes', () => {
     await hooks.finish();
   });
 
+  it('schedule nothing past the end of the run', async () => {
+    let refreshes = 0;
+    const counting = {
+      query: (...args: Parameters<Pool['query']>) => {
+        if (/^REFRESH/.test(String(args[0]))) refreshes++;
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
+      },
+    } as unknown as Pool;
+    const hooks = tableHooks({ pool: counting, projections: [...PROJECTIONS], refreshEveryMs: 300 });
+    hooks.afterCommit(); // refreshes at once
+    while (refreshes === 0) await new Promise((r) => setImmediate(r));
+    hooks.afterCommit(); // during that refresh: one more is due once it ends
+    await hooks.finish(); // the last one
+    const atEnd = refreshes;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(refreshes, 'no refresh after finish').to.equal(atEnd);
+  });
+
   it('refresh at the end of a run that projected nothing', async () => {
     await commitRow('2026-05-03', 5); // committed by a run killed before its refresh
     expect(await summarySent()).to.equal(7);
