@@ -133,8 +133,11 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         await client.query('COMMIT');
         if (period) {
           await dropShadow(o.pool, p, shadow);
-          // The month changed under the views over it (a whole swap recreated them instead).
-          for (const v of MATERIALIZED_VIEWS.filter((x) => p.tables.includes(x.source))) await o.pool.query(v.refreshSql(v.name));
+          // The month changed under the views over it (a whole swap recreated them instead);
+          // the swap is committed: a failed refresh is the projector's next one to make good.
+          for (const v of MATERIALIZED_VIEWS.filter((x) => p.tables.includes(x.source))) {
+            await o.pool.query(v.refreshSql(v.name)).catch((e) => log(`refresh of ${v.name} after the swap failed: ${(e as Error).message}`));
+          }
         }
         await dropRetiredLanes(o.pool, retired);
         return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed };

@@ -169,7 +169,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   const owners =
     !ledgered || lane.shard === UNSHARDED
       ? new Map<string, Owner>()
-      : await firstSends(client, events.filter((e) => !ledger.has(emailIdOf(e) ?? '')), input.position);
+      : await firstSends(client, events.filter((e) => !ledger.has(emailIdOf(e) ?? '')), events.reduce((m, e) => (e.position > m ? e.position : m), input.position));
   timings.add('ledger load', performance.now() - tLoad);
   const tFold = performance.now();
 

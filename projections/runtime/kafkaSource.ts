@@ -416,9 +416,19 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
   const startFromStored = async (partitions: number[], generation: number): Promise<void> => {
     for (const partition of partitions) {
       const shard = kafkaShardKey(o.topic, partition);
-      const { rows } = await o.pool.query<{ start: string }>(START_OFFSET_SQL, [shard, names]);
-      if (generation !== assignments || states.has(partition) || o.signal?.aborted) continue;
-      await consumer.rewind(o.topic, partition, rows[0].start);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { rows } = await o.pool.query<{ start: string }>(START_OFFSET_SQL, [shard, names]);
+          if (generation !== assignments || states.has(partition) || o.signal?.aborted) break;
+          await consumer.rewind(o.topic, partition, rows[0].start);
+          break;
+        } catch (e) {
+          // Without it, a partition whose group offset is at its end would never be projected,
+          // and --until-caught-up would believe the group: retry, then stop the worker.
+          if (attempt >= 5) throw e;
+          await sleep(200 * attempt);
+        }
+      }
     }
   };
 
@@ -439,7 +449,10 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       joined = true;
       settling++;
       startFromStored(mine, assignments)
-        .catch((e) => log(`kafka projector: could not move to the offsets stored in PostgreSQL (${describe(e)}); the first fetch of each partition will`))
+        .catch((e) => {
+          fatal ??= new FloeError('KAFKA_START', `could not start the partitions at the offsets stored in PostgreSQL: ${describe(e)}`);
+          void stop();
+        })
         .finally(() => settling--);
     },
     onRevoke: () => {

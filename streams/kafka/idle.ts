@@ -22,7 +22,7 @@ export function stopWhenIdle(
     transport
       .groupLag(groupId, topic)
       .then((lag) => {
-        if (lag === 0) void stop();
+        if (lag === 0 && ready()) void stop(); // not if an assignment came while asking
       })
       .catch((e) => {
         // Said once (and again only when the reason changes), not at every check.

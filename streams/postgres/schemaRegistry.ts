@@ -60,38 +60,48 @@ export function schemaProblems(catalog: Catalog, registered: RegisteredSchema[],
  * written with it), so it is checked first.
  */
 export async function registerSchemas(pool: Pool, catalog: Catalog): Promise<void> {
-  const registered = await registeredSchemas(pool);
-  const known = new Map(registered.map((r) => [`${r.type}@${r.version}`, r.fingerprint]));
-  const fresh = catalog.all().filter((s) => !known.get(`${s.type}@${s.version}`)?.equals(s.fingerprint));
-  if (fresh.length === 0) return;
-  const problems = schemaProblems(catalog, registered, [...new Set(fresh.map((s) => s.type))]);
-  const inPlace = problems.filter((p) => p.inPlace);
-  if (inPlace.length) {
-    throw new FloeError(
-      'SCHEMA_CHANGED_IN_PLACE',
-      `${inPlace.map((p) => p.message).join('; ')}. Nothing was registered`,
-    );
+  const freshOf = (registered: RegisteredSchema[]) => {
+    const known = new Map(registered.map((r) => [`${r.type}@${r.version}`, r.fingerprint]));
+    return catalog.all().filter((s) => !known.get(`${s.type}@${s.version}`)?.equals(s.fingerprint));
+  };
+  if (freshOf(await registeredSchemas(pool)).length === 0) return; // every command asks: the usual answer, no lock
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // One registration at a time: two processes with different new versions are checked one after the other.
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('floe.event_schemas', 0))`);
+    const registered = await registeredSchemas(client);
+    const fresh = freshOf(registered);
+    const problems = schemaProblems(catalog, registered, [...new Set(fresh.map((s) => s.type))]);
+    const inPlace = problems.filter((p) => p.inPlace);
+    if (inPlace.length) {
+      throw new FloeError('SCHEMA_CHANGED_IN_PLACE', `${inPlace.map((p) => p.message).join('; ')}. Nothing was registered`);
+    }
+    if (problems.length) {
+      throw new FloeError(
+        'SCHEMA_INCOMPATIBLE',
+        `the schema files cannot be registered: ${problems.map((p) => p.message).join('; ')}. Nothing was registered: fix or remove the new version file(s) (floe schemas check explains)`,
+      );
+    }
+    if (fresh.length) {
+      await client.query(REGISTER_SQL, [
+        fresh.map((s) => s.fingerprint),
+        fresh.map((s) => s.type),
+        fresh.map((s) => s.version),
+        fresh.map((s) => JSON.stringify(s.schema)),
+        fresh.map((s) => s.canonical),
+      ]);
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
   }
-  if (problems.length) {
-    throw new FloeError(
-      'SCHEMA_INCOMPATIBLE',
-      `the schema files cannot be registered: ${problems.map((p) => p.message).join('; ')}. Nothing was registered: fix or remove the new version file(s) (floe schemas check explains)`,
-    );
-  }
-  await pool
-    .query(REGISTER_SQL, [
-      fresh.map((s) => s.fingerprint),
-      fresh.map((s) => s.type),
-      fresh.map((s) => s.version),
-      fresh.map((s) => JSON.stringify(s.schema)),
-      fresh.map((s) => s.canonical),
-    ])
-    .catch((e) => {
-      if (e.code !== '23505') throw e; // registered concurrently by another process
-    });
 }
 
-export async function registeredSchemas(pool: Pool): Promise<RegisteredSchema[]> {
+export async function registeredSchemas(pool: Pick<Pool, 'query'>): Promise<RegisteredSchema[]> {
   const { rows } = await pool.query('SELECT fingerprint, type, version, schema FROM floe.event_schemas ORDER BY type, version');
   return rows;
 }
