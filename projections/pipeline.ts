@@ -170,15 +170,20 @@ export function tableHooks(o: {
   };
 }
 
-async function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
+/** A projector run with the tables' hooks around it: the views' last refresh when it ends, none after it. */
+async function withTableHooks<R>(o: Parameters<typeof tableHooks>[0], run: (hooks: TableHooks) => Promise<R>): Promise<R> {
   const hooks = tableHooks(o);
   try {
-    const result = await runProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
+    const result = await run(hooks);
     await hooks.finish();
     return result;
   } finally {
     await hooks.dispose();
   }
+}
+
+function projectOnce(o: ProjectOptions): Promise<ProjectorResult> {
+  return withTableHooks(o, (h) => runProjector({ ...o, prepare: h.prepare, afterCommit: h.afterCommit }));
 }
 
 export interface KafkaProjectOptions extends Omit<KafkaProjectorOptions, 'prepare' | 'afterCommit'> {
@@ -191,13 +196,6 @@ export interface KafkaProjectOptions extends Omit<KafkaProjectorOptions, 'prepar
  * consumer group `groupId` over `topic`; each partition it is given is a shard
  * (runtime/kafkaSource.ts).
  */
-export async function projectFromKafka(o: KafkaProjectOptions): Promise<KafkaProjectorResult> {
-  const hooks = tableHooks(o);
-  try {
-    const result = await runKafkaProjector({ ...o, prepare: hooks.prepare, afterCommit: hooks.afterCommit });
-    await hooks.finish();
-    return result;
-  } finally {
-    await hooks.dispose();
-  }
+export function projectFromKafka(o: KafkaProjectOptions): Promise<KafkaProjectorResult> {
+  return withTableHooks(o, (h) => runKafkaProjector({ ...o, prepare: h.prepare, afterCommit: h.afterCommit }));
 }
