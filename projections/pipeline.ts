@@ -144,6 +144,13 @@ export function tableHooks(o: {
       });
   };
 
+  const dispose = async () => {
+    ended = true;
+    clearTimeout(timer);
+    timer = undefined;
+    await refreshing;
+  };
+
   return {
     prepare,
     afterCommit: () => {
@@ -152,21 +159,13 @@ export function tableHooks(o: {
       schedule();
     },
     async finish() {
-      ended = true;
-      clearTimeout(timer);
-      timer = undefined;
-      await refreshing;
+      await dispose();
       // Always once more: the run may have projected nothing after an earlier one was killed
       // before its refresh, and the views would stay behind their tables until the next event.
       refresh();
       await refreshing;
     },
-    async dispose() {
-      ended = true;
-      clearTimeout(timer);
-      timer = undefined;
-      await refreshing;
-    },
+    dispose,
   };
 }
 

@@ -149,12 +149,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       }
     }
   } finally {
-    const lost = locks.lost();
-    if (lost) lockClient.release(lost);
-    else {
-      await release?.().catch(() => undefined);
-      lockClient.release();
-    }
+    await locks.close(release);
   }
 }
 

@@ -21,7 +21,7 @@
  *   const march = rows.find((r) => r.period_start === periodOfMonth('2026-03', anchor).start);
  */
 import type { RecordedEvent } from '../../streams/envelope';
-import type { Owner } from '../runtime/ledger';
+import { ownedElsewhere, type Owner } from '../runtime/ledger';
 import { CALENDAR_ANCHOR, dayMs, periodsBetween } from './periods';
 import { activeWarmups, type WarmupMark } from './warmups';
 
@@ -92,8 +92,7 @@ export function billingRows(tenantId: string, events: readonly RecordedEvent[], 
         const emailId = String(d.emailId);
         if (sent.has(emailId)) break; // a later send of a counted email
         sent.add(emailId);
-        const owner = owners.get(emailId);
-        if (owner && owner.tenantId !== tenantId && owner.position < e.position) break; // first sent by another tenant: theirs
+        if (ownedElsewhere(owners.get(emailId), e)) break; // first sent by another tenant: theirs
         sends.push({ at, mailboxId: String(d.mailboxId), campaignId: d.campaignId == null ? null : String(d.campaignId), leadId: String(d.leadId) });
         break;
       }

@@ -8,7 +8,7 @@
 import type { PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { RecordedEvent } from '../../streams/envelope';
-import { applyEmailEvent, firstSends, LedgerCache, loadLedger, Owner, saveLedger, sentState, usesLedger } from './ledger';
+import { applyEmailEvent, firstSends, LedgerCache, loadLedger, Owner, ownedElsewhere, saveLedger, sentState, usesLedger } from './ledger';
 import { Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
@@ -166,10 +166,10 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   }
   // A shard (--shards, a Kafka partition) sees only its own tenants' events, so its ledger
   // lacks the emails that tenants of other shards sent: the store says whose those are.
+  // (A dead-letters retry passes position 0: the batch's own events bound the lookup then.)
+  const upTo = events.reduce((max, e) => (e.position > max ? e.position : max), input.position);
   const owners =
-    !ledgered || lane.shard === UNSHARDED
-      ? new Map<string, Owner>()
-      : await firstSends(client, events.filter((e) => !ledger.has(emailIdOf(e) ?? '')), events.reduce((m, e) => (e.position > m ? e.position : m), input.position));
+    !ledgered || lane.shard === UNSHARDED ? new Map<string, Owner>() : await firstSends(client, events.filter((e) => !ledger.has(emailIdOf(e) ?? '')), upTo);
   timings.add('ledger load', performance.now() - tLoad);
   const tFold = performance.now();
 
@@ -236,7 +236,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
     let state = changed.get(id) ?? ledger.get(id);
     // In a shard, an email no entry knows may be one a tenant of another shard sent first.
     const owner = state ? undefined : owners.get(id);
-    if (owner && owner.tenantId !== e.tenantId && (e.type !== 'email.sent' || owner.position < e.position)) {
+    if (owner && ownedElsewhere(owner, e)) {
       deadLetters.push(tenantMismatch(e, { emailId: id, tenantId: owner.tenantId }));
       continue;
     }

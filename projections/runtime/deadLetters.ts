@@ -145,12 +145,7 @@ export async function retryDeadLetters(
       result.resolved += letters.length - dead.size;
       for (const d of dead.values()) result.stillFailing.push({ eventId: d.event.id, error: d.error });
     } finally {
-      const lost = locks.lost();
-      if (lost) lockClient.release(lost);
-      else {
-        await release?.().catch(() => undefined);
-        lockClient.release();
-      }
+      await locks.close(release);
     }
   }
   return result;

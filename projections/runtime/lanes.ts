@@ -56,13 +56,21 @@ export class ProjectionBusyError extends FloeError {
   }
 }
 
-/** Session-level advisory locks, one per (projection, shard), held on `client` until released. */
+/** Session advisory locks held on one connection, watched for its failure. */
+export interface HeldLocks {
+  /** The connection's failure, if it failed: the locks went with it. */
+  lost(): Error | undefined;
+  /** Throw LOCK_LOST once the connection failed: for work that must not go on without the locks. */
+  check(): void;
+  /** Unlock (`unlock`, from lockProjections) and give the connection back; a failed one is discarded. */
+  close(unlock?: () => Promise<void>): Promise<void>;
+}
+
 /**
  * Watch the connection holding session advisory locks: when it fails (the server restarted,
- * the backend was terminated), the locks are gone with it. Returns a check that throws
- * LOCK_LOST from then on, for work that must not go on without them.
+ * the backend was terminated), the locks are gone with it.
  */
-export function watchLockConnection(client: PoolClient, what: string): { lost: () => Error | undefined; check: () => void } {
+export function watchLockConnection(client: PoolClient, what: string): HeldLocks {
   let lost: Error | undefined;
   client.on('error', (e) => (lost ??= e));
   return {
@@ -70,9 +78,15 @@ export function watchLockConnection(client: PoolClient, what: string): { lost: (
     check: () => {
       if (lost) throw new FloeError('LOCK_LOST', `lost the connection holding the locks of ${what} (${lost.message}); run it again`);
     },
+    async close(unlock) {
+      if (lost) return client.release(lost);
+      await unlock?.().catch(() => undefined);
+      client.release();
+    },
   };
 }
 
+/** Session-level advisory locks, one per (projection, shard), held on `client` until released. */
 export async function lockProjections(client: PoolClient, names: string[], shard: string): Promise<() => Promise<void>> {
   const taken: string[] = [];
   const release = async () => {

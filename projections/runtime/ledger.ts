@@ -131,6 +131,13 @@ export interface Owner {
 }
 
 /**
+ * Whether `e` names an email that is another tenant's: its first send (`owner`) is another
+ * tenant's and, for a send, comes before it (DESIGN §5: such events count nowhere).
+ */
+export const ownedElsewhere = (owner: Owner | undefined, e: RecordedEvent): boolean =>
+  owner !== undefined && owner.tenantId !== e.tenantId && (e.type !== 'email.sent' || owner.position < e.position);
+
+/**
  * The first `email.sent` up to position `upTo` of the emails these events name, by email id,
  * for readers that do not see every tenant's events (a shard, one tenant's recompute); DESIGN
  * §5: an email's first send fixes its tenant. The store indexes streams, not email ids, so an

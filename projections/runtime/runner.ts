@@ -17,7 +17,7 @@ import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/po
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
 import { LedgerCache } from './ledger';
-import { Lane, lockProjections, ProjectionBusyError, resolveLanes, ShardSpec, shardKey } from './lanes';
+import { HeldLocks, Lane, lockProjections, ProjectionBusyError, resolveLanes, ShardSpec, shardKey, watchLockConnection } from './lanes';
 import './pgTypes';
 import { transaction } from './sql';
 import { timings } from './timings';
@@ -251,12 +251,9 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   const tableName = o.tableName ?? ((_p, t) => t);
   const attempts = o.attempts ?? 3;
   const backoffMs = o.backoffMs ?? 100;
-  let lockClient = await o.pool.connect();
-  /** The lock connection's failure (a restart of the server, a terminated backend): the locks went with it. */
-  let lockLost: Error | undefined;
-  let lockReleased = false; // given back after it failed, and no new one yet
-  const watchLocks = (c: PoolClient) => c.on('error', (e) => (lockLost ??= e));
-  watchLocks(lockClient);
+  const lockClient = await o.pool.connect();
+  /** The connection holding the locks; undefined while a failed one is being replaced. */
+  let locks: HeldLocks | undefined = watchLockConnection(lockClient, 'the projector');
   const result: ProjectorResult = { lanes: [], events: 0, batches: 0 };
   let release: (() => Promise<void>) | undefined;
   let listener: Client | undefined;
@@ -416,21 +413,18 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
      * a relayout (positions another writer moved meanwhile included). Another projector that
      * took the locks meanwhile: this one stops (LOCKS_TAKEN).
      */
-    const relock = async (): Promise<void> => {
-      const lost = lockLost!;
+    const relock = async (failed: HeldLocks, lost: Error): Promise<void> => {
       log(`projector: lost the connection holding its locks (${lost.message}); taking them again`);
-      lockClient.release(lost);
-      lockReleased = true;
+      await failed.close();
+      locks = undefined;
       for (let attempt = 1; ; attempt++) {
         if (o.signal?.aborted) return;
         let c: PoolClient | undefined;
         try {
           c = await o.pool.connect();
+          const held = watchLockConnection(c, 'the projector');
           release = await lockProjections(c, o.projections.map((p) => p.name), key);
-          lockClient = c;
-          lockReleased = false;
-          lockLost = undefined;
-          watchLocks(c);
+          locks = held;
           break;
         } catch (e) {
           c?.release(true);
@@ -452,7 +446,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       return page;
     };
     while (!o.signal?.aborted) {
-      if (lockLost) await relock();
+      const lost = locks?.lost();
+      if (locks && lost) await relock(locks, lost);
       let progressed = false;
       for (const lane of lanes) {
         const t0 = performance.now();
@@ -519,12 +514,6 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   } finally {
     for (const f of flights.values()) await f.done.catch(() => undefined); // never leave a write behind the locks
     await listener?.end().catch(() => undefined);
-    if (lockReleased) {
-      // given back already (it failed), and no locks were taken again
-    } else if (lockLost) lockClient.release(lockLost);
-    else {
-      await release?.().catch(() => undefined);
-      lockClient.release();
-    }
+    await locks?.close(release);
   }
 }
