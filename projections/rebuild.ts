@@ -96,6 +96,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         tableName: table,
         untilCaughtUp: true,
         stopAt,
+        handledOnly: true,
         batchSize: o.batchSize,
         log,
         onBatch: o.onBatch,

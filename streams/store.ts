@@ -41,8 +41,10 @@ export interface ReadOptions {
   stream?: string;
   tenant?: string;
   typePrefix?: string;
-  /** Only events of these exact types. */
+  /** Only events of these exact types (or, with `typePrefixes`, of one of those families). */
   types?: readonly string[];
+  /** Only events whose type starts with one of these (`email.`); with `types`, either matches. */
+  typePrefixes?: readonly string[];
   /** Only tenants with hash(tenantId) % shards.count = shards.index. */
   shard?: { count: number; index: number };
 }

@@ -16,7 +16,7 @@ import { EVENTS_CHANNEL } from '../../streams/postgres/append';
 import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
-import { LedgerCache } from './ledger';
+import { LedgerCache, usesLedger } from './ledger';
 import { HeldLocks, Lane, lockProjections, ProjectionBusyError, resolveLanes, ShardSpec, shardKey, watchLockConnection } from './lanes';
 import './pgTypes';
 import { transaction } from './sql';
@@ -48,6 +48,11 @@ export interface ProjectorOptions {
   backoffMs?: number;
   /** Never fold past this position (a rebuild catching up to the live projection). */
   stopAt?: bigint;
+  /**
+   * Read only the events of types the lane's projections handle (`laneTypes`): a rebuild of
+   * one projection skips the rest of the store at the source. Reports then count those only.
+   */
+  handledOnly?: boolean;
   /** Ledger entries kept in memory per lane (default LEDGER_CACHE_SIZE, 50,000). */
   ledgerCacheSize?: number;
   /**
@@ -70,6 +75,15 @@ export interface ProjectorResult {
   events: number;
   batches: number;
 }
+
+/**
+ * The events a lane needs (`handledOnly`): the types its projections handle and, when it
+ * keeps an email ledger, every `email.*` event (the ledger follows each email's whole lifecycle).
+ */
+export const laneTypes = (projections: readonly AnyProjection[]): { types: string[]; typePrefixes?: string[] } => ({
+  types: [...new Set(projections.flatMap((p) => p.types))].sort(),
+  typePrefixes: usesLedger(projections) ? ['email.'] : undefined,
+});
 
 /** The lane's position is not where this writer left it: another writer, or a commit we did not hear back from. */
 export class LaneMovedError extends Error {
@@ -266,19 +280,20 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
 
     /**
-     * The next page after `after`, and how far it reaches: the last event's position, or for
-     * a shard whose read came back short, the store's head as it was before the read (every
-     * position up to it is committed, appends commit in position order), so a shard whose
-     * tenants are quiet still catches up with the head.
+     * The next page of the lane's event types after `after`, and how far it reaches: the last
+     * event's position, or for a read that came back short, the store's head as it was before
+     * the read (every position up to it is committed, appends commit in position order), so a
+     * lane whose types are quiet (or a shard whose tenants are) still catches up with the head.
      */
-    const read = async (after: bigint): Promise<{ events: RecordedEvent[]; to: bigint }> => {
+    const read = async (lane: Lane, after: bigint): Promise<{ events: RecordedEvent[]; to: bigint }> => {
       if (o.stopAt !== undefined && after >= o.stopAt) return { events: [], to: after };
-      const head = shard.count > 1 ? await headPosition(o.pool) : undefined;
-      const rows = await readRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined });
+      const head = shard.count > 1 || o.handledOnly ? await headPosition(o.pool) : undefined;
+      const rows = await readRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined, ...(o.handledOnly ? laneTypes(lane.projections) : {}) });
       const all = await decodeRows(rows, o.schemas);
       const events = o.stopAt === undefined ? all : all.filter((e) => e.position <= o.stopAt!);
-      let to = events.length ? events[events.length - 1].position : after;
+      let to = rows.length ? BigInt(rows[rows.length - 1].global_position) : after;
       if (head !== undefined && rows.length < batchSize && head > to) to = head;
+      if (o.stopAt !== undefined && to > o.stopAt) to = o.stopAt;
       return { events, to };
     };
     const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
@@ -441,7 +456,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     const layout = (ls: Lane[]) => ls.map((l) => `${l.lane}:${l.projections.map((p) => p.name).sort().join('+')}`).join(' ');
     let mergeTried = '';
     const next = (lane: Lane) => {
-      const page = ahead.get(lane.lane) ?? read(folded.get(lane.lane) ?? lane.position);
+      const page = ahead.get(lane.lane) ?? read(lane, folded.get(lane.lane) ?? lane.position);
       ahead.delete(lane.lane);
       return page;
     };
@@ -456,7 +471,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         if (position <= (folded.get(lane.lane) ?? lane.position)) continue;
         progressed = true;
         if (events.length === batchSize) {
-          const prefetch = read(position);
+          const prefetch = read(lane, position);
           prefetch.catch(() => undefined);
           ahead.set(lane.lane, prefetch);
         }

@@ -84,6 +84,8 @@ const READ_TYPES: CustomTypesConfig = {
     oid === TIMESTAMPTZ && format !== 'binary' ? parseTimestamptz : types.getTypeParser(oid, format as 'text')) as CustomTypesConfig['getTypeParser'],
 };
 
+const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
+
 export function buildReadQuery(o: ReadOptions): { text: string; values: unknown[]; types: CustomTypesConfig } {
   const values: unknown[] = [String(o.after ?? 0n)];
   const where = ['global_position > $1'];
@@ -96,13 +98,19 @@ export function buildReadQuery(o: ReadOptions): { text: string; values: unknown[
     where.push(`tenant_id = $${values.length}`);
   }
   if (o.typePrefix !== undefined) {
-    values.push(o.typePrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%');
+    values.push(escapeLike(o.typePrefix) + '%');
     where.push(`type LIKE $${values.length}`);
   }
+  const anyOf: string[] = [];
   if (o.types !== undefined) {
     values.push(o.types);
-    where.push(`type = ANY($${values.length}::text[])`);
+    anyOf.push(`type = ANY($${values.length}::text[])`);
   }
+  if (o.typePrefixes !== undefined) {
+    values.push(o.typePrefixes.map((t) => escapeLike(t) + '%'));
+    anyOf.push(`type LIKE ANY($${values.length}::text[])`);
+  }
+  if (anyOf.length) where.push(anyOf.length > 1 ? `(${anyOf.join(' OR ')})` : anyOf[0]);
   if (o.shard !== undefined) {
     values.push(o.shard.count, o.shard.index);
     where.push(`${TENANT_SHARD_SQL('tenant_id', `$${values.length - 1}`)} = $${values.length}`);

@@ -1,6 +1,7 @@
 import { selectProjections } from '../../../projections';
 import { rebuild as runRebuild, shadowName } from '../../../projections/rebuild';
 import { eventsToFold } from '../../../projections/runtime/lanes';
+import { timings } from '../../../projections/runtime/timings';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
@@ -36,7 +37,9 @@ shadow's checkpoint. A progress bar (events/s, ETA) is shown on a terminal.`,
     try {
       return await untilStopped(async (signal) => {
         const head = await ctx.store.head();
-        const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, await eventsToFold(ctx.pool, [shadowName(projection.name)], '0/1', head.position)) : undefined;
+        const toFold = io.tty ? await eventsToFold(ctx.pool, [shadowName(projection.name)], '0/1', head.position) : 0;
+        const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, toFold) : undefined;
+        let reached = head.position - BigInt(toFold);
         const r = await runRebuild({
           pool: ctx.pool,
           url: ctx.url,
@@ -46,18 +49,23 @@ shadow's checkpoint. A progress bar (events/s, ETA) is shown on a terminal.`,
           batchSize: intOption(p, 'batch-size', 5000, 1),
           signal,
           log: (m) => io.err(m),
-          onBatch: (b) => progress?.tick(b.events),
-      });
-      progress?.done();
-      if (r.period) {
-        // A month without rows (one in the future, say): nothing to swap, or empty partitions.
-        let rows = 0;
-        for (const t of r.swapped) rows += Number((await ctx.pool.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
-        if (rows === 0) io.err(`warning: no rows fall in ${r.period}: ${r.swapped.length ? `its partitions (${r.swapped.join(', ')}) are empty` : 'no partition of it on either side, nothing was swapped'}`);
-      }
-      if (p.values.json) io.out(toJson(r));
-      else io.out(`rebuilt ${r.projection}${r.period ? ` for ${r.period}` : ''}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, at position ${r.position}; swapped ${r.swapped.join(', ') || 'nothing'}`);
-      return 0;
+          // It reads only the events of its types: progress goes by the positions covered.
+          onBatch: (b) => {
+            progress?.tick(Number(b.position > reached ? b.position - reached : 0n));
+            if (b.position > reached) reached = b.position;
+          },
+        });
+        progress?.done();
+        if (timings.enabled) timings.report().forEach((l) => io.err(l));
+        if (r.period) {
+          // A month without rows (one in the future, say): nothing to swap, or empty partitions.
+          let rows = 0;
+          for (const t of r.swapped) rows += Number((await ctx.pool.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
+          if (rows === 0) io.err(`warning: no rows fall in ${r.period}: ${r.swapped.length ? `its partitions (${r.swapped.join(', ')}) are empty` : 'no partition of it on either side, nothing was swapped'}`);
+        }
+        if (p.values.json) io.out(toJson(r));
+        else io.out(`rebuilt ${r.projection}${r.period ? ` for ${r.period}` : ''}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, at position ${r.position}; swapped ${r.swapped.join(', ') || 'nothing'}`);
+        return 0;
       });
     } finally {
       await ctx.close();
