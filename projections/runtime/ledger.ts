@@ -168,106 +168,90 @@ export async function firstSends(db: Reader, events: Iterable<RecordedEvent>, up
 
 // --- persistence -------------------------------------------------------------------
 
+/*
+ * A ledger row is (lane, shard, email_id, state): the entry's other 22 fields travel as one
+ * text value, fields separated by U+001F. The ledger is written for every email a lane
+ * sees (a row per send, another write per batch that changes it): one text column is
+ * several times cheaper for PostgreSQL to take in than 22 typed ones (binary COPY of the
+ * generated workload's 286k entries: 0.55 s against 1.9 s), and nothing queries it by
+ * field. Strings are written `=value` (null: empty), with `\` and U+001F escaped as `\\`
+ * and `\u`; instants as epoch milliseconds (null: empty); booleans as 1/0. The migration
+ * that introduced it (20261205000100_ledger_state) converts older rows with the same rules.
+ */
+const SEP = '\x1f';
+const FIELDS = 22;
+const ESCAPED = /[\x1f\\]/;
+const text = (v: string | null): string =>
+  v === null ? '' : ESCAPED.test(v) ? '=' + v.replace(/[\x1f\\]/g, (c) => (c === '\\' ? '\\\\' : '\\u')) : '=' + v;
+const textOf = (f: string): string | null =>
+  f === '' ? null : f.indexOf('\\') < 0 ? f.slice(1) : f.slice(1).replace(/\\(\\|u)/g, (_m, c: string) => (c === 'u' ? SEP : '\\'));
+const instant = (v: Instant): string => (v === null ? '' : String(v));
+const instantOf = (f: string): Instant => (f === '' ? null : Number(f));
+
+/** The `state` column of an entry (everything but the email id). */
+export function encodeState(s: EmailState): string {
+  return (
+    text(s.tenantId) + SEP + text(s.campaignId) + SEP + text(s.stepId) + SEP + text(s.mailboxId) + SEP +
+    text(s.leadId) + SEP + text(s.companyId) + SEP + text(s.messageId) + SEP + s.sentAt + SEP +
+    s.sentPosition + SEP + instant(s.deliveredAt) + SEP + instant(s.firstOpenedAt) + SEP +
+    (s.humanOpened ? '1' : '0') + SEP + instant(s.firstClickedAt) + SEP + instant(s.repliedAt) + SEP +
+    instant(s.bouncedAt) + SEP + text(s.bounceType) + SEP + (s.hardBounced ? '1' : '0') + SEP +
+    instant(s.failedAt) + SEP + instant(s.unsubscribedAt) + SEP + instant(s.complainedAt) + SEP +
+    s.openCount + SEP + s.clickCount
+  );
+}
+
+/** The entry of `emailId` from its `state` column. */
+export function decodeState(emailId: string, state: string): EmailState {
+  const f = state.split(SEP);
+  if (f.length !== FIELDS) throw new Error(`ledger entry of email ${emailId} has ${f.length} fields, not ${FIELDS}: ${JSON.stringify(state.slice(0, 200))}`);
+  const sentAt = Number(f[7]);
+  return {
+    emailId,
+    tenantId: intern(textOf(f[0]) as string),
+    campaignId: intern(textOf(f[1])),
+    stepId: intern(textOf(f[2])),
+    mailboxId: intern(textOf(f[3]) as string),
+    leadId: textOf(f[4]) as string,
+    companyId: intern(textOf(f[5])),
+    messageId: textOf(f[6]),
+    sentAt,
+    cohortDay: utcDay(sentAt),
+    sentPosition: BigInt(f[8]),
+    deliveredAt: instantOf(f[9]),
+    firstOpenedAt: instantOf(f[10]),
+    humanOpened: f[11] === '1',
+    firstClickedAt: instantOf(f[12]),
+    repliedAt: instantOf(f[13]),
+    bouncedAt: instantOf(f[14]),
+    bounceType: intern(textOf(f[15])),
+    hardBounced: f[16] === '1',
+    failedAt: instantOf(f[17]),
+    unsubscribedAt: instantOf(f[18]),
+    complainedAt: instantOf(f[19]),
+    openCount: Number(f[20]),
+    clickCount: Number(f[21]),
+  };
+}
+
 const COLUMNS: Column[] = [
   { name: 'lane', type: 'text' },
   { name: 'shard', type: 'text' },
   { name: 'email_id', type: 'text' },
-  { name: 'tenant_id', type: 'text' },
-  { name: 'campaign_id', type: 'text' },
-  { name: 'step_id', type: 'text' },
-  { name: 'mailbox_id', type: 'text' },
-  { name: 'lead_id', type: 'text' },
-  { name: 'company_id', type: 'text' },
-  { name: 'message_id', type: 'text' },
-  { name: 'sent_at', type: 'timestamptz' },
-  { name: 'sent_position', type: 'bigint' },
-  { name: 'delivered_at', type: 'timestamptz' },
-  { name: 'first_opened_at', type: 'timestamptz' },
-  { name: 'human_opened', type: 'boolean' },
-  { name: 'first_clicked_at', type: 'timestamptz' },
-  { name: 'replied_at', type: 'timestamptz' },
-  { name: 'bounced_at', type: 'timestamptz' },
-  { name: 'bounce_type', type: 'text' },
-  { name: 'hard_bounced', type: 'boolean' },
-  { name: 'failed_at', type: 'timestamptz' },
-  { name: 'unsubscribed_at', type: 'timestamptz' },
-  { name: 'complained_at', type: 'timestamptz' },
-  { name: 'open_count', type: 'int' },
-  { name: 'click_count', type: 'int' },
+  { name: 'state', type: 'text' },
 ];
 const LEDGER = 'floe.projection_email_ledger';
 const KEY = ['lane', 'shard', 'email_id'];
-const REPLACE = Object.fromEntries(COLUMNS.filter((c) => !KEY.includes(c.name)).map((c) => [c.name, `EXCLUDED.${c.name}`]));
-
-interface LedgerRow {
-  email_id: string;
-  tenant_id: string;
-  campaign_id: string | null;
-  step_id: string | null;
-  mailbox_id: string;
-  lead_id: string;
-  company_id: string | null;
-  message_id: string | null;
-  sent_at: string;
-  sent_position: string;
-  delivered_at: string | null;
-  first_opened_at: string | null;
-  human_opened: boolean;
-  first_clicked_at: string | null;
-  replied_at: string | null;
-  bounced_at: string | null;
-  bounce_type: string | null;
-  hard_bounced: boolean;
-  failed_at: string | null;
-  unsubscribed_at: string | null;
-  complained_at: string | null;
-  open_count: number;
-  click_count: number;
-}
-
-/** Timestamps come back as epoch milliseconds (int8 text): no date parsing in Node.js. */
-const selectMs = (c: Column): string =>
-  c.type === 'timestamptz' ? `(extract(epoch FROM ${c.name}) * 1000)::int8 AS ${c.name}` : c.name;
-const ms = (v: string | null): Instant => (v === null ? null : Number(v));
 
 /** The entries of these emails, by email id. */
 export async function loadLedger(client: Reader, lane: string, shard: string, emailIds: string[]): Promise<Map<string, EmailState>> {
   const out = new Map<string, EmailState>();
   if (emailIds.length === 0) return out;
-  const { rows } = await client.query<LedgerRow>(
-    `SELECT ${COLUMNS.slice(2).map(selectMs).join(', ')} FROM floe.projection_email_ledger
-      WHERE lane = $1 AND shard = $2 AND email_id = ANY($3::text[])`,
+  const { rows } = await client.query<{ email_id: string; state: string }>(
+    `SELECT email_id, state FROM floe.projection_email_ledger WHERE lane = $1 AND shard = $2 AND email_id = ANY($3::text[])`,
     [lane, shard, emailIds],
   );
-  for (const r of rows) {
-    const sentAt = Number(r.sent_at);
-    out.set(r.email_id, {
-      emailId: r.email_id,
-      tenantId: intern(r.tenant_id),
-      campaignId: intern(r.campaign_id),
-      stepId: intern(r.step_id),
-      mailboxId: intern(r.mailbox_id),
-      leadId: r.lead_id,
-      companyId: intern(r.company_id),
-      messageId: r.message_id,
-      sentAt,
-      cohortDay: utcDay(sentAt),
-      sentPosition: BigInt(r.sent_position),
-      deliveredAt: ms(r.delivered_at),
-      firstOpenedAt: ms(r.first_opened_at),
-      humanOpened: r.human_opened,
-      firstClickedAt: ms(r.first_clicked_at),
-      repliedAt: ms(r.replied_at),
-      bouncedAt: ms(r.bounced_at),
-      bounceType: intern(r.bounce_type),
-      hardBounced: r.hard_bounced,
-      failedAt: ms(r.failed_at),
-      unsubscribedAt: ms(r.unsubscribed_at),
-      complainedAt: ms(r.complained_at),
-      openCount: r.open_count,
-      clickCount: r.click_count,
-    });
-  }
+  for (const r of rows) out.set(r.email_id, decodeState(r.email_id, r.state));
   return out;
 }
 
@@ -284,16 +268,9 @@ export async function saveLedger(
 ): Promise<void> {
   const fresh = new Rows(COLUMNS.length);
   const rows = new Rows(COLUMNS.length);
-  for (const [id, s] of changed) {
-    (created.has(id) ? fresh : rows).push(
-      lane, shard, s.emailId, s.tenantId, s.campaignId, s.stepId, s.mailboxId, s.leadId, s.companyId, s.messageId,
-      s.sentAt, s.sentPosition, s.deliveredAt, s.firstOpenedAt, s.humanOpened,
-      s.firstClickedAt, s.repliedAt, s.bouncedAt, s.bounceType, s.hardBounced, s.failedAt,
-      s.unsubscribedAt, s.complainedAt, s.openCount, s.clickCount,
-    );
-  }
+  for (const [id, s] of changed) (created.has(id) ? fresh : rows).push(lane, shard, s.emailId, encodeState(s));
   await copyRows(client, LEDGER, COLUMNS, fresh.columns);
-  await upsert(client, LEDGER, COLUMNS, rows.columns, { conflict: KEY, update: REPLACE });
+  await upsert(client, LEDGER, COLUMNS, rows.columns, { conflict: KEY, update: { state: 'EXCLUDED.state' } });
 }
 
 /**
