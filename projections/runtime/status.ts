@@ -1,6 +1,6 @@
 /**
  * Where each projection stands, per shard: position, lag behind the store head, parked
- * events and open dead letters of its lane (`floe status`). A Kafka shard
+ * events and open dead letters of its lane, and the later sends its lane ignored (`floe status`). A Kafka shard
  * (`kafka:TOPIC/P`, floe project --source kafka) has its partition's events only, so its
  * lag is counted in messages of the partition instead: those after its stored offset when
  * its last batch was fetched (floe status does not ask the broker).
@@ -17,6 +17,8 @@ export interface ProjectionStatus {
   lag: bigint;
   parked: number;
   deadLetters: number;
+  /** Later `email.sent` of emails already counted, ignored (DESIGN §5) while the projection folded in its lane. */
+  ignoredSends: number;
   updatedAt: Date;
   /** Kafka shards: the partition's last offset taken and its end as last seen. */
   kafka?: { topic: string; partition: number; offset: bigint; highWatermark: bigint };
@@ -24,7 +26,7 @@ export interface ProjectionStatus {
 
 export async function projectionStatus(pool: Pool, head: bigint): Promise<ProjectionStatus[]> {
   const { rows } = await pool.query(`
-    SELECT c.projection, c.version, c.shard, c.lane, c.position, c.updated_at,
+    SELECT c.projection, c.version, c.shard, c.lane, c.position, c.ignored, c.updated_at,
            k.topic, k.partition, k."offset", k.high_watermark,
            (SELECT count(*) FROM floe.projection_parked p WHERE p.lane = c.lane AND p.shard = c.shard) AS parked,
            (SELECT count(*) FROM floe.dead_letters d WHERE d.lane = c.lane AND d.shard = c.shard AND d.resolved_at IS NULL) AS dead
@@ -44,6 +46,7 @@ export async function projectionStatus(pool: Pool, head: bigint): Promise<Projec
       lag: behind > 0n ? behind : 0n,
       parked: Number(r.parked),
       deadLetters: Number(r.dead),
+      ignoredSends: Number(r.ignored),
       updatedAt: r.updated_at,
       ...(kafka ? { kafka } : {}),
     };

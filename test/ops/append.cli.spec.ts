@@ -167,6 +167,7 @@ describe('floe append / read / status (CLI)', function () {
     for (const [args, says] of [
       [['append', file, '--rejects', path.join(dir, 'no-such-dir', 'rejects.ndjson')], /no-such-dir/],
       [['append', dir], /is not a file/],
+      [['append', path.join(dir, 'missing.ndjson')], /missing\.ndjson: no such file/],
       [['append', file, file], /unexpected argument/],
       [['append', file, '--rejects', file], /is the input file/],
       [['append', file, '--rejects', path.join(dir, '.', path.basename(file))], /is the input file/],

@@ -48,7 +48,7 @@ describe('floe billing show | close | recompute', function () {
   });
 
   it('late events into a closed period appear in the diff exactly; without --apply nothing changes', () => {
-    const closed = json(['billing', 'close', '--tenant', tenant.tenantId, '--period', month])[0];
+    const closed = json(['billing', 'close', '--tenant', tenant.tenantId, '--period', month, '--json'])[0];
     expect(closed.periodStart).to.equal(period.period_start);
     expect(closed).to.include({ behind: 0, empty: false });
     // The close is what was invoiced: recompute sees it before the projector has run.
@@ -144,7 +144,7 @@ describe('floe billing show | close | recompute', function () {
     }
   });
 
-  it('an unknown tenant is an error (exit 2, named on stderr) for show, close and recompute, and nothing is appended', async () => {
+  it('an unknown tenant, or --reason without --apply, is an error (exit 2, named on stderr), and nothing is appended', async () => {
     const unknown = 'typo-tenant';
     expect(w.truth.tenants.map((t) => t.tenantId)).to.not.include(unknown);
     const { Pool } = await import('pg');
@@ -164,6 +164,9 @@ describe('floe billing show | close | recompute', function () {
         expect(r.err, args.join(' ')).to.contain(`unknown tenant "${unknown}"`);
         expect(r.out, args.join(' ')).to.equal('');
       }
+      const reasonAlone = floe(db.url, ['billing', 'recompute', '--tenant', tenant.tenantId, '--period', month, '--reason', 'forgot --apply']);
+      expect(reasonAlone.code, reasonAlone.err).to.equal(2);
+      expect(reasonAlone.err).to.contain('--reason is recorded with --apply only');
       expect(await head(), 'nothing appended').to.deep.equal(before);
       const { rows: closes } = await pool.query(`SELECT count(*)::int AS n FROM floe.events WHERE tenant_id = $1`, [unknown]);
       expect(closes[0].n).to.equal(0);

@@ -43,14 +43,17 @@ describe('projections equal the oracle (floe append + floe project)', function (
     });
   }
 
-  it('reports the projections, caught up, in floe status --json', () => {
+  it('reports the projections, caught up, in floe status --json, with the second sends it ignored', () => {
     const s = JSON.parse(floe(db.url, ['status', '--json']).out);
+    const secondSends = workload(OPTS).truth.emails.flatMap((m) => m.ignored.filter((i) => i.reason === 'duplicate_send')).length;
+    expect(secondSends).to.be.greaterThan(0);
     const names = s.projections.map((x: { name: string }) => x.name).sort();
     expect(names).to.deep.equal(PROJECTIONS.map((p) => p.name).sort());
     for (const x of s.projections) {
       expect(x, x.name).to.include({ shard: '0/1', lag: 0 });
       expect(x.position).to.equal(s.head.position);
       expect(x.deadLetters, `${x.name}: the foreign-tenant events are dead letters`).to.be.greaterThan(0);
+      expect(x.ignoredSends, x.name).to.equal(secondSends);
     }
   });
 });

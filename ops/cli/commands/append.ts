@@ -58,7 +58,11 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
     const batchSize = intOption(p, 'batch-size', 1000, 1);
     const rejectsPath = stringOption(p, 'rejects');
     const source = p.positionals[0] ?? '-';
-    if (source !== '-' && !statSync(source).isFile()) throw new UsageError(`${source} is not a file`);
+    if (source !== '-') {
+      const stat = statSync(source, { throwIfNoEntry: false });
+      if (!stat) throw new UsageError(`${source}: no such file (give an NDJSON file, or - for standard input)`);
+      if (!stat.isFile()) throw new UsageError(`${source} is not a file`);
+    }
     const keepBytes = keepCheckedBytes();
     if (rejectsPath && source !== '-' && sameFile(source, rejectsPath)) {
       throw new UsageError(`--rejects ${rejectsPath} is the input file: writing rejects there would destroy the input`);

@@ -50,9 +50,9 @@ ${PERIOD_HELP}
 };
 
 export const billingClose: Command = {
-  usage: 'billing close --tenant T --period YYYY-MM',
+  usage: 'billing close --tenant T --period YYYY-MM [--json]',
   summary: 'Record the invoiced figures of a period (appends billing.period_closed)',
-  options: { tenant: { type: 'string' }, period: { type: 'string' } },
+  options: { tenant: { type: 'string' }, period: { type: 'string' }, json: { type: 'boolean' } },
   help: `
 Appends a billing.period_closed event holding the period's live figures: what was invoiced.
 floe billing recompute compares with it later.
@@ -61,7 +61,8 @@ Prints {"periodStart","periodEnd","figures","position","behind","empty"}: behind
 tenant's billing events (sends, warm-ups, mailboxes, subscriptions) the billing projection had
 not applied yet (null: never projected), empty is
 true when the period had no billing_analytics row. Either is also a warning on stderr: the
-figures closed are the live ones, whatever they are.`,
+figures closed are the live ones, whatever they are. The output is JSON with or without
+--json (accepted, like every command's).`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
     const month = checkedMonth(required(p, 'period'));
@@ -99,13 +100,14 @@ ${PERIOD_HELP}
                    billing.period_recomputed (before/after/reason), in one transaction;
                    when the live row already holds the recomputed figures, nothing is
                    changed or appended ("applied": false)
-  --reason TEXT    recorded with --apply
+  --reason TEXT    recorded with --apply (refused without it)
   --json           the JSON object alone: without it a one-line summary ("differs in …",
                    "no difference") follows on stderr (stdout is the JSON object either way)
 Without --apply nothing is changed.`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
     const month = checkedMonth(required(p, 'period'));
+    if (p.values.reason !== undefined && p.values.apply !== true) throw new UsageError('--reason is recorded with --apply only: add --apply, or leave --reason out');
     const ctx = await openContext((m) => io.err(m));
     try {
       const r = await billing.recompute(ctx.store, ctx.pool, tenant, month, { apply: p.values.apply === true, reason: stringOption(p, 'reason') });

@@ -10,10 +10,11 @@ export const status: Command = {
   help: `
 One line per projection and shard (kafka:TOPIC/P for a partition of floe project --source
 kafka): its version, position, lag (head position minus its position), the events its lane
-holds parked, and its lane's open dead letters.
+holds parked, its lane's open dead letters, and the later email.sent of emails already
+counted that its lane ignored (counted nowhere, DESIGN §5) while the projection was in it.
 
   --json   one JSON object: {"database","head":{"position","count"},"schemas",
-           "projections":[{"name","version","shard","position","lag","parked","deadLetters","kafka"?}]}
+           "projections":[{"name","version","shard","position","lag","parked","deadLetters","ignoredSends","kafka"?}]}
            A Kafka shard (kafka:TOPIC/P, floe project --source kafka) is one partition of the
            topic: its lag counts the partition's messages after its offset when its last batch
            was fetched, and "kafka" is {"topic","partition","offset","highWatermark"}.`,
@@ -33,7 +34,7 @@ holds parked, and its lane's open dead letters.
         for (const x of projections) {
           io.out(
             `projection ${x.name.padEnd(26)} v${x.version} shard ${x.shard}  position ${x.position}  lag ${x.lag}` +
-              `  parked ${x.parked}  dead letters ${x.deadLetters}` +
+              `  parked ${x.parked}  dead letters ${x.deadLetters}  ignored sends ${x.ignoredSends}` +
               (x.kafka ? `  (offset ${x.kafka.offset} of ${x.kafka.highWatermark}; lag in messages)` : ''),
           );
         }
