@@ -8,7 +8,7 @@
 import type { PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { RecordedEvent } from '../../streams/envelope';
-import { applyEmailEvent, firstSends, LedgerCache, loadLedger, Owner, ownedElsewhere, saveLedger, sentState, usesLedger } from './ledger';
+import { applyEmailEvent, firstSends, LedgerCache, loadLedger, MemoryLedger, Owner, ownedElsewhere, saveLedger, sentState, usesLedger } from './ledger';
 import { Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
@@ -83,6 +83,8 @@ export interface BatchPlan extends Pending {
   accs: Array<{ p: AnyProjection; acc: unknown }>;
   /** Parked positions the batch releases (deleted with its commit). */
   released: bigint[];
+  /** The lane's ledger is a MemoryLedger: its changes are not saved with the batch. */
+  ledgerInMemory: boolean;
   deadLetters: DeadLetter[];
   outcome: BatchOutcome;
 }
@@ -298,7 +300,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   timings.add('fold', performance.now() - tFold);
   outcome.parked = [...parkedNow.values()].reduce((n, list) => n + list.length, 0);
   outcome.deadLettered = deadLetters.length;
-  return { accs, changed, parked: parkedNow, released, deadLetters, outcome };
+  return { accs, changed, parked: parkedNow, released, deadLetters, outcome, ledgerInMemory: input.cache instanceof MemoryLedger };
 }
 
 /** Write a folded batch inside the caller's transaction: every projection, the ledger, parking, dead letters. */
@@ -312,7 +314,7 @@ export async function writeBatch(client: PoolClient, lane: LaneRef, plan: BatchP
   }
 
   let t0 = performance.now();
-  await saveLedger(client, lane.lane, lane.shard, changed, plan.outcome.created);
+  if (!plan.ledgerInMemory) await saveLedger(client, lane.lane, lane.shard, changed, plan.outcome.created);
   timings.add('ledger save', performance.now() - t0);
   t0 = performance.now();
 

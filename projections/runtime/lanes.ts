@@ -152,24 +152,31 @@ export async function resolveLanes(
         { context: { projection: other.projection, shard: other.shard } },
       );
     }
-    const { rows: laneRows } = await client.query<{ lane: string; position: string }>(
-      'SELECT lane, position FROM floe.projection_lanes WHERE shard = $1',
+    const { rows: laneRows } = await client.query<{ lane: string; position: string; ledger_at: string | null }>(
+      'SELECT lane, position, ledger_at FROM floe.projection_lanes WHERE shard = $1',
       [key],
     );
     const lanePos = new Map(laneRows.map((r) => [r.lane, BigInt(r.position)]));
+    // Lanes whose run kept the ledger in memory and died before saving it (runner's ledgerInMemory).
+    const unsaved = new Set(laneRows.filter((r) => r.ledger_at !== null && r.ledger_at !== r.position).map((r) => r.lane));
     const mine = new Map(cps.filter((c) => c.shard === key).map((c) => [c.projection, c]));
     const lanes = new Map<string, Lane>();
     const fresh: AnyProjection[] = [];
     for (const p of projections) {
       const cp = mine.get(p.name);
-      if (cp && cp.version === p.version && lanePos.get(cp.lane) === BigInt(cp.position)) {
+      if (cp && cp.version === p.version && lanePos.get(cp.lane) === BigInt(cp.position) && !unsaved.has(cp.lane)) {
         const lane = lanes.get(cp.lane) ?? { lane: cp.lane, shard: key, position: BigInt(cp.position), projections: [] };
         lane.projections.push(p);
         lanes.set(cp.lane, lane);
         continue;
       }
       if (cp) {
-        const why = cp.version !== p.version ? `version ${cp.version} → ${p.version}` : `behind its lane ${cp.lane}`;
+        const why =
+          cp.version !== p.version
+            ? `version ${cp.version} → ${p.version}`
+            : unsaved.has(cp.lane)
+              ? `its lane ${cp.lane} kept its email ledger in memory and stopped before saving it`
+              : `behind its lane ${cp.lane}`;
         // Emptying its tables is only right when this shard is the only one writing them.
         if (options.refuseStale) {
           throw new FloeError('PROJECTION_STALE', `projection ${p.name} (shard ${key}): ${why}; it cannot be re-projected partition by partition (not supported yet)`, {
@@ -193,7 +200,7 @@ export async function resolveLanes(
         lanes.set(id, lane);
         await client.query(
           `INSERT INTO floe.projection_lanes (lane, shard, position) VALUES ($1, $2, 0)
-           ON CONFLICT (lane, shard) DO UPDATE SET position = 0, updated_at = now()`,
+           ON CONFLICT (lane, shard) DO UPDATE SET position = 0, ledger_at = NULL, updated_at = now()`,
           [id, key],
         );
         await dropLaneState(client, id, key);

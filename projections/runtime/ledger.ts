@@ -9,6 +9,7 @@
  */
 import type { ClientBase } from 'pg';
 import type { RecordedEvent } from '../../streams/envelope';
+import { BinaryWriter, copyIn } from '../../streams/postgres/binary';
 import { BloomFilter } from './bloom';
 import { Column, copyRows, Reader, Rows, upsert, utcDay } from './sql';
 import type { AnyProjection, EmailState, Instant } from './types';
@@ -288,24 +289,24 @@ export const LEDGER_CACHE_SIZE = 50_000;
 export class LedgerCache {
   private readonly map = new Map<string, EmailState | null>();
   /** Every email id the lane's ledger holds (maybe more): an id it rules out needs no lookup. */
-  private readonly known = new BloomFilter();
-  private filled = false;
+  private known?: BloomFilter;
   constructor(private readonly max = LEDGER_CACHE_SIZE) {}
 
   /** Load the ids the ledger holds into the filter (once, before the first batch). */
   async fill(client: Reader, lane: string, shard: string): Promise<void> {
-    if (this.filled) return;
+    if (this.known) return;
     const { rows } = await client.query<{ email_id: string }>(
       'SELECT email_id FROM floe.projection_email_ledger WHERE lane = $1 AND shard = $2',
       [lane, shard],
     );
-    for (const r of rows) this.known.add(r.email_id);
-    this.filled = true;
+    const known = new BloomFilter();
+    for (const r of rows) known.add(r.email_id);
+    this.known = known;
   }
 
   /** Whether the ledger certainly lacks this email (no lookup needed). */
   certainlyAbsent(id: string): boolean {
-    return this.filled && !this.known.mayContain(id);
+    return this.known !== undefined && !this.known.mayContain(id);
   }
 
   get(id: string): EmailState | null | undefined {
@@ -332,7 +333,107 @@ export class LedgerCache {
   commit(changed: Map<string, EmailState>): void {
     for (const [id, s] of changed) {
       this.set(id, s);
-      this.known.add(id);
+      this.known?.add(id);
     }
   }
+}
+
+/**
+ * The whole ledger of a lane that starts at position 0, in memory (`floe rebuild`): no
+ * lookups, no eviction, and not saved batch by batch — `saveMemoryLedger` writes it once,
+ * when the run ends or the ledger outgrows its bound. Until then the lane's row says that
+ * its saved ledger is behind (`ledger_at`), so a run that dies first leaves a lane that is
+ * re-projected from the start, never one continued with a ledger that lacks entries.
+ */
+export class MemoryLedger extends LedgerCache {
+  private readonly entries = new Map<string, EmailState>();
+
+  override async fill(): Promise<void> {}
+
+  override certainlyAbsent(id: string): boolean {
+    return !this.entries.has(id);
+  }
+
+  override get(id: string): EmailState | undefined {
+    return this.entries.get(id);
+  }
+
+  override set(id: string, v: EmailState | null): void {
+    if (v) this.entries.set(id, v);
+  }
+
+  override commit(changed: Map<string, EmailState>): void {
+    for (const [id, s] of changed) this.entries.set(id, s);
+  }
+
+  /** `commit`, and what puts the entries back as they were (a pipelined write that failed). */
+  commitUndoable(changed: Map<string, EmailState>): () => void {
+    const before = new Map<string, EmailState | undefined>();
+    for (const id of changed.keys()) before.set(id, this.entries.get(id));
+    this.commit(changed);
+    return () => {
+      for (const [id, s] of before) {
+        if (s) this.entries.set(id, s);
+        else this.entries.delete(id);
+      }
+    };
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  values(): IterableIterator<EmailState> {
+    return this.entries.values();
+  }
+}
+
+/** Entries per COPY when a memory ledger is saved (bounds the buffer a COPY encodes at once). */
+const SAVE_CHUNK = 50_000;
+
+/**
+ * Save a lane's memory ledger at `position`, in one transaction: every entry (the lane's saved
+ * ledger is empty: a memory ledger starts with its lane), then the lane's row marks its saved
+ * ledger in step again (`ledger_at` NULL), fenced by the lane's position.
+ */
+export async function saveMemoryLedger(client: ClientBase, lane: string, shard: string, position: bigint, ledger: MemoryLedger): Promise<void> {
+  // Each row goes straight into the COPY buffer: hundreds of thousands of state strings held
+  // in arrays until a chunk is encoded would outlive the young generation, and the collector
+  // would then spend more than the encoding.
+  // The next chunk is encoded while the server takes in the previous one.
+  const sql = `COPY ${LEDGER} (${COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`;
+  let w: BinaryWriter | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  const send = async (data: Buffer) => {
+    await inFlight;
+    inFlight = copyIn(client, sql, data);
+    inFlight.catch(() => undefined); // awaited below
+  };
+  let n = 0;
+  for (const s of ledger.values()) {
+    if (!w) {
+      w = new BinaryWriter(SAVE_CHUNK * 400);
+      w.copyHeader();
+    }
+    w.int16(COLUMNS.length);
+    w.text(lane);
+    w.text(shard);
+    w.text(s.emailId);
+    w.text(encodeState(s));
+    if (++n % SAVE_CHUNK === 0) {
+      w.copyEnd();
+      await send(w.done());
+      w = undefined;
+    }
+  }
+  if (w) {
+    w.copyEnd();
+    await send(w.done());
+  }
+  await inFlight;
+  const { rowCount } = await client.query(
+    'UPDATE floe.projection_lanes SET ledger_at = NULL WHERE lane = $1 AND shard = $2 AND position = $3 AND ledger_at IS NOT NULL',
+    [lane, shard, String(position)],
+  );
+  if (rowCount !== 1) throw new Error(`lane ${lane} (shard ${shard}) is not at position ${position} with its ledger in memory any more; is another projector running it?`);
 }

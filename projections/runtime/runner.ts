@@ -16,7 +16,7 @@ import { EVENTS_CHANNEL } from '../../streams/postgres/append';
 import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
-import { LedgerCache, usesLedger } from './ledger';
+import { LedgerCache, MemoryLedger, saveMemoryLedger, usesLedger } from './ledger';
 import { HeldLocks, Lane, lockProjections, ProjectionBusyError, resolveLanes, ShardSpec, shardKey, watchLockConnection } from './lanes';
 import './pgTypes';
 import { transaction } from './sql';
@@ -53,6 +53,14 @@ export interface ProjectorOptions {
    * one projection skips the rest of the store at the source. Reports then count those only.
    */
   handledOnly?: boolean;
+  /**
+   * Keep the whole email ledger of a lane that starts at position 0 in memory, up to this many
+   * entries, and save it once (at the end of the run, or when it outgrows the bound, after which
+   * the lane saves its ledger with every batch as usual) instead of with every batch
+   * (`MemoryLedger`; `floe rebuild`). A run that dies before saving leaves the lane to be
+   * re-projected from the start. Undefined: never.
+   */
+  ledgerInMemory?: number;
   /** Ledger entries kept in memory per lane (default LEDGER_CACHE_SIZE, 50,000). */
   ledgerCacheSize?: number;
   /**
@@ -140,9 +148,12 @@ export interface LaneApplierOptions {
   /** Parked events, back from the store by position. */
   loadEvents(positions: bigint[]): Promise<RecordedEvent[]>;
   ref(lane: Lane): LaneRef;
-  /** The lane's ledger cache; `resetCache` replaces it with an empty one (after a failure). */
+  /**
+   * The lane's ledger cache; `resetCache` replaces it with an empty one after a failure
+   * (`inDoubt`: the failure came with the COMMIT, whose outcome is unknown).
+   */
   cache(lane: Lane): LedgerCache;
-  resetCache(lane: Lane): void;
+  resetCache(lane: Lane, inDoubt: boolean): void;
   /** More writes in the batch's transaction, after the checkpoint (a Kafka source's offset). */
   record?: (client: PoolClient, lane: Lane, position: bigint) => Promise<void>;
   /** After a batch committed (`lane.position` already moved). */
@@ -162,6 +173,7 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
     for (;;) {
       const started = Date.now();
       let client: PoolClient | undefined;
+      let committing = false;
       try {
         await o.prepare?.(lane, events);
         client = await o.pool.connect();
@@ -171,6 +183,7 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
         await advanceLane(client, lane, position, events.length, outcome.ignored);
         await o.record?.(client, lane, position);
         const t0 = performance.now();
+        committing = true;
         await client.query('COMMIT');
         timings.add('commit', performance.now() - t0);
         cache.commit(outcome.changed);
@@ -181,7 +194,7 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
         await client?.query('ROLLBACK').catch(() => undefined);
         // Entries looked up inside the rolled-back transaction are still committed state,
         // but a failure may leave doubt (a lost COMMIT reply): start the lane's cache afresh.
-        o.resetCache(lane);
+        o.resetCache(lane, committing);
         if (e instanceof LaneChangedError) throw e;
         if (e instanceof LaneMovedError) {
           // Our previous COMMIT may have succeeded without us hearing of it: then this batch is done.
@@ -257,6 +270,25 @@ async function advanceLane(client: PoolClient, lane: Lane, position: bigint, eve
   if (members.rowCount !== lane.projections.length) throw new LaneChangedError(lane);
 }
 
+/** The write of a folded batch in flight; `undo` takes its entries out of a memory ledger again. */
+interface Flight {
+  done: Promise<void>;
+  plan: BatchPlan;
+  events: RecordedEvent[];
+  to: bigint;
+  /** Its COMMIT was sent: if it fails now, whether it took effect is unknown. */
+  committing: boolean;
+  undo?: () => void;
+}
+
+/** A memory ledger cannot be had again once a COMMIT's outcome is unknown: the run stops, and the lane is folded again from the start. */
+const ledgerInDoubt = (lane: Lane): StopProjecting =>
+  new StopProjecting(
+    'LEDGER_IN_DOUBT',
+    `lane ${lane.lane} (shard ${lane.shard}) kept its email ledger in memory and lost a commit's outcome; run it again (its projections are folded again from the start)`,
+    { retriable: true },
+  );
+
 export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult> {
   const shard = o.shard ?? { index: 0, count: 1 };
   const key = shardKey(shard);
@@ -273,7 +305,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   let listener: Client | undefined;
   let wake: (() => void) | undefined;
   /** The write of a folded batch, in flight while the next one folds (by lane). */
-  const flights = new Map<string, { done: Promise<void>; plan: BatchPlan; events: RecordedEvent[]; to: bigint }>();
+  const flights = new Map<string, Flight>();
   try {
     release = await lockProjections(lockClient, o.projections.map((p) => p.name), key);
     let lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
@@ -300,11 +332,21 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
 
     let caches = new Map<string, LedgerCache>();
     let refs = new Map<string, LaneRef>();
-    const adopt = () => {
-      caches = new Map(lanes.map((l) => [l.lane, new LedgerCache(o.ledgerCacheSize)]));
+    /** A lane's ledger cache: its whole ledger in memory when it starts at 0 and `ledgerInMemory` asks for that. */
+    const cacheFor = async (l: Lane): Promise<LedgerCache> => {
+      if (o.ledgerInMemory !== undefined && l.position === 0n && usesLedger(l.projections)) {
+        // The lane's row says its saved ledger stays at 0 until saveMemoryLedger runs.
+        const marked = await o.pool.query(`UPDATE floe.projection_lanes SET ledger_at = 0 WHERE lane = $1 AND shard = $2 AND position = 0`, [l.lane, l.shard]);
+        if (marked.rowCount === 1) return new MemoryLedger();
+      }
+      return new LedgerCache(o.ledgerCacheSize);
+    };
+    const adopt = async () => {
+      caches = new Map();
+      for (const l of lanes) caches.set(l.lane, await cacheFor(l));
       refs = new Map(lanes.map((l) => [l.lane, { lane: l.lane, shard: l.shard, projections: l.projections, table: tableName }]));
     };
-    adopt();
+    await adopt();
 
     function committed(lane: Lane, report: BatchReport) {
       result.events += report.events;
@@ -322,7 +364,11 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       loadEvents,
       ref: (lane) => refs.get(lane.lane)!,
       cache: (lane) => caches.get(lane.lane)!,
-      resetCache: (lane) => caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize)),
+      resetCache: (lane, inDoubt) => {
+        if (!(caches.get(lane.lane) instanceof MemoryLedger)) caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
+        // A memory ledger changes only after a COMMIT: unless that COMMIT's outcome is unknown, it is as committed.
+        else if (inDoubt) throw ledgerInDoubt(lane);
+      },
       committed,
     });
 
@@ -330,7 +376,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     const folded = new Map<string, bigint>();
     const pipeline = o.pipeline ?? process.env.FLOE_PIPELINE !== '0';
 
-    const commitPlan = async (lane: Lane, plan: BatchPlan, events: RecordedEvent[], to: bigint): Promise<void> => {
+    const commitPlan = async (lane: Lane, plan: BatchPlan, events: RecordedEvent[], to: bigint, flight: { committing: boolean }): Promise<void> => {
       const started = Date.now();
       const client = await o.pool.connect();
       try {
@@ -338,6 +384,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         await writeBatch(client, refs.get(lane.lane)!, plan);
         await advanceLane(client, lane, to, events.length, plan.outcome.ignored);
         const t0 = performance.now();
+        flight.committing = true;
         await client.query('COMMIT');
         timings.add('commit', performance.now() - t0);
       } catch (e) {
@@ -359,7 +406,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         await flight.done;
         return true;
       } catch (e) {
-        caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize)); // it holds the failed batch's entries
+        // The cache holds the failed batch's entries: take them out.
+        if (!flight.undo) caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
+        else if (flight.committing) throw ledgerInDoubt(lane);
+        else flight.undo();
         if (e instanceof LaneChangedError) throw e;
         await apply(lane, flight.events, flight.to);
         return false;
@@ -380,10 +430,14 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         plan = undefined; // a fold that fails goes the careful way below, with retries and dead letters
       }
       if (!(await land(lane)) || !plan) return apply(lane, events, position);
-      caches.get(lane.lane)!.commit(plan.changed); // what the next fold sees; dropped if this write fails
-      const done = commitPlan(lane, plan, events, position);
-      done.catch(() => undefined);
-      flights.set(lane.lane, { done, plan, events, to: position });
+      // What the next fold sees; taken out again if this write fails.
+      const cache = caches.get(lane.lane)!;
+      const flight: Flight = { done: Promise.resolve(), plan, events, to: position, committing: false };
+      if (cache instanceof MemoryLedger) flight.undo = cache.commitUndoable(plan.changed);
+      else cache.commit(plan.changed);
+      flight.done = commitPlan(lane, plan, events, position, flight);
+      flight.done.catch(() => undefined);
+      flights.set(lane.lane, flight);
     };
     /** Move a shard's lane to `to` when nothing up to there is its own: a checkpoint and no rows. */
     const skipTo = async (lane: Lane, to: bigint): Promise<void> => {
@@ -393,6 +447,23 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     };
     const landAll = async () => {
       for (const lane of lanes) await land(lane);
+    };
+    /**
+     * Save the lane's memory ledger, if it has one, once its writes have landed; the lane then
+     * saves its ledger with every batch (a bounded cache from here on).
+     */
+    const saveLedgerOf = async (lane: Lane): Promise<void> => {
+      const ledger = caches.get(lane.lane);
+      if (!(ledger instanceof MemoryLedger)) return;
+      await land(lane);
+      const t0 = performance.now();
+      await transaction(o.pool, (client) => saveMemoryLedger(client, lane.lane, lane.shard, lane.position, ledger));
+      timings.add('memory ledger save', performance.now() - t0);
+      caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
+      log(`projector: lane ${lane.lane} (shard ${lane.shard}) saved its email ledger of ${ledger.size} emails at position ${lane.position}`);
+    };
+    const saveLedgers = async () => {
+      for (const lane of lanes) await saveLedgerOf(lane);
     };
 
     if (!o.untilCaughtUp) {
@@ -419,8 +490,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       folded.clear();
       for (const p of ahead.values()) await p.catch(() => undefined);
       ahead.clear();
+      // A memory ledger that had a write in flight may hold that write's entries: it is dropped
+      // unsaved, and its lane (behind, ledger_at) folded again from the start.
       lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
-      adopt();
+      await adopt();
     };
     /**
      * Take the locks again on a new connection once the one holding them failed, waiting out
@@ -478,6 +551,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         try {
           folded.set(lane.lane, position);
           await (events.length ? step(lane, events, position) : skipTo(lane, position));
+          const ledger = caches.get(lane.lane);
+          if (ledger instanceof MemoryLedger && ledger.size > o.ledgerInMemory!) await saveLedgerOf(lane); // outgrown
         } catch (e) {
           await relayout(e);
           progressed = true;
@@ -488,6 +563,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (progressed) continue;
       try {
         await landAll();
+        await saveLedgers(); // caught up: memory ledgers are saved before anything else
       } catch (e) {
         await relayout(e); // the last write before going idle found the lane changed
         continue;
@@ -500,7 +576,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
         if (layout(lanes) !== before) {
           folded.clear();
-          adopt();
+          await adopt();
           continue;
         }
       }
@@ -523,6 +599,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (!(e instanceof LaneChangedError)) throw e;
       log(`projector: ${e.message}; its last batch is left to the next run`);
     });
+    await saveLedgers(); // stopped (caught up, or a signal): what is in memory is saved at the lane's position
     for (const p of ahead.values()) await p.catch(() => undefined);
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
     return result;

@@ -226,10 +226,8 @@ describe('rebuilds (PostgreSQL)', function () {
 
   describe('killed part-way', () => {
     const h = useStore();
-    it('leaves the live tables intact, and a second run completes', async () => {
-      await appendLines(h.store, lines);
-      await projectAll(h);
-      const before = await snapshot(h.pool, [campaignAnalytics]);
+    /** A rebuild child stopped by `signal` once its shadow is past position 2000. */
+    const stopRebuildPartWay = async (signal: NodeJS.Signals) => {
       const child = floeChild(h.db.url, ['rebuild', 'campaign_analytics', '--batch-size', '200']);
       const done = exited(child);
       for (let i = 0; i < 600; i++) {
@@ -237,12 +235,21 @@ describe('rebuilds (PostgreSQL)', function () {
         if (rows[0] && BigInt(rows[0].position) > 2000n) break;
         await new Promise((res) => setTimeout(res, 20));
       }
-      child.kill('SIGKILL');
-      expect((await done).signal).to.equal('SIGKILL');
+      child.kill(signal);
+      return done;
+    };
+
+    it('leaves the live tables intact, and a second run completes', async () => {
+      await appendLines(h.store, lines);
+      await projectAll(h);
+      const before = await snapshot(h.pool, [campaignAnalytics]);
+      expect((await stopRebuildPartWay('SIGKILL')).signal).to.equal('SIGKILL');
       expectSameSnapshot(await snapshot(h.pool, [campaignAnalytics]), before, 'live tables after the kill');
+      // Its email ledger was in memory and went with it: the second run starts afresh.
       const again = floe(h.db.url, ['rebuild', 'campaign_analytics', '--json']);
       expect(again.code, again.err).to.equal(0);
-      expect(JSON.parse(again.out)).to.include({ resumed: true });
+      expect(JSON.parse(again.out)).to.include({ resumed: false });
+      expect(again.err).to.contain('stopped before saving its email ledger: starting it afresh');
       expectSameSnapshot(await snapshot(h.pool, [campaignAnalytics]), before, 'rebuilt tables');
       expect(floe(h.db.url, ['project', '--until-caught-up']).code).to.equal(0);
       // The swapped-in tables keep the months ahead the migration made.
@@ -253,6 +260,24 @@ describe('rebuilds (PostgreSQL)', function () {
       });
       const { rows } = await h.pool.query(`SELECT relname FROM pg_class WHERE relname = ANY($1::text[])`, [months]);
       expect(rows.map((r) => r.relname).sort()).to.deep.equal(months);
+    });
+
+    it('stopped by SIGINT, it saves its email ledger, and the second run resumes from where it stopped', async () => {
+      const before = await snapshot(h.pool, [campaignAnalytics]);
+      const stopped = await stopRebuildPartWay('SIGINT');
+      expect(stopped.signal, 'it stopped by itself').to.equal(null);
+      expect(stopped.err).to.contain('run it again to resume');
+      const { rows } = await h.pool.query(
+        `SELECT c.position, l.ledger_at, (SELECT count(*)::int FROM floe.projection_email_ledger e WHERE e.lane = c.lane AND e.shard = c.shard) AS entries
+           FROM floe.projection_checkpoints c JOIN floe.projection_lanes l USING (lane, shard) WHERE c.projection = 'campaign_analytics__shadow'`,
+      );
+      expect(rows[0].ledger_at, 'the ledger was saved').to.equal(null);
+      expect(rows[0].entries).to.be.greaterThan(0);
+      const again = floe(h.db.url, ['rebuild', 'campaign_analytics', '--json']);
+      expect(again.code, again.err).to.equal(0);
+      expect(JSON.parse(again.out)).to.include({ resumed: true });
+      expect(JSON.parse(again.out).events, 'the second run folded only what was left').to.be.lessThan(lines.length);
+      expectSameSnapshot(await snapshot(h.pool, [campaignAnalytics]), before, 'rebuilt tables');
     });
 
     it('a period rebuild after a whole one was killed past the live projection starts its shadow afresh', async () => {
