@@ -8,7 +8,8 @@
  */
 import type { Knex } from 'knex';
 
-const str = (c: string) => `COALESCE('=' || replace(replace(${c}, '\\', '\\\\'), chr(31), '\\u'), '')`;
+// chr(92) is a backslash (no dependence on standard_conforming_strings).
+const str = (c: string) => `COALESCE('=' || replace(replace(${c}, chr(92), chr(92) || chr(92)), chr(31), chr(92) || 'u'), '')`;
 const ms = (c: string) => `COALESCE(((extract(epoch FROM ${c}) * 1000)::int8)::text, '')`;
 const bool = (c: string) => `CASE WHEN ${c} THEN '1' ELSE '0' END`;
 
@@ -57,10 +58,11 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   const field = (i: number) => `split_part(state, chr(31), ${i + 1})`;
-  // chr(30) stands in for an escaped backslash while `\u` is turned back into U+001F.
+  // Split on escaped backslashes, turn `\u` back into U+001F within each part, join with backslashes.
   const back = (i: number, type: string): string => {
     const f = field(i);
-    if (type.startsWith('text')) return `CASE WHEN ${f} = '' THEN NULL ELSE replace(replace(replace(substr(${f}, 2), '\\\\', chr(30)), '\\u', chr(31)), chr(30), '\\') END`;
+    const unescaped = `array_to_string(ARRAY(SELECT replace(part, chr(92) || 'u', chr(31)) FROM unnest(string_to_array(substr(${f}, 2), chr(92) || chr(92))) WITH ORDINALITY AS p(part, n) ORDER BY n), chr(92))`;
+    if (type.startsWith('text')) return `CASE WHEN ${f} = '' THEN NULL ELSE ${unescaped} END`;
     if (type.startsWith('timestamptz')) return `CASE WHEN ${f} = '' THEN NULL ELSE to_timestamp(${f}::numeric / 1000) END`;
     if (type.startsWith('boolean')) return `${f} = '1'`;
     return `${f}::${type.split(' ')[0]}`;

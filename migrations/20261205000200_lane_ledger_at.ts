@@ -12,5 +12,10 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  // Without the column an unsaved lane would look like any other and go on with a ledger that lacks entries.
+  const { rows } = await knex.raw(`SELECT lane, shard FROM floe.projection_lanes WHERE ledger_at IS NOT NULL AND ledger_at <> position`);
+  if (rows.length) {
+    throw new Error(`lanes ${rows.map((r: { lane: string; shard: string }) => `${r.lane} (${r.shard})`).join(', ')} have email ledgers not saved yet: finish their rebuilds (floe rebuild) before migrating down`);
+  }
   await knex.raw('ALTER TABLE floe.projection_lanes DROP COLUMN ledger_at');
 }

@@ -17,12 +17,13 @@
  * saved (at the end of each catch-up, on a signal, or once it outgrew memory: see
  * REBUILD_LEDGER_IN_MEMORY), and starts afresh otherwise.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../schemas/errors';
 import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
 import { parseMonth } from './billing/periods';
 import { project } from './pipeline';
-import { dropLaneState, dropRetiredLanes, lockLaneLayout, lockProjections, watchLockConnection } from './runtime/lanes';
+import { dropLaneState, dropRetiredLanes, LEDGER_UNSAVED, lockLaneLayout, lockProjections, ProjectionBusyError, watchLockConnection } from './runtime/lanes';
 import type { BatchReport } from './runtime/runner';
 import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
@@ -34,15 +35,19 @@ export const SHADOW = '__shadow';
 
 /**
  * Emails whose ledger entries a rebuild keeps in memory, saved once at the end instead of
- * with every batch (the runner's `ledgerInMemory`): saving the ledger batch by batch was
+ * with every batch (the runner's `memoryLedgerLimit`): saving the ledger batch by batch was
  * most of a rebuild's writes (a rebuild of `campaign_analytics` from 1.06 million events:
  * 15.3 s against 12.7 s). Each entry holds about 0.8 KB of heap (peak RSS 610 MB with 286k
  * emails, 383 MB without), so the bound is some 500 MB, reached by a store of about 2.2
- * million events of the generated workload; past it the ledger is saved and the rebuild goes
- * on saving it with every batch. Killed before its ledger is saved, a rebuild starts afresh
- * when run again; stopped by a signal, it saves it and resumes.
+ * million events of the generated workload, or a quarter of the V8 heap limit if that is
+ * less; past it the ledger is saved and the rebuild goes on saving it with every batch.
+ * Killed before its ledger is saved, a rebuild starts afresh when run again; stopped by a
+ * signal, it saves it and resumes.
  */
 export const REBUILD_LEDGER_IN_MEMORY = 600_000;
+const LEDGER_ENTRY_BYTES = 800;
+const rebuildLedgerLimit = (): number =>
+  Math.min(REBUILD_LEDGER_IN_MEMORY, Math.floor(getHeapStatistics().heap_size_limit / 4 / LEDGER_ENTRY_BYTES));
 export const shadowName = (table: string): string => `${table}${SHADOW}`;
 
 export interface RebuildOptions {
@@ -99,7 +104,18 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   try {
     // One rebuild of a projection at a time; the live projector keeps its own locks.
     release = await lockProjections(lockClient, [`${p.name}#rebuild`], '0/1');
-    const resumed = await prepareShadow(o.pool, p, shadow, log, liveAtStart ?? undefined);
+    // The shadow's own lock too while it is prepared: an earlier rebuild that lost its lock
+    // connection may still be folding it, and its tables must not be dropped under it.
+    const releaseShadow = await lockProjections(lockClient, [shadow.name], '0/1').catch((e) => {
+      if (!(e instanceof ProjectionBusyError)) throw e;
+      throw new FloeError('REBUILD_BUSY', `an earlier rebuild of ${p.name} is still folding its shadow; wait for it to stop`, { retriable: true });
+    });
+    let resumed: boolean;
+    try {
+      resumed = await prepareShadow(o.pool, p, shadow, log, liveAtStart ?? undefined);
+    } finally {
+      await releaseShadow();
+    }
     let events = 0;
     const catchUp = async (stopAt?: bigint) => {
       const r = await project({
@@ -111,7 +127,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         untilCaughtUp: true,
         stopAt,
         handledOnly: true,
-        ledgerInMemory: REBUILD_LEDGER_IN_MEMORY,
+        memoryLedgerLimit: rebuildLedgerLimit(),
         batchSize: o.batchSize,
         log,
         onBatch: o.onBatch,
@@ -138,6 +154,12 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         const views = period ? [] : MATERIALIZED_VIEWS.filter((v) => p.tables.includes(v.source));
         for (const v of views) for (const sql of v.dropSql(v.name)) await client.query(sql);
         await client.query(`LOCK TABLE ${p.tables.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+        // Never hand over a lane whose email ledger is not saved (the catch-up above saves it).
+        const unsaved = await client.query(
+          `SELECT 1 FROM floe.projection_checkpoints c JOIN floe.projection_lanes l USING (lane, shard) WHERE c.projection = $1 AND l.ledger_at IS NOT NULL`,
+          [shadow.name],
+        );
+        if (unsaved.rowCount) throw new FloeError('LEDGER_UNSAVED', `the shadow of ${p.name} has not saved its email ledger; run the rebuild again`);
         const now = await livePosition(client, p.name);
         if (now !== null && (period ? now !== position : now > position)) {
           // The live projection moved on meanwhile: catch up again (rarely more than once).
@@ -187,13 +209,13 @@ async function livePosition(db: Pool | PoolClient, name: string): Promise<bigint
  */
 async function prepareShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection, log: (m: string) => void, upTo?: bigint): Promise<boolean> {
   const { rows } = await pool.query(
-    `SELECT c.version, c.position, l.ledger_at FROM floe.projection_checkpoints c
+    `SELECT c.version, c.position, coalesce(${LEDGER_UNSAVED('l')}, false) AS unsaved FROM floe.projection_checkpoints c
        LEFT JOIN floe.projection_lanes l ON l.lane = c.lane AND l.shard = c.shard WHERE c.projection = $1`,
     [shadow.name],
   );
   const exists = await Promise.all(p.tables.map((t) => relationExists(pool, shadowName(t))));
   if (rows[0] && rows[0].version === p.version && exists.every(Boolean)) {
-    if (rows[0].ledger_at !== null && rows[0].ledger_at !== rows[0].position) {
+    if (rows[0].unsaved) {
       // Its email ledger was in memory (REBUILD_LEDGER_IN_MEMORY) and went with the process.
       log(`the rebuild of ${p.name} left at position ${rows[0].position} stopped before saving its email ledger: starting it afresh`);
     } else if (upTo === undefined || BigInt(rows[0].position) <= upTo) {

@@ -94,6 +94,16 @@ export async function retryDeadLetters(
       [lane, shard],
     );
     const members = projections.filter((p) => rows.some((r) => r.projection === p.name));
+    // A lane holding a projection this process does not fold (a rebuild's shadow), or whose
+    // email ledger is kept in memory by its run (not saved yet): its own run is the one to
+    // apply anything to it.
+    const { rows: laneRow } = await pool.query<{ ledger_at: string | null }>('SELECT ledger_at FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane, shard]);
+    const foreign = rows.filter((r) => !members.some((p) => p.name === r.projection)).map((r) => r.projection);
+    if (foreign.length || laneRow[0]?.ledger_at != null) {
+      const why = foreign.length ? `its lane folds ${foreign.join(', ')} (a rebuild)` : 'its lane keeps its email ledger in memory (a rebuild running, or stopped before saving it)';
+      for (const d of letters) result.skipped.push({ eventId: d.eventId, error: `not retried: ${why}; ${d.error}` });
+      continue;
+    }
     const lockClient = await pool.connect();
     const locks = watchLockConnection(lockClient, `lane ${lane} (shard ${shard})`);
     let release: (() => Promise<void>) | undefined;

@@ -19,6 +19,13 @@ import { usesLedger } from './ledger';
 import { transaction } from './sql';
 import type { AnyProjection } from './types';
 
+/**
+ * SQL: whether the lane row `alias` has moved on from a saved email ledger that is behind it:
+ * its run kept the ledger in memory (the runner's memoryLedgerLimit) and stopped before saving
+ * it, so the saved one lacks entries and the lane's projections must be folded from the start.
+ */
+export const LEDGER_UNSAVED = (alias: string): string => `(${alias}.ledger_at IS NOT NULL AND ${alias}.ledger_at <> ${alias}.position)`;
+
 export interface ShardSpec {
   index: number;
   count: number;
@@ -72,15 +79,18 @@ export interface HeldLocks {
  */
 export function watchLockConnection(client: PoolClient, what: string): HeldLocks {
   let lost: Error | undefined;
-  client.on('error', (e) => (lost ??= e));
+  const onError = (e: Error) => (lost ??= e);
+  client.on('error', onError);
   return {
     lost: () => lost,
     check: () => {
       if (lost) throw new FloeError('LOCK_LOST', `lost the connection holding the locks of ${what} (${lost.message}); run it again`);
     },
     async close(unlock) {
-      if (lost) return client.release(lost);
+      if (lost) return client.release(lost); // destroyed by the pool, still watched until then
       await unlock?.().catch(() => undefined);
+      if (lost) return client.release(lost);
+      client.off('error', onError); // back to the pool (which watches idle connections): the next holder watches it afresh
       client.release();
     },
   };
@@ -152,13 +162,12 @@ export async function resolveLanes(
         { context: { projection: other.projection, shard: other.shard } },
       );
     }
-    const { rows: laneRows } = await client.query<{ lane: string; position: string; ledger_at: string | null }>(
-      'SELECT lane, position, ledger_at FROM floe.projection_lanes WHERE shard = $1',
+    const { rows: laneRows } = await client.query<{ lane: string; position: string; unsaved: boolean }>(
+      `SELECT lane, position, coalesce(${LEDGER_UNSAVED('l')}, false) AS unsaved FROM floe.projection_lanes l WHERE shard = $1`,
       [key],
     );
     const lanePos = new Map(laneRows.map((r) => [r.lane, BigInt(r.position)]));
-    // Lanes whose run kept the ledger in memory and died before saving it (runner's ledgerInMemory).
-    const unsaved = new Set(laneRows.filter((r) => r.ledger_at !== null && r.ledger_at !== r.position).map((r) => r.lane));
+    const unsaved = new Set(laneRows.filter((r) => r.unsaved).map((r) => r.lane));
     const mine = new Map(cps.filter((c) => c.shard === key).map((c) => [c.projection, c]));
     const lanes = new Map<string, Lane>();
     const fresh: AnyProjection[] = [];
@@ -342,8 +351,8 @@ export async function dropLaneState(client: PoolClient, lane: string, shard: str
  */
 export async function staleProjections(pool: Pool, projections: AnyProjection[], shard: ShardSpec): Promise<Array<{ projection: AnyProjection; why: string }>> {
   const key = shardKey(shard);
-  const { rows } = await pool.query<CheckpointRow & { lane_position: string | null }>(
-    `SELECT c.projection, c.shard, c.lane, c.version, c.position, l.position AS lane_position
+  const { rows } = await pool.query<CheckpointRow & { lane_position: string | null; unsaved: boolean }>(
+    `SELECT c.projection, c.shard, c.lane, c.version, c.position, l.position AS lane_position, coalesce(${LEDGER_UNSAVED('l')}, false) AS unsaved
        FROM floe.projection_checkpoints c LEFT JOIN floe.projection_lanes l ON l.lane = c.lane AND l.shard = c.shard
       WHERE c.shard = $1 AND c.projection = ANY($2::text[])`,
     [key, projections.map((p) => p.name)],
@@ -353,6 +362,7 @@ export async function staleProjections(pool: Pool, projections: AnyProjection[],
     const p = projections.find((x) => x.name === r.projection)!;
     if (r.version !== p.version) out.push({ projection: p, why: `version ${r.version} → ${p.version}` });
     else if (r.lane_position === null || r.lane_position !== r.position) out.push({ projection: p, why: `behind its lane ${r.lane}` });
+    else if (r.unsaved) out.push({ projection: p, why: `its lane ${r.lane} stopped before saving the email ledger it kept in memory` });
   }
   return out;
 }

@@ -60,7 +60,7 @@ export interface ProjectorOptions {
    * (`MemoryLedger`; `floe rebuild`). A run that dies before saving leaves the lane to be
    * re-projected from the start. Undefined: never.
    */
-  ledgerInMemory?: number;
+  memoryLedgerLimit?: number;
   /** Ledger entries kept in memory per lane (default LEDGER_CACHE_SIZE, 50,000). */
   ledgerCacheSize?: number;
   /**
@@ -149,8 +149,9 @@ export interface LaneApplierOptions {
   loadEvents(positions: bigint[]): Promise<RecordedEvent[]>;
   ref(lane: Lane): LaneRef;
   /**
-   * The lane's ledger cache; `resetCache` replaces it with an empty one after a failure
-   * (`inDoubt`: the failure came with the COMMIT, whose outcome is unknown).
+   * The lane's ledger cache; `resetCache` is told of a failed batch: it starts the cache afresh,
+   * or for a memory ledger (which cannot be read back) keeps it, unless `inDoubt` (the lane may
+   * have moved without it: a COMMIT whose outcome is unknown, another writer), when it throws.
    */
   cache(lane: Lane): LedgerCache;
   resetCache(lane: Lane, inDoubt: boolean): void;
@@ -173,7 +174,7 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
     for (;;) {
       const started = Date.now();
       let client: PoolClient | undefined;
-      let committing = false;
+      let commitSent = false;
       try {
         await o.prepare?.(lane, events);
         client = await o.pool.connect();
@@ -183,7 +184,7 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
         await advanceLane(client, lane, position, events.length, outcome.ignored);
         await o.record?.(client, lane, position);
         const t0 = performance.now();
-        committing = true;
+        commitSent = true;
         await client.query('COMMIT');
         timings.add('commit', performance.now() - t0);
         cache.commit(outcome.changed);
@@ -194,7 +195,7 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
         await client?.query('ROLLBACK').catch(() => undefined);
         // Entries looked up inside the rolled-back transaction are still committed state,
         // but a failure may leave doubt (a lost COMMIT reply): start the lane's cache afresh.
-        o.resetCache(lane, committing);
+        o.resetCache(lane, commitSent || e instanceof LaneMovedError);
         if (e instanceof LaneChangedError) throw e;
         if (e instanceof LaneMovedError) {
           // Our previous COMMIT may have succeeded without us hearing of it: then this batch is done.
@@ -277,7 +278,7 @@ interface Flight {
   events: RecordedEvent[];
   to: bigint;
   /** Its COMMIT was sent: if it fails now, whether it took effect is unknown. */
-  committing: boolean;
+  commitSent: boolean;
   undo?: () => void;
 }
 
@@ -334,13 +335,16 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     let refs = new Map<string, LaneRef>();
     /** A lane's ledger cache: its whole ledger in memory when it starts at 0 and `ledgerInMemory` asks for that. */
     const cacheFor = async (l: Lane): Promise<LedgerCache> => {
-      if (o.ledgerInMemory !== undefined && l.position === 0n && usesLedger(l.projections)) {
+      if (o.memoryLedgerLimit !== undefined && l.position === 0n && usesLedger(l.projections)) {
         // The lane's row says its saved ledger stays at 0 until saveMemoryLedger runs.
         const marked = await o.pool.query(`UPDATE floe.projection_lanes SET ledger_at = 0 WHERE lane = $1 AND shard = $2 AND position = 0`, [l.lane, l.shard]);
         if (marked.rowCount === 1) return new MemoryLedger();
       }
-      return new LedgerCache(o.ledgerCacheSize);
+      // A mark left at the lane's position by a run that folded nothing is no mark at all.
+      await o.pool.query(`UPDATE floe.projection_lanes SET ledger_at = NULL WHERE lane = $1 AND shard = $2 AND ledger_at = position`, [l.lane, l.shard]);
+      return newCache();
     };
+    const newCache = () => new LedgerCache(o.ledgerCacheSize);
     const adopt = async () => {
       caches = new Map();
       for (const l of lanes) caches.set(l.lane, await cacheFor(l));
@@ -365,8 +369,9 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       ref: (lane) => refs.get(lane.lane)!,
       cache: (lane) => caches.get(lane.lane)!,
       resetCache: (lane, inDoubt) => {
-        if (!(caches.get(lane.lane) instanceof MemoryLedger)) caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
-        // A memory ledger changes only after a COMMIT: unless that COMMIT's outcome is unknown, it is as committed.
+        if (!(caches.get(lane.lane) instanceof MemoryLedger)) caches.set(lane.lane, newCache());
+        // The careful path changes a memory ledger after its COMMIT only: unless the lane may have
+        // moved without it, the ledger is as committed.
         else if (inDoubt) throw ledgerInDoubt(lane);
       },
       committed,
@@ -376,7 +381,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     const folded = new Map<string, bigint>();
     const pipeline = o.pipeline ?? process.env.FLOE_PIPELINE !== '0';
 
-    const commitPlan = async (lane: Lane, plan: BatchPlan, events: RecordedEvent[], to: bigint, flight: { committing: boolean }): Promise<void> => {
+    const commitPlan = async (lane: Lane, plan: BatchPlan, events: RecordedEvent[], to: bigint, flight: { commitSent: boolean }): Promise<void> => {
       const started = Date.now();
       const client = await o.pool.connect();
       try {
@@ -384,7 +389,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         await writeBatch(client, refs.get(lane.lane)!, plan);
         await advanceLane(client, lane, to, events.length, plan.outcome.ignored);
         const t0 = performance.now();
-        flight.committing = true;
+        flight.commitSent = true;
         await client.query('COMMIT');
         timings.add('commit', performance.now() - t0);
       } catch (e) {
@@ -407,8 +412,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         return true;
       } catch (e) {
         // The cache holds the failed batch's entries: take them out.
-        if (!flight.undo) caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
-        else if (flight.committing) throw ledgerInDoubt(lane);
+        if (!flight.undo) caches.set(lane.lane, newCache());
+        else if (flight.commitSent) throw ledgerInDoubt(lane);
         else flight.undo();
         if (e instanceof LaneChangedError) throw e;
         await apply(lane, flight.events, flight.to);
@@ -432,7 +437,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (!(await land(lane)) || !plan) return apply(lane, events, position);
       // What the next fold sees; taken out again if this write fails.
       const cache = caches.get(lane.lane)!;
-      const flight: Flight = { done: Promise.resolve(), plan, events, to: position, committing: false };
+      const flight: Flight = { done: Promise.resolve(), plan, events, to: position, commitSent: false };
       if (cache instanceof MemoryLedger) flight.undo = cache.commitUndoable(plan.changed);
       else cache.commit(plan.changed);
       flight.done = commitPlan(lane, plan, events, position, flight);
@@ -449,21 +454,30 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       for (const lane of lanes) await land(lane);
     };
     /**
-     * Save the lane's memory ledger, if it has one, once its writes have landed; the lane then
-     * saves its ledger with every batch (a bounded cache from here on).
+     * Save the lane's memory ledger, if it has one, once its writes have landed (a transient
+     * failure is retried); the lane then saves its ledger with every batch (a bounded cache).
      */
-    const saveLedgerOf = async (lane: Lane): Promise<void> => {
+    const saveMemoryLedgerOf = async (lane: Lane): Promise<void> => {
       const ledger = caches.get(lane.lane);
       if (!(ledger instanceof MemoryLedger)) return;
       await land(lane);
       const t0 = performance.now();
-      await transaction(o.pool, (client) => saveMemoryLedger(client, lane.lane, lane.shard, lane.position, ledger));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await transaction(o.pool, (client) => saveMemoryLedger(client, lane.lane, lane.shard, lane.position, ledger));
+          break;
+        } catch (e) {
+          if (!isTransient(e) || attempt >= 5) throw e;
+          log(`projector: saving the email ledger of lane ${lane.lane}: ${describe(e)}; retrying`);
+          await sleep(Math.min(backoffMs * 2 ** attempt, 5000));
+        }
+      }
       timings.add('memory ledger save', performance.now() - t0);
-      caches.set(lane.lane, new LedgerCache(o.ledgerCacheSize));
+      caches.set(lane.lane, newCache());
       log(`projector: lane ${lane.lane} (shard ${lane.shard}) saved its email ledger of ${ledger.size} emails at position ${lane.position}`);
     };
-    const saveLedgers = async () => {
-      for (const lane of lanes) await saveLedgerOf(lane);
+    const saveMemoryLedgers = async () => {
+      for (const lane of lanes) await saveMemoryLedgerOf(lane);
     };
 
     if (!o.untilCaughtUp) {
@@ -483,15 +497,21 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       log(`projector: ${e.message}; taking up the new lane layout`);
       await restart();
     };
-    /** Let every write in flight land (one that failed is folded again), drop what was read ahead, read the lanes again. */
+    /**
+     * Let every write in flight land (one that failed is left to the lanes' next batch, read
+     * again from their committed positions), drop what was read ahead, read the lanes again.
+     */
     const restart = async (): Promise<void> => {
-      for (const f of flights.values()) await f.done.catch(() => undefined);
+      let failed = false;
+      for (const f of flights.values()) await f.done.catch(() => (failed = true));
       flights.clear();
       folded.clear();
       for (const p of ahead.values()) await p.catch(() => undefined);
       ahead.clear();
-      // A memory ledger that had a write in flight may hold that write's entries: it is dropped
-      // unsaved, and its lane (behind, ledger_at) folded again from the start.
+      // Memory ledgers are saved (fenced by the lanes' positions) when every write landed; one
+      // whose write failed holds that write's entries: it is dropped unsaved, and its lane
+      // (ledger_at behind) is folded again from the start.
+      if (!failed) await saveMemoryLedgers().catch((e) => log(`projector: could not save an email ledger kept in memory (${describe(e)}); its lane is folded again`));
       lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
       await adopt();
     };
@@ -552,7 +572,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           folded.set(lane.lane, position);
           await (events.length ? step(lane, events, position) : skipTo(lane, position));
           const ledger = caches.get(lane.lane);
-          if (ledger instanceof MemoryLedger && ledger.size > o.ledgerInMemory!) await saveLedgerOf(lane); // outgrown
+          if (ledger instanceof MemoryLedger && ledger.size > o.memoryLedgerLimit!) await saveMemoryLedgerOf(lane); // outgrown
         } catch (e) {
           await relayout(e);
           progressed = true;
@@ -563,7 +583,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (progressed) continue;
       try {
         await landAll();
-        await saveLedgers(); // caught up: memory ledgers are saved before anything else
+        await saveMemoryLedgers(); // caught up: memory ledgers are saved before anything else
       } catch (e) {
         await relayout(e); // the last write before going idle found the lane changed
         continue;
@@ -575,7 +595,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         mergeTried = before;
         lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
         if (layout(lanes) !== before) {
-          folded.clear();
+          folded.clear(); // nothing is read ahead here: every lane was caught up
           await adopt();
           continue;
         }
@@ -599,7 +619,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (!(e instanceof LaneChangedError)) throw e;
       log(`projector: ${e.message}; its last batch is left to the next run`);
     });
-    await saveLedgers(); // stopped (caught up, or a signal): what is in memory is saved at the lane's position
+    await saveMemoryLedgers(); // stopped (caught up, or a signal): what is in memory is saved at the lane's position
     for (const p of ahead.values()) await p.catch(() => undefined);
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
     return result;

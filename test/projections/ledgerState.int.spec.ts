@@ -64,13 +64,13 @@ describe('email ledger state', () => {
           INSERT INTO floe.projection_email_ledger (lane, shard, email_id, tenant_id, campaign_id, step_id, mailbox_id, lead_id, company_id,
             message_id, sent_at, sent_position, delivered_at, first_opened_at, human_opened, first_clicked_at, replied_at, bounced_at,
             bounce_type, hard_bounced, failed_at, unsubscribed_at, complained_at, open_count, click_count)
-          VALUES ('main', '0/1', 'e-1', 't-1', 'c-1', NULL, 'mb-1', E'l\\\\1\\x1f=', '', '<m-1@example.com>',
+          VALUES ('main', '0/1', 'e-1', 't-1', 'c-1', NULL, 'mb-1', E'l\\\\1\\x1f=\\x1e\\\\u', '', '<m-1@example.com>',
             '2026-01-31 23:59:59.999+00', 42, '2026-02-01 00:00:00.001+00', NULL, true, NULL, '1970-01-01 00:00:00+00', NULL,
             'soft', false, NULL, NULL, '2027-06-01 00:00:00+00', 3, 0)`);
         const before = (await c.query(`SELECT * FROM floe.projection_email_ledger`)).rows;
         await knex.migrate.latest(config);
         const [s] = (await loadLedger(c, 'main', '0/1', ['e-1'])).values();
-        expect(s).to.deep.equal(entry({ leadId: 'l\\1\x1f=', companyId: '', sentPosition: 42n }));
+        expect(s).to.deep.equal(entry({ leadId: 'l\\1\x1f=\x1e\\u', companyId: '', sentPosition: 42n }));
         await knex.migrate.down({ ...config, name: '20261205000100_ledger_state.ts' });
         expect((await c.query(`SELECT * FROM floe.projection_email_ledger`)).rows).to.deep.equal(before);
       } finally {

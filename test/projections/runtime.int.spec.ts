@@ -106,7 +106,7 @@ describe('projection runtime (PostgreSQL)', function () {
     });
   });
 
-  describe('a ledger kept in memory (ledgerInMemory, as floe rebuild does)', () => {
+  describe('a ledger kept in memory (memoryLedgerLimit, as floe rebuild does)', () => {
     const h = useStore();
     it('gives the same tables, saved when it outgrows its bound, even when a pipelined write fails and is redone', async () => {
       await appendLines(h.store, workload(OPTS).lines);
@@ -124,7 +124,7 @@ describe('projection runtime (PostgreSQL)', function () {
       const logs: string[] = [];
       const { rows: emails } = await h.pool.query(`SELECT count(DISTINCT stream_id)::int AS n FROM floe.events WHERE type = 'email.sent'`);
       const bound = Math.floor(emails[0].n / 2);
-      await projectAll(h, { projections: flaky, batchSize: 300, ledgerInMemory: bound, backoffMs: 1, log: (m) => logs.push(m) });
+      await projectAll(h, { projections: flaky, batchSize: 300, memoryLedgerLimit: bound, backoffMs: 1, log: (m) => logs.push(m) });
       expect(writes, 'the failing write was redone').to.be.greaterThan(5);
       expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'a memory ledger');
       const saved = logs.filter((l) => l.includes('saved its email ledger'));
@@ -137,14 +137,27 @@ describe('projection runtime (PostgreSQL)', function () {
       expect(rows).to.deep.equal([{ ledger_at: null, entries: rows[0].emails, emails: rows[0].emails }]);
     });
 
-    it('a lane whose run died before saving its ledger is folded again from the start', async () => {
+    it('a lane whose run died before saving its ledger is folded again from the start (blue/green), and its dead letters are not retried', async () => {
       // As a killed run leaves it: the lane moved on, its saved ledger still at 0.
       await h.pool.query(`UPDATE floe.projection_lanes SET ledger_at = 0`);
+      // A dead letter of that lane is not retried against the ledger it lacks.
+      const { rows: [lane] } = await h.pool.query(`SELECT lane, shard FROM floe.projection_lanes`);
+      const { rows: [opened] } = await h.pool.query(`SELECT event_id, global_position, tenant_id FROM floe.events WHERE type = 'email.opened' LIMIT 1`);
+      await h.pool.query(
+        `INSERT INTO floe.dead_letters (lane, shard, projection, event_id, position, type, tenant_id, error) VALUES ($1, $2, 'campaign_analytics', $3, $4, 'email.opened', $5, 'a fold error')`,
+        [lane.lane, lane.shard, opened.event_id, opened.global_position, opened.tenant_id],
+      );
+      const retried = await retryDeadLetters(h.pool, h.store.schemas, PROJECTIONS);
+      expect(retried).to.include({ retried: 0, resolved: 0 });
+      expect(retried.skipped.map((x) => x.error).filter((x) => !x.startsWith('tenant mismatch'))).to.deep.equal([
+        'not retried: its lane keeps its email ledger in memory (a rebuild running, or stopped before saving it); a fold error',
+      ]);
       const logs: string[] = [];
       await projectAll(h, { log: (m) => logs.push(m) });
-      expect(logs.join('\n')).to.match(/kept its email ledger in memory and stopped before saving it; re-projecting it from the start/);
+      // Rebuilt blue/green by the projector, the old tables serving until each swap.
+      expect(logs.join('\n')).to.match(/campaign_analytics: its lane \S+ stopped before saving the email ledger it kept in memory; rebuilding it blue\/green/);
       expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'folded again');
-      const { rows } = await h.pool.query(`SELECT ledger_at FROM floe.projection_lanes`);
+      const { rows } = await h.pool.query(`SELECT DISTINCT ledger_at FROM floe.projection_lanes`);
       expect(rows).to.deep.equal([{ ledger_at: null }]);
     });
   });

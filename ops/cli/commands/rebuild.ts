@@ -27,8 +27,12 @@ the projection up from there by itself. The rebuilt projection keeps a lane of i
   --batch-size N     events per batch (default 5000)
   --json             one JSON line: {"projection","period","position","events","seconds","swapped","resumed"}
 
-Killed part-way, the live tables are untouched; run it again and it resumes from the
-shadow's checkpoint. A progress bar (events/s, ETA) is shown on a terminal.`,
+It reads only the events of the projection's types. The shadow's email ledger is kept in
+memory (up to 600,000 emails) and saved once caught up. Stopped with Ctrl-C or SIGTERM, it
+saves it and exits 1 (ABORTED); run it again and it resumes from the shadow's checkpoint.
+Killed part-way (SIGKILL, a crash), the live tables are untouched; run it again and it
+completes, starting afresh if the ledger was not saved yet. A progress bar (events/s, ETA)
+is shown on a terminal.`,
   async run(p, io) {
     const name = p.positionals[0];
     if (!name) throw new UsageError('rebuild needs a projection name (floe status lists them)');
