@@ -13,7 +13,7 @@ const str = (c: string) => `COALESCE('=' || replace(replace(${c}, chr(92), chr(9
 const ms = (c: string) => `COALESCE(((extract(epoch FROM ${c}) * 1000)::int8)::text, '')`;
 const bool = (c: string) => `CASE WHEN ${c} THEN '1' ELSE '0' END`;
 
-const FIELDS: Array<[string, (c: string) => string, string]> = [
+const STATE_COLUMNS: Array<[string, (c: string) => string, string]> = [
   ['tenant_id', str, 'text NOT NULL'],
   ['campaign_id', str, 'text'],
   ['step_id', str, 'text'],
@@ -48,7 +48,7 @@ export async function up(knex: Knex): Promise<void> {
       PRIMARY KEY (lane, shard, email_id)
     );
     INSERT INTO floe.projection_email_ledger_next (lane, shard, email_id, state)
-    SELECT lane, shard, email_id, concat_ws(chr(31), ${FIELDS.map(([c, f]) => f(c)).join(', ')})
+    SELECT lane, shard, email_id, concat_ws(chr(31), ${STATE_COLUMNS.map(([c, f]) => f(c)).join(', ')})
       FROM floe.projection_email_ledger;
     DROP TABLE floe.projection_email_ledger;
     ALTER TABLE floe.projection_email_ledger_next RENAME TO projection_email_ledger;
@@ -70,11 +70,11 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE floe.projection_email_ledger_prev (
       lane text NOT NULL, shard text NOT NULL, email_id text NOT NULL,
-      ${FIELDS.map(([c, , type]) => `${c} ${type}`).join(',\n      ')},
+      ${STATE_COLUMNS.map(([c, , type]) => `${c} ${type}`).join(',\n      ')},
       PRIMARY KEY (lane, shard, email_id)
     );
-    INSERT INTO floe.projection_email_ledger_prev (lane, shard, email_id, ${FIELDS.map(([c]) => c).join(', ')})
-    SELECT lane, shard, email_id, ${FIELDS.map(([, , type], i) => back(i, type)).join(', ')}
+    INSERT INTO floe.projection_email_ledger_prev (lane, shard, email_id, ${STATE_COLUMNS.map(([c]) => c).join(', ')})
+    SELECT lane, shard, email_id, ${STATE_COLUMNS.map(([, , type], i) => back(i, type)).join(', ')}
       FROM floe.projection_email_ledger;
     DROP TABLE floe.projection_email_ledger;
     ALTER TABLE floe.projection_email_ledger_prev RENAME TO projection_email_ledger;
