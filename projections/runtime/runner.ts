@@ -333,7 +333,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
 
     let caches = new Map<string, LedgerCache>();
     let refs = new Map<string, LaneRef>();
-    /** A lane's ledger cache: its whole ledger in memory when it starts at 0 and `ledgerInMemory` asks for that. */
+    /** A lane's ledger cache: its whole ledger in memory when it starts at 0 and `memoryLedgerLimit` asks for that. */
     const cacheFor = async (l: Lane): Promise<LedgerCache> => {
       if (o.memoryLedgerLimit !== undefined && l.position === 0n && usesLedger(l.projections)) {
         // The lane's row says its saved ledger stays at 0 until saveMemoryLedger runs.

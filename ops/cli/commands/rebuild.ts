@@ -1,5 +1,5 @@
 import { selectProjections } from '../../../projections';
-import { rebuild as runRebuild, shadowName } from '../../../projections/rebuild';
+import { REBUILD_LEDGER_IN_MEMORY, rebuild as runRebuild, shadowName } from '../../../projections/rebuild';
 import { eventsToFold } from '../../../projections/runtime/lanes';
 import { timings } from '../../../projections/runtime/timings';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
@@ -28,7 +28,7 @@ the projection up from there by itself. The rebuilt projection keeps a lane of i
   --json             one JSON line: {"projection","period","position","events","seconds","swapped","resumed"}
 
 It reads only the events of the projection's types. The shadow's email ledger is kept in
-memory (up to 600,000 emails) and saved once caught up. Stopped with Ctrl-C or SIGTERM, it
+memory (up to ${REBUILD_LEDGER_IN_MEMORY.toLocaleString('en-US')} emails) and saved once caught up. Stopped with Ctrl-C or SIGTERM, it
 saves it and exits 1 (ABORTED); run it again and it resumes from the shadow's checkpoint.
 Killed part-way (SIGKILL, a crash), the live tables are untouched; run it again and it
 completes, starting afresh if the ledger was not saved yet. A progress bar (events/s, ETA)
