@@ -5,6 +5,8 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { useDatabase } from '../helpers/backends';
 import { floe } from '../helpers/cli';
@@ -63,5 +65,19 @@ describe('floe exit codes', function () {
     expect(first).to.match(/^\{"/);
     expect(err).to.not.contain('EPIPE');
     expect(code).to.equal(0);
+  });
+
+  it('removes the oracle and exits 1 when the reader stops early (floe generate --truth F | head -1)', async () => {
+    const truth = path.join(os.tmpdir(), `floe-truth-${process.pid}.ndjson`);
+    const child = spawn(process.execPath, [FLOE, 'generate', '--emails', '20000', '--truth', truth], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    expect(existsSync(truth), 'the truth file is opened before the first event').to.equal(true);
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, err).to.equal(1);
+    expect(err).to.contain(`${truth} removed`);
+    expect(existsSync(truth)).to.equal(false);
   });
 });

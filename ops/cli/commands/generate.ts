@@ -1,4 +1,4 @@
-import { createWriteStream, openSync } from 'node:fs';
+import { createWriteStream, openSync, unlinkSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { WorkloadTruth, writeWorkload } from '../../generate';
 import { writeTruthTables } from '../../generate/oracle/write';
@@ -27,7 +27,8 @@ The same arguments always give the same bytes.
   --start YYYY-MM-DD  first day, default 2026-01-01
   --days D            days of sending, default 30
   --truth FILE        also write the expected analytics tables (the oracle) to FILE as
-                      NDJSON, one {"table": name, "row": {...}} per line
+                      NDJSON, one {"table": name, "row": {...}} per line; removed, and
+                      exit 1, when stdout is closed before the end (| head)
 
 Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && floe append events.ndjson`,
   async run(p) {
@@ -47,7 +48,17 @@ Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && fl
     // Opened first: a path that cannot be written fails before any event is on stdout.
     const truthFd = truthFile === undefined ? undefined : openSync(truthFile, 'w');
     const truth = truthFd === undefined ? undefined : new WorkloadTruth();
+    // A reader that stops early (`| head`) ends the command quietly, but an oracle of events
+    // that were never written would pass for the truth of what was: it goes, and exit is 1.
+    const stopped = (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' || truthFile === undefined) return;
+      unlinkSync(truthFile);
+      process.stderr.write(`floe generate: stdout was closed before the workload was written; ${truthFile} removed (it would describe events that were not written)\n`);
+      process.exitCode = 1;
+    };
+    process.stdout.prependListener('error', stopped);
     await writeWorkload(options, process.stdout, truth);
+    process.stdout.removeListener('error', stopped);
     if (truth && truthFd !== undefined) {
       const file = createWriteStream('', { fd: truthFd });
       await writeTruthTables(truth, file);
