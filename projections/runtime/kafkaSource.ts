@@ -37,7 +37,7 @@ import { describe, LaneRef } from './batch';
 import { Lane, lockProjections, ProjectionBusyError, resolveLanes } from './lanes';
 import { LedgerCache } from './ledger';
 import './pgTypes';
-import { BatchReport, LaneMovedError, laneApplier } from './runner';
+import { BatchAbandoned, BatchReport, LaneMovedError, laneApplier } from './runner';
 import type { AnyProjection } from './types';
 
 /** The shard of partition `partition` of `topic`. */
@@ -375,6 +375,7 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       try {
         await fold(batch, st);
       } catch (e) {
+        if (e instanceof BatchAbandoned) return log(`kafka projector: stopping; ${e.message}`); // its offsets stay where PostgreSQL has them
         if (e instanceof LaneMovedError) {
           // Someone else wrote the lane (this worker had lost the partition): start over from PostgreSQL.
           log(`kafka projector: ${e.message}; reading ${st.shard} again`);

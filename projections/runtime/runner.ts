@@ -135,6 +135,16 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/**
+ * A batch given up, uncommitted, because the run is stopping (a signal while it waited to be
+ * retried): the run ends as after any signal, its lanes at their committed positions.
+ */
+export class BatchAbandoned extends Error {
+  constructor(lane: Lane, readonly reason: unknown) {
+    super(`lane ${lane.lane} (shard ${lane.shard}): a batch waiting to be retried (${describe(reason)}) is left to the next run`);
+  }
+}
+
 /** What `laneApplier` needs: the runtime's connections and hooks, independent of where events are read. */
 export interface LaneApplierOptions {
   pool: Pool;
@@ -211,12 +221,14 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
           failures++;
           o.log(`projector: ${describe(e)}; retrying in ${Math.min(o.backoffMs * 2 ** failures, 5000)} ms`);
           await sleep(Math.min(o.backoffMs * 2 ** failures, 5000), o.signal);
-          if (o.signal?.aborted) throw e;
+          if (o.signal?.aborted) throw new BatchAbandoned(lane, e);
           continue;
         }
         failures++;
         if (failures < o.attempts) {
           await sleep(o.backoffMs * 4 ** (failures - 1), o.signal);
+          // Stopping skips the wait: the retries left would run back to back and dead-letter.
+          if (o.signal?.aborted) throw new BatchAbandoned(lane, e);
           continue;
         }
         if (e instanceof FoldError) {
@@ -574,6 +586,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           const ledger = caches.get(lane.lane);
           if (ledger instanceof MemoryLedger && ledger.size > o.memoryLedgerLimit!) await saveMemoryLedgerOf(lane); // outgrown
         } catch (e) {
+          if (e instanceof BatchAbandoned) {
+            log(`projector: stopping; ${e.message}`);
+            break;
+          }
           await relayout(e);
           progressed = true;
           break;
@@ -585,6 +601,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         await landAll();
         await saveMemoryLedgers(); // caught up: memory ledgers are saved before anything else
       } catch (e) {
+        if (e instanceof BatchAbandoned) break; // stopping: what is left is landed below
         await relayout(e); // the last write before going idle found the lane changed
         continue;
       }
@@ -616,6 +633,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     }
     // Stopped: a batch whose lane changed meanwhile was rolled back, and the next run folds it.
     await landAll().catch((e) => {
+      if (e instanceof BatchAbandoned) return log(`projector: stopping; ${e.message}`);
       if (!(e instanceof LaneChangedError)) throw e;
       log(`projector: ${e.message}; its last batch is left to the next run`);
     });

@@ -162,6 +162,39 @@ describe('projection runtime (PostgreSQL)', function () {
     });
   });
 
+  describe('a stop while a batch waits to be retried', () => {
+    const h = useStore();
+    it('ends the run as a signal does: the memory ledger saved at the committed position, the next run completes', async () => {
+      await appendLines(h.store, workload(OPTS).lines);
+      // From its 5th write on, campaign_analytics fails as a server shutting down does
+      // (transient: retried after a wait), and the run is stopped meanwhile.
+      const stop = new AbortController();
+      let writes = 0;
+      const failing = PROJECTIONS.map((p) =>
+        p.name !== 'campaign_analytics'
+          ? p
+          : { ...p, write: async (acc: unknown, tx: Parameters<typeof p.write>[1]) => {
+              if (++writes < 5) return p.write(acc, tx);
+              stop.abort();
+              throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+            } },
+      );
+      const logs: string[] = [];
+      const run = await projectAll(h, { projections: failing, batchSize: 300, memoryLedgerLimit: 1_000_000, backoffMs: 60_000, signal: stop.signal, log: (m) => logs.push(m) });
+      expect(logs.join('\n')).to.match(/a batch waiting to be retried \(.*administrator command.*\) is left to the next run/);
+      const { rows: [lane] } = await h.pool.query(
+        `SELECT position::int, ledger_at, (SELECT count(*)::int FROM floe.projection_email_ledger) AS entries, (SELECT count(*)::int FROM emails) AS emails,
+                (SELECT max(global_position)::int FROM floe.events) AS head FROM floe.projection_lanes`,
+      );
+      expect(lane.position).to.equal(Number(run.lanes[0].position));
+      expect(lane.position).to.be.above(0).and.below(lane.head);
+      expect(lane.ledger_at, 'its ledger is saved').to.equal(null);
+      expect(lane.entries).to.equal(lane.emails);
+      await projectAll(h);
+      expectSameSnapshot(await snapshot(h.pool, PROJECTIONS), expected, 'stopped while a batch waited, then resumed');
+    });
+  });
+
   describe('live = catch-up', () => {
     const h = useStore();
     it('gives the same tables when projecting while events are being appended', async () => {
