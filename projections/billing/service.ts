@@ -40,6 +40,13 @@ export interface Recomputed {
   /** Each field where recomputed differs from live or from closed, with the three values. */
   diff: Record<string, { live: unknown; recomputed: unknown; closed: unknown }>;
   applied: boolean;
+  /**
+   * Closes of periods that overlap this one without being one of the tenant's periods any
+   * more: its periods moved after they were closed (a `subscription.started` that arrived
+   * later, or with an earlier date, changed its billing anchor). Their figures are not
+   * compared with this period's: what was invoiced then covered other dates.
+   */
+  misalignedCloses: Array<{ periodStart: string; periodEnd: string; figures: Figures }>;
 }
 
 const figuresOf = (row: Partial<BillingRow> | null | undefined): Figures | null =>
@@ -131,8 +138,12 @@ export async function recompute(
     const owners = await firstSends(pool, history, asOf);
     const recomputed = figuresOf(billingRows(tenant, history, owners).find((r) => r.period_start === period.start));
     const live = figuresOf((await liveRows(pool, tenant, period))[0]);
-    const closedEvent = history.filter((e) => e.type === CLOSED && (e.data as { periodStart: string }).periodStart === period.start).pop();
-    const closed = closedEvent ? figuresOf(JSON.parse(String((closedEvent.data as { figures: string }).figures))) : null;
+    const closes = latestCloses(history);
+    const closed = closes.get(period.start)?.figures ?? null;
+    // Periods partition time: a close that overlaps this period from another start is of a period the tenant no longer has.
+    const misalignedCloses = [...closes.values()].filter(
+      (c) => c.periodStart !== period.start && c.periodStart < period.end && c.periodEnd > period.start,
+    );
     const diff: Recomputed['diff'] = {};
     for (const f of FIGURES) {
       const r = recomputed?.[f] ?? (f === 'subscription_id' ? null : 0);
@@ -140,7 +151,7 @@ export async function recompute(
       const c = closed ? closed[f] : undefined;
       if (r !== l || (closed && r !== c)) diff[f] = { live: live ? l : null, recomputed: recomputed ? r : null, closed: closed ? c : null };
     }
-    const result: Recomputed = { tenant, periodStart: period.start, periodEnd: period.end, asOf, live, recomputed, closed, diff, applied: false };
+    const result: Recomputed = { tenant, periodStart: period.start, periodEnd: period.end, asOf, live, recomputed, closed, diff, applied: false, misalignedCloses };
     // Nothing to apply when the live row already holds the recomputed figures (a difference
     // against the closed ones is for the billing team to settle, not a change of the row).
     if (!o.apply || FIGURES.every((f) => (recomputed?.[f] ?? null) === (live?.[f] ?? null))) return result;
@@ -151,6 +162,17 @@ export async function recompute(
       if (!(e instanceof ProjectionMovedError) || attempt >= 5) throw e;
     }
   }
+}
+
+/** The latest `billing.period_closed` of each period start, in store order. */
+function latestCloses(history: RecordedEvent[]): Map<string, { periodStart: string; periodEnd: string; figures: Figures }> {
+  const out = new Map<string, { periodStart: string; periodEnd: string; figures: Figures }>();
+  for (const e of history) {
+    if (e.type !== CLOSED) continue;
+    const d = e.data as { periodStart: string; periodEnd: string; figures: string };
+    out.set(d.periodStart, { periodStart: d.periodStart, periodEnd: d.periodEnd, figures: figuresOf(JSON.parse(String(d.figures)))! });
+  }
+  return out;
 }
 
 class ProjectionMovedError extends Error {}

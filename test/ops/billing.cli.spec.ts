@@ -175,6 +175,36 @@ describe('floe billing show | close | recompute', function () {
     }
   });
 
+  it('a subscription.started that came after a close moves the periods: recompute lists that close as misaligned and warns', () => {
+    // A tenant of its own, on calendar months, with usage in March and April 2026.
+    const t = 'anchor-moves';
+    const send = (i: number, at: string) => ({
+      type: 'email.sent', tenantId: t, occurredAt: at, data: { emailId: `anchor-email-${i}`, mailboxId: 'anchor-mailbox', leadId: `anchor-lead-${i}` },
+    });
+    appendLines([send(1, '2026-03-05T10:00:00.000Z'), send(2, '2026-03-20T10:00:00.000Z'), send(3, '2026-04-02T10:00:00.000Z')]);
+    json(['project', '--until-caught-up']);
+    const closed = json(['billing', 'close', '--tenant', t, '--period', '2026-03', '--json'])[0];
+    expect(closed).to.include({ periodStart: '2026-03-01', periodEnd: '2026-04-01' });
+    expect(closed.figures.emails_sent).to.equal(2);
+    const aligned = floe(db.url, ['billing', 'recompute', '--tenant', t, '--period', '2026-03', '--json']);
+    expect(JSON.parse(aligned.out)).to.include({ periodStart: '2026-03-01' }).and.deep.include({ misalignedCloses: [], diff: {} });
+    expect(aligned.err).to.not.contain('warning');
+    // The subscription, dated before the usage, arrives late: periods now start on the 15th.
+    appendLines([{ type: 'subscription.started', tenantId: t, occurredAt: '2026-02-20T00:00:00.000Z', data: { subscriptionId: 'sub-anchor', planId: 'p', billingAnchorDay: 15 } }]);
+    json(['project', '--until-caught-up']);
+    for (const [month, start, end, sent] of [['2026-02', '2026-02-15', '2026-03-15', 1], ['2026-03', '2026-03-15', '2026-04-15', 2]] as const) {
+      const r = floe(db.url, ['billing', 'recompute', '--tenant', t, '--period', month, '--json']);
+      expect(r.code, r.err).to.equal(0);
+      const out = JSON.parse(r.out);
+      expect(out).to.include({ periodStart: start, periodEnd: end, closed: null });
+      expect(out.recomputed.emails_sent).to.equal(sent);
+      expect(out.misalignedCloses).to.deep.equal([{ periodStart: '2026-03-01', periodEnd: '2026-04-01', figures: closed.figures }]);
+      expect(r.err).to.contain('warning: 2026-03-01 – 2026-04-01 was closed, and overlaps this period without being one of the tenant\'s periods any more');
+    }
+    const later = JSON.parse(floe(db.url, ['billing', 'recompute', '--tenant', t, '--period', '2026-04', '--json']).out);
+    expect(later.misalignedCloses, 'a period the close does not overlap').to.deep.equal([]);
+  });
+
   it('close and recompute refuse, with a readable error, billing_analytics projected from Kafka', async () => {
     const { Pool } = await import('pg');
     const pool = new Pool({ connectionString: db.url, max: 1 });

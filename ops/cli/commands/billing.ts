@@ -89,12 +89,15 @@ export const billingRecompute: Command = {
 Recomputes the period from the tenant's events alone, as of the billing projection's
 checkpoint (so the live row and the recomputation describe the same events), and prints one
 JSON object:
-  {"tenant","periodStart","periodEnd","asOf","live","recomputed","closed","diff","applied"}
+  {"tenant","periodStart","periodEnd","asOf","live","recomputed","closed","diff","applied","misalignedCloses"}
 live / recomputed / closed hold the figures under their billing_analytics column names;
 live and recomputed are as of the checkpoint (asOf), closed holds the figures of the latest
 billing.period_closed up to the store's head (a close shows at once, before the projector
 has run; null if never closed); diff names each field where recomputed differs from live or
-from closed: {"field":{"live","recomputed","closed"}}.
+from closed: {"field":{"live","recomputed","closed"}}. misalignedCloses lists the closes
+({"periodStart","periodEnd","figures"}) of periods that overlap this one but are no longer
+the tenant's (a subscription.started that came later moved its billing anchor), with a
+warning on stderr: what they invoiced covered other dates, so they are not compared.
 ${PERIOD_HELP}
   --apply          replace the live row with the recomputed one and append
                    billing.period_recomputed (before/after/reason), in one transaction;
@@ -115,6 +118,11 @@ Without --apply nothing is changed.`,
       const behind = await billing.unapplied(ctx.pool, tenant, r.asOf);
       if (behind > 0n) {
         io.err(`warning: billing_analytics had not applied ${behind} of the tenant's billing event(s) yet; live and recomputed are as of position ${r.asOf} (run floe project, then recompute again to include them)`);
+      }
+      for (const c of r.misalignedCloses) {
+        io.err(
+          `warning: ${c.periodStart} – ${c.periodEnd} was closed, and overlaps this period without being one of the tenant's periods any more (its billing anchor changed since): those figures are in "misalignedCloses", not compared`,
+        );
       }
       if (!p.values.json) {
         const fields = Object.keys(r.diff);
