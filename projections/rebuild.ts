@@ -24,7 +24,8 @@ import type { SchemaResolver } from '../streams/postgres/schemaRegistry';
 import { parseMonth } from './billing/periods';
 import { project } from './pipeline';
 import { dropLaneState, dropRetiredLanes, LEDGER_UNSAVED, lockLaneLayout, lockProjections, ProjectionBusyError, watchLockConnection } from './runtime/lanes';
-import type { BatchReport } from './runtime/runner';
+import { describe } from './runtime/batch';
+import { isTransient, type BatchReport } from './runtime/runner';
 import { transaction } from './runtime/sql';
 import type { AnyProjection } from './runtime/types';
 import { tableDef, TABLES } from './tables/ddl';
@@ -61,7 +62,12 @@ export interface RebuildOptions {
   log?: (m: string) => void;
   onBatch?: (b: BatchReport) => void;
   signal?: AbortSignal;
+  /** How long the swap waits for the live tables' locks before it lets go and tries again (default 10 s). */
+  swapLockTimeoutMs?: number;
 }
+
+/** Swaps tried before a rebuild gives up: each waits for the locks, then catches up again. */
+const SWAP_ATTEMPTS = 20;
 
 export interface RebuildResult {
   projection: string;
@@ -147,7 +153,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       const client = await o.pool.connect();
       try {
         await client.query('BEGIN');
-        await client.query(`SET LOCAL lock_timeout = '10s'`);
+        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(o.swapLockTimeoutMs ?? 10_000))}`);
         await lockLaneLayout(client, '0/1'); // rebuilds are unsharded; see resolveLanes' merges
         // A whole swap drops the views over the tables first: a concurrent REFRESH locks the
         // view, then reads the table, so taking them in the other order can deadlock with it.
@@ -164,7 +170,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         if (now !== null && (period ? now !== position : now > position)) {
           // The live projection moved on meanwhile: catch up again (rarely more than once).
           await client.query('ROLLBACK');
-          if (attempt >= 20) throw new FloeError('REBUILD_CHASE', `rebuild of ${p.name} could not catch up with the live projection`);
+          if (attempt >= SWAP_ATTEMPTS) throw new FloeError('REBUILD_CHASE', `rebuild of ${p.name} could not catch up with the live projection`);
           continue;
         }
         const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow, views);
@@ -181,7 +187,11 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed };
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
+        // A reader's long query holding the live tables (lock timeout), or a deadlock with the
+        // live projector creating a month's partitions: nothing was swapped; catch up, try again.
+        if (!isTransient(e) || attempt >= SWAP_ATTEMPTS || o.signal?.aborted) throw e;
+        log(`the swap of ${p.name} did not get through (${describe(e)}); catching up and trying again (${attempt}/${SWAP_ATTEMPTS})`);
+        continue;
       } finally {
         client.release();
       }

@@ -8,7 +8,7 @@
 import type { PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { RecordedEvent } from '../../streams/envelope';
-import { applyEmailEvent, firstSends, LedgerCache, loadLedger, MemoryLedger, Owner, ownedElsewhere, saveLedger, sentState, usesLedger } from './ledger';
+import { applyEmailEvent, firstSends, LaneLedger, loadLedger, MemoryLedger, Owner, ownedElsewhere, saveLedger, sentState, usesLedger } from './ledger';
 import { Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
@@ -64,7 +64,7 @@ export interface BatchInput {
    * The lane's ledger as last committed, by email id (null: known not to be sent). Only the
    * lane's single writer may pass one; `changed` of the outcome is applied to it after COMMIT.
    */
-  cache?: LedgerCache;
+  cache?: LaneLedger;
 }
 
 /**

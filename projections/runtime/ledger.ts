@@ -282,11 +282,29 @@ export async function saveLedger(
 export const LEDGER_CACHE_SIZE = 50_000;
 
 /**
+ * What a batch reads the lane's ledger entries through, before it looks them up in the saved
+ * ledger (`loadLedger`): a bounded cache (`LedgerCache`) or the whole ledger in memory
+ * (`MemoryLedger`). Entries are as last committed; null: looked up, not sent.
+ */
+export interface LaneLedger {
+  /** Prepare for lookups (once, before the first batch). */
+  fill(client: Reader, lane: string, shard: string): Promise<void>;
+  /** Whether the ledger certainly lacks this email (no lookup needed). */
+  certainlyAbsent(id: string): boolean;
+  /** The entry, null when known not sent, undefined when it must be looked up. */
+  get(id: string): EmailState | null | undefined;
+  /** What a lookup found. */
+  set(id: string, v: EmailState | null): void;
+  /** After a commit: the batch's entries are the committed ones. */
+  commit(changed: Map<string, EmailState>): void;
+}
+
+/**
  * The ledger entries a lane's writer has seen, as last committed (null: looked up, not
  * sent). Valid because the writer is the lane's only one (advisory locks); bounded, least
  * recently used entries go first, so memory stays flat however long the history.
  */
-export class LedgerCache {
+export class LedgerCache implements LaneLedger {
   private readonly map = new Map<string, EmailState | null>();
   /** Every email id the lane's ledger holds (maybe more): an id it rules out needs no lookup. */
   private known?: BloomFilter;
@@ -304,7 +322,6 @@ export class LedgerCache {
     this.known = known;
   }
 
-  /** Whether the ledger certainly lacks this email (no lookup needed). */
   certainlyAbsent(id: string): boolean {
     return this.known !== undefined && !this.known.mayContain(id);
   }
@@ -329,7 +346,6 @@ export class LedgerCache {
     }
   }
 
-  /** After a commit: the batch's entries are the committed ones. */
   commit(changed: Map<string, EmailState>): void {
     for (const [id, s] of changed) {
       this.set(id, s);
@@ -345,24 +361,24 @@ export class LedgerCache {
  * its saved ledger is behind (`ledger_at`), so a run that dies first leaves a lane that is
  * re-projected from the start, never one continued with a ledger that lacks entries.
  */
-export class MemoryLedger extends LedgerCache {
+export class MemoryLedger implements LaneLedger {
   private readonly entries = new Map<string, EmailState>();
 
-  override async fill(): Promise<void> {}
+  async fill(): Promise<void> {}
 
-  override certainlyAbsent(id: string): boolean {
+  certainlyAbsent(id: string): boolean {
     return !this.entries.has(id);
   }
 
-  override get(id: string): EmailState | undefined {
+  get(id: string): EmailState | undefined {
     return this.entries.get(id);
   }
 
-  override set(id: string, v: EmailState | null): void {
+  set(id: string, v: EmailState | null): void {
     if (v) this.entries.set(id, v);
   }
 
-  override commit(changed: Map<string, EmailState>): void {
+  commit(changed: Map<string, EmailState>): void {
     for (const [id, s] of changed) this.entries.set(id, s);
   }
 

@@ -16,7 +16,7 @@ import { EVENTS_CHANNEL } from '../../streams/postgres/append';
 import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
-import { LedgerCache, MemoryLedger, saveMemoryLedger, usesLedger } from './ledger';
+import { LaneLedger, LedgerCache, MemoryLedger, saveMemoryLedger, usesLedger } from './ledger';
 import { HeldLocks, Lane, lockProjections, ProjectionBusyError, resolveLanes, ShardSpec, shardKey, watchLockConnection } from './lanes';
 import './pgTypes';
 import { transaction } from './sql';
@@ -163,7 +163,7 @@ export interface LaneApplierOptions {
    * or for a memory ledger (which cannot be read back) keeps it, unless `inDoubt` (the lane may
    * have moved without it: a COMMIT whose outcome is unknown, another writer), when it throws.
    */
-  cache(lane: Lane): LedgerCache;
+  cache(lane: Lane): LaneLedger;
   resetCache(lane: Lane, inDoubt: boolean): void;
   /** More writes in the batch's transaction, after the checkpoint (a Kafka source's offset). */
   record?: (client: PoolClient, lane: Lane, position: bigint) => Promise<void>;
@@ -343,10 +343,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     };
     const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
 
-    let caches = new Map<string, LedgerCache>();
+    let caches = new Map<string, LaneLedger>();
     let refs = new Map<string, LaneRef>();
     /** A lane's ledger cache: its whole ledger in memory when it starts at 0 and `memoryLedgerLimit` asks for that. */
-    const cacheFor = async (l: Lane): Promise<LedgerCache> => {
+    const cacheFor = async (l: Lane): Promise<LaneLedger> => {
       if (o.memoryLedgerLimit !== undefined && l.position === 0n && usesLedger(l.projections)) {
         // The lane's row says its saved ledger stays at 0 until saveMemoryLedger runs.
         const marked = await o.pool.query(`UPDATE floe.projection_lanes SET ledger_at = 0 WHERE lane = $1 AND shard = $2 AND position = 0`, [l.lane, l.shard]);

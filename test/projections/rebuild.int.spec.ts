@@ -147,6 +147,37 @@ describe('rebuilds (PostgreSQL)', function () {
     });
   });
 
+  describe('a reader holding the live table when the swap comes', () => {
+    const h = useStore();
+    it('waits it out: the swap lets go at its lock timeout, catches up and tries again until it gets through', async () => {
+      await appendLines(h.store, lines.slice(0, half));
+      await projectAll(h, { projections: [campaignAnalytics] });
+      const before = await tableRows(h.pool, 'campaign_analytics');
+      // An analyst's long transaction: it holds the table until told to finish, after the first refused swap.
+      const reader = await h.pool.connect();
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM campaign_analytics');
+      const logs: string[] = [];
+      let finished: Promise<unknown> | undefined;
+      try {
+        const r = await rebuild({
+          pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics, swapLockTimeoutMs: 200,
+          log: (m) => {
+            logs.push(m);
+            if (/did not get through/.test(m)) finished ??= new Promise((res) => setTimeout(res, 500)).then(() => reader.query('COMMIT'));
+          },
+        });
+        expect(r.swapped).to.include('campaign_analytics');
+      } finally {
+        await finished;
+        reader.release();
+      }
+      const refused = logs.filter((m) => m.includes('the swap of campaign_analytics did not get through (canceling statement due to lock timeout)'));
+      expect(refused.length, logs.join('\n')).to.be.greaterThan(1); // the reader outlasted more than one attempt
+      expectSameRows('campaign_analytics', await tableRows(h.pool, 'campaign_analytics'), before);
+    });
+  });
+
   describe('one period', () => {
     const h = useStore();
     it('rebuilds only that month’s partitions; other months stay byte-identical', async () => {

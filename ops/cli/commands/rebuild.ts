@@ -19,7 +19,9 @@ advancing. When the shadow has caught up, one short transaction locks the live t
 swaps the shadows in (readers wait a moment, never see a half-built or empty table), drops
 the old tables, and hands the projection's checkpoint over; a running floe project picks
 the projection up from there by itself. The rebuilt projection keeps a lane of its own
-(floe project then reads the store once per lane).
+(floe project then reads the store once per lane). A reader's long transaction on the live
+tables holds the swap back: after 10 s waiting for their locks it lets go, catches up and
+tries again (up to 20 times, each said on stderr).
 
   --period YYYY-MM   rebuild only that month: the shadow stops exactly at the live
                      checkpoint and only that month's partition of each partitioned table
