@@ -11,7 +11,7 @@ import type { RecordedEvent } from '../../streams/envelope';
 import { decodeRows, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, describe, FoldError, type DeadLetter } from './batch';
-import { lockProjections, watchLockConnection } from './lanes';
+import { lockLaneLayout, lockProjections, watchLockConnection } from './lanes';
 import { isTransient } from './runner';
 import type { AnyProjection } from './types';
 
@@ -89,21 +89,15 @@ export async function retryDeadLetters(
   }
   for (const letters of byLane.values()) {
     const { lane, shard } = letters[0];
-    const { rows } = await pool.query<{ projection: string }>(
-      'SELECT projection FROM floe.projection_checkpoints WHERE lane = $1 AND shard = $2',
-      [lane, shard],
-    );
-    const members = projections.filter((p) => rows.some((r) => r.projection === p.name));
-    // A lane holding a projection this process does not fold (a rebuild's shadow), or whose
-    // email ledger is kept in memory by its run (not saved yet): its own run is the one to
-    // apply anything to it.
-    const { rows: laneRow } = await pool.query<{ ledger_at: string | null }>('SELECT ledger_at FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane, shard]);
-    const foreign = rows.filter((r) => !members.some((p) => p.name === r.projection)).map((r) => r.projection);
-    if (foreign.length || laneRow[0]?.ledger_at != null) {
-      const why = foreign.length ? `its lane folds ${foreign.join(', ')} (a rebuild)` : 'its lane keeps its email ledger in memory (a rebuild running, or stopped before saving it)';
+    const skip = (why: string) => {
       for (const d of letters) result.skipped.push({ eventId: d.eventId, error: `not retried: ${why}; ${d.error}` });
+    };
+    const state = await laneState(pool, lane, shard, projections);
+    if (state.refused) {
+      skip(state.refused);
       continue;
     }
+    const members = state.members;
     const lockClient = await pool.connect();
     const locks = watchLockConnection(lockClient, `lane ${lane} (shard ${shard})`);
     let release: (() => Promise<void>) | undefined;
@@ -112,12 +106,21 @@ export async function retryDeadLetters(
       const events = await loadEvents(pool, schemas, letters.map((l) => l.position));
       const dead = new Map<string, DeadLetter>();
       const ref = { lane, shard, projections: members, table: (_p: AnyProjection, t: string) => t };
-      /** Apply in one transaction; a fold that throws leaves its event dead and the rest is tried again. */
+      /**
+       * Apply in one transaction; a fold that throws leaves its event dead and the rest is tried
+       * again. The transaction holds the shard's lane layout, so a rebuild's swap cannot move a
+       * member to another lane under it: one that did before it got the lock is found here, and
+       * the lane is left (LaneChangedError).
+       */
       const apply = async (batch: RecordedEvent[]): Promise<void> => {
         for (;;) {
           const client: PoolClient = await pool.connect();
           try {
             await client.query('BEGIN');
+            await lockLaneLayout(client, shard);
+            const now = await laneState(client, lane, shard, projections);
+            const moved = now.refused ?? (sameNames(now.members, members) ? undefined : `its projections are now ${names(now.members)}, not ${names(members)} (a rebuild swapped meanwhile): run it again`);
+            if (moved) throw new LaneChangedError(moved);
             await client.query(
               'UPDATE floe.dead_letters SET resolved_at = now() WHERE lane = $1 AND shard = $2 AND event_id = ANY($3::uuid[])',
               [lane, shard, batch.map((e) => e.id)],
@@ -138,6 +141,10 @@ export async function retryDeadLetters(
       try {
         await apply(events);
       } catch (e) {
+        if (e instanceof LaneChangedError) {
+          skip(e.message);
+          continue;
+        }
         if (isTransient(e) || locks.lost()) throw e; // the database, not the events: retry later
         // A write failed and no fold is to blame: one event at a time, in order; the one that
         // fails again stays dead with the new error (and one more attempt).
@@ -145,7 +152,7 @@ export async function retryDeadLetters(
           try {
             await apply([event]);
           } catch (again) {
-            if (isTransient(again) || locks.lost()) throw again;
+            if (isTransient(again) || locks.lost() || again instanceof LaneChangedError) throw again;
             dead.set(event.id, { event, projection: null, error: describe(again), retriable: true });
             await apply([event]);
           }
@@ -159,6 +166,32 @@ export async function retryDeadLetters(
     }
   }
   return result;
+}
+
+class LaneChangedError extends Error {}
+
+const names = (ps: readonly AnyProjection[]) => ps.map((p) => p.name).sort().join(', ') || 'none';
+const sameNames = (a: readonly AnyProjection[], b: readonly AnyProjection[]) => names(a) === names(b);
+
+/**
+ * The registered projections a lane folds, or why its dead letters are not this process's to
+ * retry: a lane holding a projection it does not fold (a rebuild's shadow), or whose email
+ * ledger is kept in memory by its run (not saved yet); its own run is the one to apply
+ * anything to it.
+ */
+async function laneState(
+  db: Pool | PoolClient,
+  lane: string,
+  shard: string,
+  projections: readonly AnyProjection[],
+): Promise<{ members: AnyProjection[]; refused?: string }> {
+  const { rows } = await db.query<{ projection: string }>('SELECT projection FROM floe.projection_checkpoints WHERE lane = $1 AND shard = $2', [lane, shard]);
+  const members = projections.filter((p) => rows.some((r) => r.projection === p.name));
+  const foreign = rows.filter((r) => !members.some((p) => p.name === r.projection)).map((r) => r.projection);
+  if (foreign.length) return { members, refused: `its lane folds ${foreign.join(', ')} (a rebuild)` };
+  const { rows: laneRow } = await db.query<{ ledger_at: string | null }>('SELECT ledger_at FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane, shard]);
+  if (laneRow[0]?.ledger_at != null) return { members, refused: 'its lane keeps its email ledger in memory (a rebuild running, or stopped before saving it)' };
+  return { members };
 }
 
 const loadEvents = async (pool: Pool, schemas: SchemaResolver, positions: bigint[]): Promise<RecordedEvent[]> =>

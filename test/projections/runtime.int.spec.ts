@@ -357,6 +357,66 @@ describe('projection runtime (PostgreSQL)', function () {
     });
   });
 
+  describe('dead letters retried while a rebuild swaps their projection into another lane', () => {
+    const h = useStore();
+    it('are left alone once the lane has changed, never applied to the lane the projection left', async () => {
+      await h.pool.query('CREATE TABLE test_open_counts (tenant_id text PRIMARY KEY, n int NOT NULL)');
+      await appendLines(h.store, workload(OPTS).lines);
+      const { rows: [{ event_id: poison }] } = await h.pool.query(`SELECT event_id FROM floe.events WHERE type = 'email.opened' ORDER BY global_position OFFSET 100 LIMIT 1`);
+      let failing = true;
+      const opens: Projection<Rows> = {
+        name: 'test_open_counts',
+        version: 1,
+        tables: ['test_open_counts'],
+        types: ['email.opened'],
+        begin: () => new Rows(2),
+        fold(acc, f) {
+          if (failing && f.event.id === poison) throw new Error('fold refuses this event');
+          acc.push(f.event.tenantId, 1);
+        },
+        write: (acc, tx) =>
+          upsert(tx.client, tx.table('test_open_counts'), [{ name: 'tenant_id', type: 'text' }, { name: 'n', type: 'int' }], groupCounts(acc), {
+            conflict: ['tenant_id'],
+            update: { n: 'cur.n + EXCLUDED.n' },
+          }).then(() => undefined),
+      };
+      await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [opens], untilCaughtUp: true, backoffMs: 1 });
+      const letter = (await listDeadLetters(h.pool)).find((d) => d.projection === 'test_open_counts')!;
+      expect(letter.eventId).to.equal(poison);
+      failing = false;
+      const total = async () => Number((await h.pool.query('SELECT coalesce(sum(n), 0) AS n FROM test_open_counts')).rows[0].n);
+      const before = await total();
+
+      // The swap's transaction holds the shard's lane layout while the retry gets ready.
+      const swap = await h.pool.connect();
+      try {
+        await swap.query('BEGIN');
+        await swap.query(`SELECT pg_advisory_xact_lock(hashtextextended('floe.lanes@0/1', 0))`);
+        const retry = retryDeadLetters(h.pool, h.store.schemas, [opens]);
+        for (let i = 0; i < 200; i++) {
+          const { rows } = await h.pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+          if (rows.length) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        // What a swap does: the projection's checkpoint moves to the rebuilt lane.
+        await swap.query(`INSERT INTO floe.projection_lanes (lane, shard, position) SELECT 'rebuilt-lane', shard, position FROM floe.projection_lanes WHERE lane = $1`, [letter.lane]);
+        await swap.query(`UPDATE floe.projection_checkpoints SET lane = 'rebuilt-lane' WHERE projection = 'test_open_counts'`);
+        await swap.query('COMMIT');
+        const r = await retry;
+        expect(r).to.include({ retried: 0, resolved: 0 });
+        expect(r.skipped.filter((x) => !x.error.startsWith('tenant mismatch'))).to.deep.equal([
+          { eventId: poison, error: `not retried: its projections are now none, not test_open_counts (a rebuild swapped meanwhile): run it again; ${letter.error}` },
+        ]);
+      } finally {
+        await swap.query('ROLLBACK').catch(() => undefined);
+        swap.release();
+      }
+      expect(await total(), 'nothing applied').to.equal(before);
+      const { rows: still } = await h.pool.query(`SELECT resolved_at FROM floe.dead_letters WHERE event_id = $1`, [poison]);
+      expect(still, 'still open').to.deep.equal([{ resolved_at: null }]);
+    });
+  });
+
   describe('progress', () => {
     const h = useStore();
     it('counts the events left to fold from each lane, and from 0 for a projection never projected', async () => {
