@@ -293,23 +293,7 @@ describe('projection runtime (PostgreSQL)', function () {
     const h = useStore();
     let poison: string | undefined;
     let failing = true;
-    // A projection that counts events per tenant and throws on one chosen event while `failing`.
-    const counting: Projection<Rows> = {
-      name: 'test_event_counts',
-      version: 1,
-      tables: ['test_event_counts'],
-      types: ['email.opened', 'email.clicked'],
-      begin: () => new Rows(2),
-      fold(acc, f) {
-        if (failing && f.event.id === poison) throw new Error('fold refuses this event');
-        acc.push(f.event.tenantId, 1);
-      },
-      write: (acc, tx) =>
-        upsert(tx.client, tx.table('test_event_counts'), [{ name: 'tenant_id', type: 'text' }, { name: 'n', type: 'int' }], groupCounts(acc), {
-          conflict: ['tenant_id'],
-          update: { n: 'cur.n + EXCLUDED.n' },
-        }).then(() => undefined),
-    };
+    const counting = tenantCounts('test_event_counts', ['email.opened', 'email.clicked'], (id) => failing && id === poison);
     const total = async () => Number((await h.pool.query('SELECT coalesce(sum(n), 0) AS n FROM test_event_counts')).rows[0].n);
 
     it('dead-letters the event whose fold throws, projects the rest, and applies it once on retry', async () => {
@@ -364,22 +348,7 @@ describe('projection runtime (PostgreSQL)', function () {
       await appendLines(h.store, workload(OPTS).lines);
       const { rows: [{ event_id: poison }] } = await h.pool.query(`SELECT event_id FROM floe.events WHERE type = 'email.opened' ORDER BY global_position OFFSET 100 LIMIT 1`);
       let failing = true;
-      const opens: Projection<Rows> = {
-        name: 'test_open_counts',
-        version: 1,
-        tables: ['test_open_counts'],
-        types: ['email.opened'],
-        begin: () => new Rows(2),
-        fold(acc, f) {
-          if (failing && f.event.id === poison) throw new Error('fold refuses this event');
-          acc.push(f.event.tenantId, 1);
-        },
-        write: (acc, tx) =>
-          upsert(tx.client, tx.table('test_open_counts'), [{ name: 'tenant_id', type: 'text' }, { name: 'n', type: 'int' }], groupCounts(acc), {
-            conflict: ['tenant_id'],
-            update: { n: 'cur.n + EXCLUDED.n' },
-          }).then(() => undefined),
-      };
+      const opens = tenantCounts('test_open_counts', ['email.opened'], (id) => failing && id === poison);
       await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [opens], untilCaughtUp: true, backoffMs: 1 });
       const letter = (await listDeadLetters(h.pool)).find((d) => d.projection === 'test_open_counts')!;
       expect(letter.eventId).to.equal(poison);
@@ -481,6 +450,26 @@ describe('projection runtime (PostgreSQL)', function () {
     });
   });
 });
+
+/** A projection that counts events of `types` per tenant into `table`; its fold throws on the events `refuses` names. */
+function tenantCounts(table: string, types: string[], refuses: (eventId: string) => boolean): Projection<Rows> {
+  return {
+    name: table,
+    version: 1,
+    tables: [table],
+    types,
+    begin: () => new Rows(2),
+    fold(acc, f) {
+      if (refuses(f.event.id)) throw new Error('fold refuses this event');
+      acc.push(f.event.tenantId, 1);
+    },
+    write: (acc, tx) =>
+      upsert(tx.client, tx.table(table), [{ name: 'tenant_id', type: 'text' }, { name: 'n', type: 'int' }], groupCounts(acc), {
+        conflict: ['tenant_id'],
+        update: { n: 'cur.n + EXCLUDED.n' },
+      }).then(() => undefined),
+  };
+}
 
 function groupCounts(acc: Rows): unknown[][] {
   const m = new Map<string, number>();
