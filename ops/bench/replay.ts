@@ -6,19 +6,25 @@
  */
 import { Client } from 'pg';
 import type { PreparedStore } from './projection';
-import { floeChild, Log, median, projectSummary, withCopy } from './shared';
+import { floeChild, Log, median, projectSummary, serverCpuSeconds, withCopy } from './shared';
 
 export interface ReplayResult {
   events: number;
-  rebuild: { seconds: number[]; median: number; rate: number };
+  /**
+   * `cpu` and `serverCpu`: CPU seconds of the rebuild's process and of PostgreSQL's processes
+   * (0 when the server is not on this machine), medians.
+   */
+  rebuild: { seconds: number[]; median: number; rate: number; cpu: number; serverCpu: number };
   periodRebuild: { period: string; seconds: number[]; median: number };
   recompute: { tenant: string; tenantEvents: number; period: string; seconds: number[]; median: number };
 }
 
-async function timed(url: string, args: string[]): Promise<{ seconds: number; out: string }> {
+async function timed(url: string, args: string[]): Promise<{ seconds: number; out: string; cpu: number; serverCpu: number }> {
+  const server0 = serverCpuSeconds();
   const r = await floeChild(url, args).done;
+  const serverCpu = serverCpuSeconds() - server0;
   if (r.code !== 0) throw new Error(`floe ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.err.trim().split('\n').slice(-3).join(' | ')}`);
-  return { seconds: r.wallSeconds, out: r.out };
+  return { seconds: r.wallSeconds, out: r.out, cpu: r.cpuSeconds, serverCpu };
 }
 
 export async function benchReplay(store: PreparedStore, runs: number, log: Log): Promise<ReplayResult> {
@@ -45,17 +51,22 @@ export async function benchReplay(store: PreparedStore, runs: number, log: Log):
         await c.end();
       }
       const rebuild: number[] = [];
+      const cpu: number[] = [];
+      const serverCpu: number[] = [];
       const period: number[] = [];
       const recompute: number[] = [];
       for (let i = 0; i < runs; i++) {
         log(`replay: run ${i + 1}/${runs}`);
-        rebuild.push((await timed(url, ['rebuild', 'campaign_analytics', '--json'])).seconds);
+        const whole = await timed(url, ['rebuild', 'campaign_analytics', '--json']);
+        rebuild.push(whole.seconds);
+        cpu.push(whole.cpu);
+        serverCpu.push(whole.serverCpu);
         period.push((await timed(url, ['rebuild', 'campaign_analytics', '--period', busiest, '--json'])).seconds);
         recompute.push((await timed(url, ['billing', 'recompute', '--tenant', tenant, '--period', month, '--json'])).seconds);
       }
       return {
         events: store.events,
-        rebuild: { seconds: rebuild, median: median(rebuild), rate: store.events / median(rebuild) },
+        rebuild: { seconds: rebuild, median: median(rebuild), rate: store.events / median(rebuild), cpu: median(cpu), serverCpu: median(serverCpu) },
         periodRebuild: { period: busiest, seconds: period, median: median(period) },
         recompute: { tenant, tenantEvents, period: month, seconds: recompute, median: median(recompute) },
       };

@@ -53,6 +53,8 @@ describe('floe bench (smoke)', function () {
 
     expect(s.replay.rebuild.seconds).to.have.length(1);
     expect(s.replay.rebuild.median).to.be.greaterThan(0);
+    expect(s.replay.rebuild.cpu, 'the rebuild process used CPU').to.be.greaterThan(0);
+    if (/@(127\.0\.0\.1|localhost)[:/]/.test(url)) expect(s.replay.rebuild.serverCpu).to.be.greaterThan(0);
     expect(s.replay.periodRebuild.period).to.match(/^\d{4}-\d{2}$/);
     expect(s.replay.recompute.tenantEvents).to.be.greaterThan(0);
     expect(s.replay.recompute.median).to.be.greaterThan(0);
