@@ -223,7 +223,7 @@ the bench stopped serialising every event a second time to measure its size).
 The COPY is index maintenance: \`floe.events\` carries five indexes (primary key, unique event
 id, unique (stream, stream position), tenant, type). Appending pre-encoded events the same
 way, 57,000 events/s with all five, 65,000 without the type index, 67,000 without the tenant
-index and 74,000 without either (medians of 3, one run, 2026-12-05); DESIGN §4 asks for both.
+index and 74,000 without either (medians of 3, one run, 2026-12-05); the store's reads by tenant and by type use them.
 What is left is CPU: the COPY's backend, the next batch's lookup and Node.js preparing the
 batch after it share the 2 cores. Encoding the COPY rows before the lock (positions patched in
 under it) took the last Node.js work out of the lock but measured no faster (A/B, 3×3 runs):

@@ -3,7 +3,7 @@
  * checking one line (a prepared event, or a reject naming the line, type, id and fields).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Catalog } from '../../schemas';
 import { isFloeError, ValidationError, ValidationIssue } from '../../schemas/errors';
 import { MAX_EVENT_BYTES, prepareEvent, PreparedEvent } from '../../streams/prepare';
+import { UsageError } from './args';
 
 export interface Line {
   no: number;
@@ -23,6 +24,14 @@ export interface Reject {
   type?: string;
   errors: ValidationIssue[];
   input: string;
+}
+
+/** Refuse (exit 2, named) an input that is neither `-` (stdin) nor an existing file, before anything starts. */
+export function checkInputFile(source: string): void {
+  if (source === '-') return;
+  const stat = statSync(source, { throwIfNoEntry: false });
+  if (!stat) throw new UsageError(`${source}: no such file (give an NDJSON file, or - for standard input)`);
+  if (!stat.isFile()) throw new UsageError(`${source} is not a file`);
 }
 
 /** Numbered non-empty lines of FILE, or of stdin for `-`. */

@@ -6,6 +6,8 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { defaultCatalog, encode, validatePayload } from '../../schemas';
@@ -120,6 +122,31 @@ describe('kafka ingest (real broker)', function () {
     const again = await ingestUntilIdle(db.url, topic, 'g-once-2');
     expect(again).to.include({ appended: 0, duplicates: events.length + 3 });
     await expectStoredOnce([...events, ...avro]);
+  });
+
+  it('takes what floe kafka produce sends: the lines of an NDJSON file, keyed by tenant; a bad line goes to the DLQ', async () => {
+    const topic = k.unique('ingest.produce');
+    await k.createTopic(topic, 3);
+    const events = workload(db.url, 12, 60).map((e) => ({ ...e, tenantId: `produced-${e.tenantId}` }));
+    const file = path.join(os.tmpdir(), `floe-produce-${process.pid}.ndjson`);
+    writeFileSync(file, [...events.map((e) => JSON.stringify(e)), '{"type": "email.sent", not json', ''].join('\n'));
+    const sent = floe(db.url, ['kafka', 'produce', file, '--topic', topic, '--json']);
+    expect(sent.code, sent.err).to.equal(0);
+    expect(JSON.parse(sent.out)).to.include({ produced: events.length + 1, topic });
+    // Keyed by tenant: each tenant's events are on one partition, in file order.
+    const messages = await k.consume(topic, events.length + 1);
+    const partitionOf = new Map<string, Set<number>>();
+    for (const m of messages.filter((x) => x.key)) partitionOf.set(m.key!.toString(), (partitionOf.get(m.key!.toString()) ?? new Set()).add(m.partition));
+    expect([...partitionOf.keys()].sort()).to.deep.equal([...new Set(events.map((e) => e.tenantId))].sort());
+    for (const [tenant, partitions] of partitionOf) expect([...partitions], tenant).to.have.length(1);
+    expect(messages.filter((x) => !x.key).map((x) => x.value!.toString())).to.deep.equal(['{"type": "email.sent", not json']);
+
+    const r = await ingestUntilIdle(db.url, topic, 'g-produce');
+    expect(r).to.include({ messages: events.length + 1, appended: events.length, deadLettered: 1 });
+    await expectStoredOnce(events);
+    const missing = floe(db.url, ['kafka', 'produce', '/nonexistent/events.ndjson', '--topic', topic]);
+    expect(missing.code).to.equal(2);
+    expect(missing.err).to.contain('/nonexistent/events.ndjson: no such file');
   });
 
   it('derives the id of an id-less message from (topic, partition, offset)', async () => {

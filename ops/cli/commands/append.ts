@@ -5,7 +5,7 @@ import type { AppendResult } from '../../../streams/store';
 import type { PostgresEventStore } from '../../../streams/postgres';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
-import { checkLine, contentDigest, describeReject, isReject, readLines, Reject, spoolStdin } from '../lines';
+import { checkInputFile, checkLine, contentDigest, describeReject, isReject, readLines, Reject, spoolStdin } from '../lines';
 import { Progress } from '../progress';
 
 const MAX_REPORTED = 20;
@@ -58,11 +58,7 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
     const batchSize = intOption(p, 'batch-size', 1000, 1);
     const rejectsPath = stringOption(p, 'rejects');
     const source = p.positionals[0] ?? '-';
-    if (source !== '-') {
-      const stat = statSync(source, { throwIfNoEntry: false });
-      if (!stat) throw new UsageError(`${source}: no such file (give an NDJSON file, or - for standard input)`);
-      if (!stat.isFile()) throw new UsageError(`${source} is not a file`);
-    }
+    checkInputFile(source);
     const keepBytes = keepCheckedBytes();
     if (rejectsPath && source !== '-' && sameFile(source, rejectsPath)) {
       throw new UsageError(`--rejects ${rejectsPath} is the input file: writing rejects there would destroy the input`);

@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, () => Command> = {
   'dead-letters retry': () => (require('./deadLetters') as typeof import('./deadLetters')).deadLettersRetry,
   'schemas list': () => (require('./schemas') as typeof import('./schemas')).schemasList,
   'schemas check': () => (require('./schemas') as typeof import('./schemas')).schemasCheck,
+  'kafka produce': () => (require('./kafka') as typeof import('./kafka')).kafkaProduce,
   'kafka ingest': () => (require('./kafka') as typeof import('./kafka')).kafkaIngest,
   'kafka publish': () => (require('./kafka') as typeof import('./kafka')).kafkaPublish,
   'db url': () => (require('./db') as typeof import('./db')).dbUrl,

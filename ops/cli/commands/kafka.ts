@@ -1,7 +1,8 @@
-/** `floe kafka ingest` and `floe kafka publish`: the Kafka transport (streams/kafka/). */
+/** `floe kafka produce`, `floe kafka ingest` and `floe kafka publish`: the Kafka transport (streams/kafka/). */
 import { DEFAULT_EVENTS_TOPIC, DEFAULT_INGEST_CHUNK, DEFAULT_INGEST_TOPIC, DEFAULT_PARTITIONS_AT_ONCE, dlqTopicOf, ingest, IngestStats, publish } from '../../../streams/kafka';
 import { openKafka } from '../../kafka/brokers';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
+import { checkInputFile, readLines } from '../lines';
 import { openContext } from '../context';
 import { Progress } from '../progress';
 import { untilStopped } from '../signals';
@@ -9,6 +10,74 @@ import { untilStopped } from '../signals';
 const KAFKA_ENV = `
 Kafka: KAFKA_BROKERS=host:port[,…]; without it, the development broker of
 ops/kafka/broker when it runs (ops/kafka/broker start).`;
+
+/** Messages per send of `floe kafka produce`. */
+const PRODUCE_BATCH = 1000;
+
+export const kafkaProduce: Command = {
+  usage: 'kafka produce FILE|- [--topic T] [--partitions P] [--json]',
+  positionals: 1,
+  summary: 'Send NDJSON events (as floe append takes them) to a Kafka topic (floe.ingest), as a producer would',
+  options: { topic: { type: 'string' }, partitions: { type: 'string' }, json: { type: 'boolean' } },
+  help: `
+Sends each non-empty line of FILE (- for stdin) as one JSON message to TOPIC (default
+${DEFAULT_INGEST_TOPIC}), the form floe kafka ingest reads: the line is the message value as it
+is, and its tenantId is the key (so a tenant's events keep their order on one partition; a
+line that is not JSON gets no key). Nothing is checked here: that is floe kafka ingest's job,
+which sends what it refuses to the dead-letter topic with the reason. What a tracking
+producer does, for trying ingest out: floe generate --emails 1000 | floe kafka produce -
+Idempotent producer, acks from all in-sync replicas, ${PRODUCE_BATCH.toLocaleString('en-US')} messages a send.
+
+  --partitions P   partitions when the topic is created (default: the broker's num.partitions)
+  --json           print one JSON line at the end: {"produced","topic","seconds"}
+${KAFKA_ENV}
+Exit codes: 0 done, 1 failure, 2 usage.`,
+  async run(p, io) {
+    const file = p.positionals[0];
+    if (!file) throw new UsageError('kafka produce needs a file of NDJSON events, or - for stdin');
+    const topic = stringOption(p, 'topic') ?? DEFAULT_INGEST_TOPIC;
+    const partitions = p.values.partitions === undefined ? undefined : intOption(p, 'partitions', 1, 1);
+    checkInputFile(file);
+    const kafka = openKafka((l) => io.err(l), 'floe-produce');
+    const started = Date.now();
+    let produced = 0;
+    try {
+      await kafka.ensureTopics([{ topic, partitions }]);
+      const producer = await kafka.producer({ idempotent: true });
+      try {
+        let batch: Array<{ key: string | null; value: string }> = [];
+        const send = async () => {
+          await producer.send(topic, batch);
+          produced += batch.length;
+          batch = [];
+        };
+        for await (const line of readLines(file)) {
+          batch.push({ key: tenantOf(line.text), value: line.text });
+          if (batch.length === PRODUCE_BATCH) await send();
+        }
+        if (batch.length) await send();
+      } finally {
+        await producer.close();
+      }
+      const seconds = Number(((Date.now() - started) / 1000).toFixed(3));
+      if (p.values.json) io.out(toJson({ produced, topic, seconds }));
+      else io.err(`produced ${produced.toLocaleString('en-US')} messages to ${topic} in ${seconds.toFixed(1)} s`);
+      return 0;
+    } finally {
+      await kafka.close();
+    }
+  },
+};
+
+/** The tenantId of an NDJSON line, or null when it has none (the broker then picks a partition). */
+function tenantOf(text: string): string | null {
+  try {
+    const o = JSON.parse(text) as { tenantId?: unknown };
+    return typeof o?.tenantId === 'string' ? o.tenantId : null;
+  } catch {
+    return null;
+  }
+}
 
 export const kafkaIngest: Command = {
   usage: 'kafka ingest [--topic T] [--dlq-topic D] [--group G] [--batch-size N] [--concurrency N] [--session-timeout-ms MS] [--until-idle] [--json]',

@@ -11,7 +11,8 @@ export const status: Command = {
 One line per projection and shard (kafka:TOPIC/P for a partition of floe project --source
 kafka): its version, position, lag (head position minus its position), the events its lane
 holds parked, its lane's open dead letters, and the later email.sent of emails already
-counted that its lane ignored (counted nowhere, DESIGN §5) while the projection was in it.
+counted that its lane ignored (counted nowhere: see Counting rules in the README) while the
+projection was in it (a projection that joined the lane later shows fewer).
 
   --json   one JSON object: {"database","head":{"position","count"},"schemas",
            "projections":[{"name","version","shard","position","lag","parked","deadLetters","ignoredSends","kafka"?}]}
