@@ -41,7 +41,40 @@ export function parse(argv: string[], options: Options = {}): Parsed {
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(parseError(e as Error & { code?: string }, argv));
+  }
+}
+
+/** node's parseArgs messages, said for this CLI: the option named, and what to write instead. */
+function parseError(e: Error & { code?: string }, argv: string[]): string {
+  const option = /'(-[^' ]+)/.exec(e.message)?.[1];
+  if (!option) return e.message;
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /ambiguous/.test(e.message)) {
+    const value = argv[argv.indexOf(option) + 1];
+    return `${option} ${value}: a value that starts with '-' reads as an option; write ${option}=${value}`;
+  }
+  if (/argument missing/.test(e.message)) return `${option} needs a value`;
+  if (/does not take an argument/.test(e.message)) return `${option} takes no value`;
+  return e.message;
+}
+
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory (or it lies under a file)',
+  EISDIR: 'is a directory',
+  EACCES: 'permission denied',
+  EEXIST: 'exists and is not a directory',
+};
+
+/** `open(path)`, with a usage error naming the option and what is wrong with its path when the file system refuses. */
+export function withPath<T>(option: string, file: string, open: (file: string) => T): T {
+  try {
+    return open(file);
+  } catch (e) {
+    const reason = FS_REASONS[(e as { code?: string }).code ?? ''];
+    if (!reason) throw e;
+    throw new UsageError(`${option} ${file}: ${reason}`);
   }
 }
 

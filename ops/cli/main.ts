@@ -75,7 +75,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 }
 
 /** Errors in what the user typed (exit 2, as usage errors), not failures of the work (exit 1). */
-const BAD_INPUT_CODES = new Set(['BAD_PERIOD', 'UNKNOWN_PROJECTION', 'INVALID_ARGUMENT', 'NOT_PARTITIONED', 'UNKNOWN_TENANT', 'PERIOD_NOT_ENDED', 'UNKNOWN_TOPIC']);
+const BAD_INPUT_CODES = new Set(['BAD_PERIOD', 'FLOE_HOME', 'UNKNOWN_PROJECTION', 'INVALID_ARGUMENT', 'NOT_PARTITIONED', 'UNKNOWN_TENANT', 'PERIOD_NOT_ENDED', 'UNKNOWN_TOPIC']);
 function badInput(e: unknown): boolean {
   if (isFloeError(e)) return BAD_INPUT_CODES.has(e.code);
   // A file or directory named on the command line that is missing, a directory, or not allowed.

@@ -159,7 +159,13 @@ export async function ensureEmbeddedPostgres(log: (m: string) => void = () => {}
   const home = floeHome();
   const dataDir = path.join(home, 'pg');
   const stateFile = path.join(home, 'embedded.json');
-  fs.mkdirSync(home, { recursive: true });
+  try {
+    fs.mkdirSync(home, { recursive: true });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR' && code !== 'EACCES') throw e;
+    throw new FloeError('FLOE_HOME', `the embedded database lives in FLOE_HOME, and ${home} cannot be that directory (${code === 'EACCES' ? 'permission denied' : 'a file is in the way'}): set FLOE_HOME to a directory, or DATABASE_URL to a server`);
+  }
   return withLock(path.join(home, 'pg.lock'), async () => {
     const bin = binaries();
     const id = serverIdentity();

@@ -89,6 +89,10 @@ const rememberingPartitioner: ICustomPartitioner = () => {
 };
 
 export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
+  const encoder = process.env.FLOE_KAFKA_ENCODER;
+  if (encoder && encoder !== 'floe' && encoder !== 'kafkajs') {
+    throw new FloeError('INVALID_ARGUMENT', `FLOE_KAFKA_ENCODER must be floe (the default) or kafkajs, not ${JSON.stringify(encoder)}`);
+  }
   installProduceEncoder(); // kafkajs' produce requests, encoded several times faster (kafkajsProduce.ts)
   const write = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const level = options.logLevel ?? (process.env.FLOE_KAFKA_LOG || 'warn');

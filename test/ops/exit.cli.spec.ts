@@ -4,7 +4,7 @@
  * `head` ends the command quietly.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -32,6 +32,13 @@ describe('floe exit codes', function () {
     [['append', '/nonexistent/events.ndjson'], /nonexistent/],
     [['status', '--json', 'extra'], /unexpected argument "extra"/],
     [['generate', '--emails', '10', '--truth', '/nonexistent/truth.ndjson'], /nonexistent/],
+    [['status', '--bogus'], /^floe status: unknown option --bogus$/m],
+    [['generate', '--emails', '-5'], /--emails -5: a value that starts with '-' reads as an option; write --emails=-5/],
+    [['generate', '--emails=-5'], /--emails must be an integer >= 0, got "-5"/],
+    [['read', '--from'], /--from needs a value/],
+    [['status', '--json=yes'], /--json takes no value/],
+    [['schemas', 'check', '--dir', 'README.md'], /--dir README.md: not a directory/],
+    [['append', 'package.json', '--rejects', '/nonexistent/rejects.ndjson'], /--rejects \/nonexistent\/rejects.ndjson: no such file or directory/],
   ] as Array<[string[], RegExp]>) {
     it(`exits 2 for bad input: floe ${args.join(' ')}`, function () {
       if (!db.url) return this.skip();
@@ -41,6 +48,15 @@ describe('floe exit codes', function () {
       expect(r.err).to.not.match(/\n\s+at /, 'no stack trace');
     });
   }
+
+  it('names FLOE_HOME when it is not a directory, and FLOE_KAFKA_ENCODER when it is not a known encoder (exit 2)', () => {
+    const home = spawnSync(process.execPath, [FLOE, 'db', 'url'], { env: { ...process.env, DATABASE_URL: '', FLOE_HOME: path.join(__dirname, '..', '..', 'package.json') }, encoding: 'utf8' });
+    expect(home.status, home.stderr).to.equal(2);
+    expect(home.stderr).to.match(/package\.json cannot be that directory \(a file is in the way\): set FLOE_HOME to a directory/);
+    const encoder = spawnSync(process.execPath, [FLOE, 'kafka', 'produce', 'package.json'], { env: { ...process.env, FLOE_KAFKA_ENCODER: 'bogus', KAFKA_BROKERS: '127.0.0.1:1' }, encoding: 'utf8' });
+    expect(encoder.status, encoder.stderr).to.equal(2);
+    expect(encoder.stderr).to.contain('FLOE_KAFKA_ENCODER must be floe (the default) or kafkajs, not "bogus"');
+  });
 
   it('has --help for the command groups, listing their subcommands', () => {
     for (const group of ['billing', 'dead-letters', 'schemas', 'kafka', 'db']) {

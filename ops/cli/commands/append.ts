@@ -3,7 +3,7 @@ import { EarlierAppendFailedError, EventIdConflictError, WrongExpectedVersionErr
 import type { PreparedEvent } from '../../../streams/prepare';
 import type { AppendResult } from '../../../streams/store';
 import type { PostgresEventStore } from '../../../streams/postgres';
-import { Command, intOption, stringOption, toJson, UsageError } from '../args';
+import { Command, intOption, stringOption, toJson, UsageError, withPath } from '../args';
 import { openContext } from '../context';
 import { checkInputFile, checkLine, contentDigest, describeReject, isReject, readLines, Reject, spoolStdin } from '../lines';
 import { Progress } from '../progress';
@@ -64,7 +64,7 @@ Exit codes: 0 done, 1 failure (database, a refused batch), 2 bad input or usage.
       throw new UsageError(`--rejects ${rejectsPath} is the input file: writing rejects there would destroy the input`);
     }
     // Opened before anything is read or started: a path that cannot be written is a usage error.
-    const rejectsOut = rejectsPath ? createWriteStream('', { fd: openSync(rejectsPath, 'w') }) : undefined;
+    const rejectsOut = rejectsPath ? createWriteStream('', { fd: withPath('--rejects', rejectsPath, (f) => openSync(f, 'w')) }) : undefined;
     const spool = source === '-' && !rejectsPath ? await spoolStdin() : undefined;
     const file = spool?.file ?? source;
     const ctx = await openContext((m) => io.err(m));

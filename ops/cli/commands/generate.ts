@@ -2,7 +2,7 @@ import { createWriteStream, openSync, unlinkSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { WorkloadTruth, writeWorkload } from '../../generate';
 import { writeTruthTables } from '../../generate/oracle/write';
-import { Command, intOption, stringOption, UsageError } from '../args';
+import { Command, intOption, stringOption, UsageError, withPath } from '../args';
 
 export const generate: Command = {
   usage: 'generate [--seed S] [--tenants N] [--emails M] [--start YYYY-MM-DD] [--days D] [--truth FILE]',
@@ -46,7 +46,7 @@ Example: floe generate --seed 7 --tenants 5 --emails 20000 > events.ndjson && fl
     };
     const truthFile = stringOption(p, 'truth');
     // Opened first: a path that cannot be written fails before any event is on stdout.
-    const truthFd = truthFile === undefined ? undefined : openSync(truthFile, 'w');
+    const truthFd = truthFile === undefined ? undefined : withPath('--truth', truthFile, (f) => openSync(f, 'w'));
     const truth = truthFd === undefined ? undefined : new WorkloadTruth();
     // A reader that stops early (`| head`) ends the command quietly, but an oracle of events
     // that were never written would pass for the truth of what was: it goes, and exit is 1.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Catalog } from '../../../schemas';
 import { registeredSchemas, schemaProblems } from '../../../streams/postgres/schemaRegistry';
-import { Command, stringOption, toJson, UsageError } from '../args';
+import { Command, stringOption, toJson, UsageError, withPath } from '../args';
 import { databaseUrl, openPool } from '../../db/connect';
 import { migrate } from '../../db/migrate';
 
@@ -14,7 +14,7 @@ const dirOption = { dir: { type: 'string' as const }, json: { type: 'boolean' as
  */
 async function loadSchemas(dir: string | undefined, log: (m: string) => void) {
   if (dir && !existsSync(dir)) throw new UsageError(`--dir ${dir}: no such directory`);
-  const catalog = Catalog.load(dir ? path.resolve(dir) : undefined);
+  const catalog = dir ? withPath('--dir', dir, (d) => Catalog.load(path.resolve(d))) : Catalog.load();
   if (dir && catalog.types().length === 0) throw new UsageError(`--dir ${dir}: no schema files (<type>.v<version>.avsc) there`);
   const url = await databaseUrl(log);
   await migrate(url, { register: false });
