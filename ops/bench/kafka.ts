@@ -20,9 +20,7 @@ import { defaultCatalog } from '../../schemas';
 import { DEFAULT_INGEST_CHUNK, ingest, KafkaTransport, publish } from '../../streams/kafka';
 import { PostgresEventStore } from '../../streams/postgres';
 import { prepareEvent } from '../../streams/prepare';
-import { databaseUrl } from '../db/connect';
 import { migrate } from '../db/migrate';
-import { openKafka } from '../kafka/brokers';
 import { median, seconds, withDatabase, workloadEvents, type Log } from './shared';
 
 /** Events per append in ingest: the CLI default. */
@@ -222,18 +220,4 @@ export async function benchKafka(o: KafkaBenchOptions): Promise<KafkaBenchResult
     publishSendShare: m('publishSendShare'),
   };
   return { events: lines.length, runs, median: median_ };
-}
-
-if (require.main === module) {
-  void (async () => {
-    const log = (l: string) => process.stderr.write(l + '\n');
-    const transport = openKafka(log, 'floe-bench');
-    try {
-      const events = Number(process.argv[2] ?? 50_000);
-      const r = await benchKafka({ url: await databaseUrl(log), transport, events, runs: Number(process.argv[3] ?? 3), warmupEvents: Math.min(20_000, events), log });
-      process.stdout.write(JSON.stringify(r) + '\n');
-    } finally {
-      await transport.close();
-    }
-  })();
 }

@@ -503,7 +503,7 @@ not rewrite this file), \`--events N\` sets the catch-up store (the memory scena
 \`--json\` prints the figures, \`--quick\` is a short smoke run (100,000 events, one run, 5 s of
 freshness, 20,000 Kafka events). The kafka scenario needs a broker (\`ops/kafka/broker start\`, or
 \`KAFKA_BROKERS\`) and is skipped without one unless \`FLOE_REQUIRE\` includes \`kafka\`; alone:
-\`node -r tsx/cjs ops/bench/kafka.ts EVENTS RUNS\`. \`FLOE_PROFILE=1 npx floe project …\` prints the projector's own split.
+\`npx floe bench --only kafka --events N --runs R\`. \`FLOE_PROFILE=1 npx floe project …\` prints the projector's own split.
 `);
   return out.join('\n');
 }
