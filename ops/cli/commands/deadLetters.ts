@@ -23,6 +23,9 @@ kept failing for it, or it names another tenant's email. No projection of the la
   --projection NAME   only the lane NAME belongs to (names as in floe status; an unknown
                       one is an error, exit 2)
   --all               include resolved ones
+Without --json: a header line, then one tab-separated line per dead letter: position, event
+id, type, tenant, lane (shard), the projection whose fold threw (or "(every one of the
+lane)": a tenant mismatch, or a write no single fold is to blame for), attempts, error.
   --json              one JSON object per line: {"eventId","position","type","tenantId","lane","shard",
                       "projection","error","retriable","attempts","failedAt","resolvedAt"}`,
   async run(p, io) {
@@ -30,9 +33,14 @@ kept failing for it, or it names another tenant's email. No projection of the la
     const ctx = await openContext((m) => io.err(m));
     try {
       const rows = await listDeadLetters(ctx.pool, { all: p.values.all === true, projection });
+      if (!p.values.json && rows.length) io.out(['position', 'event', 'type', 'tenant', 'lane (shard)', 'projection', 'attempts', 'error'].join('\t'));
       for (const d of rows) {
         if (p.values.json) io.out(toJson({ ...d, id: undefined }));
-        else io.out(`${d.position}\t${d.eventId}\t${d.type}\t${d.tenantId}\t${d.projection ?? 'runtime'}\t${d.error}${d.resolvedAt ? '\t(resolved)' : ''}`);
+        else {
+          // No projection: the whole lane skipped it (a tenant mismatch, or a write no fold is to blame for).
+          const cells = [d.position, d.eventId, d.type, d.tenantId, `${d.lane} (${d.shard})`, d.projection ?? '(every one of the lane)', d.attempts, d.error];
+          io.out(cells.join('\t') + (d.resolvedAt ? '\t(resolved)' : ''));
+        }
       }
       if (!p.values.json) io.err(`${rows.length} dead letter(s)`);
       return 0;
