@@ -135,7 +135,8 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         handledOnly: true,
         memoryLedgerLimit: rebuildLedgerLimit(),
         batchSize: o.batchSize,
-        log,
+        // The shadow's lanes are not the live projector's, whatever their names.
+        log: (m) => log(m.replace(/^projector: /, `rebuild of ${p.name}, shadow `)),
         onBatch: o.onBatch,
         signal: o.signal,
         refreshEveryMs: Infinity,
