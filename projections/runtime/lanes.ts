@@ -88,7 +88,8 @@ export function watchLockConnection(client: PoolClient, what: string): HeldLocks
     },
     async close(unlock) {
       if (lost) return client.release(lost); // destroyed by the pool, still watched until then
-      await unlock?.().catch(() => undefined);
+      // A connection whose unlock failed would go back to the pool holding the locks: its end releases them.
+      await unlock?.().catch((e: Error) => (lost ??= e));
       if (lost) return client.release(lost);
       client.off('error', onError); // back to the pool (which watches idle connections): the next holder watches it afresh
       client.release();

@@ -77,11 +77,21 @@ describe('projection runtime (PostgreSQL)', function () {
       );
       const key = `floe.projection:emails@0/1`;
       const held = async () =>
-        (await h.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtextextended($1, 0) & 4294967295)`, [key])).rows[0].n;
+        (await h.pool.query(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtextextended($1, 0) & 4294967295)
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          [key],
+        )).rows[0].n;
       for (let i = 0; i < 500 && (await held()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
       const other = await h.pool.connect();
       try {
-        const { rows } = await other.query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`);
+        // The backend holding this projection's lock (not one of the projector's others, with a transaction's advisory lock).
+        const { rows } = await other.query(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtextextended($1, 0) & 4294967295)
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND pid <> pg_backend_pid()`,
+          [key],
+        );
+        expect(rows, 'one backend holds the lock').to.have.length(1);
         // Queue for the lock first, then end the backend holding it: the lock passes to this connection.
         const taking = other.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [key]);
         await new Promise((r) => setTimeout(r, 50));
