@@ -152,6 +152,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       if (o.signal?.aborted) throw new FloeError('ABORTED', `rebuild of ${p.name} stopped at position ${position}; run it again to resume`);
       locks.check(); // one rebuild at a time: no swap without the lock (the shadow is kept: it resumes)
       const client = await o.pool.connect();
+      let commitSent = false;
       try {
         await client.query('BEGIN');
         await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(o.swapLockTimeoutMs ?? 10_000))}`);
@@ -175,6 +176,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
           continue;
         }
         const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow, views);
+        commitSent = true;
         await client.query('COMMIT');
         if (period) {
           await dropShadow(o.pool, p, shadow);
@@ -190,7 +192,8 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         await client.query('ROLLBACK').catch(() => undefined);
         // A reader's long query holding the live tables (lock timeout), or a deadlock with the
         // live projector creating a month's partitions: nothing was swapped; catch up, try again.
-        if (!isTransient(e) || attempt >= SWAP_ATTEMPTS || o.signal?.aborted) throw e;
+        // (A COMMIT whose reply was lost may have swapped: that is not tried again.)
+        if (!isTransient(e) || commitSent || attempt >= SWAP_ATTEMPTS || o.signal?.aborted) throw e;
         log(`the swap of ${p.name} did not get through (${describe(e)}); catching up and trying again (${attempt}/${SWAP_ATTEMPTS})`);
         continue;
       } finally {
