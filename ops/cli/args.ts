@@ -64,7 +64,6 @@ const FS_REASONS: Record<string, string> = {
   ENOTDIR: 'not a directory (or it lies under a file)',
   EISDIR: 'is a directory',
   EACCES: 'permission denied',
-  EEXIST: 'exists and is not a directory',
 };
 
 /** `open(path)`, with a usage error naming the option and what is wrong with its path when the file system refuses. */

@@ -110,7 +110,7 @@ export async function retryDeadLetters(
        * Apply in one transaction; a fold that throws leaves its event dead and the rest is tried
        * again. The transaction holds the shard's lane layout, so a rebuild's swap cannot move a
        * member to another lane under it: one that did before it got the lock is found here, and
-       * the lane is left (LaneChangedError).
+       * the lane is left (LaneChangedMeanwhile).
        */
       const apply = async (batch: RecordedEvent[]): Promise<void> => {
         for (;;) {
@@ -120,7 +120,7 @@ export async function retryDeadLetters(
             await lockLaneLayout(client, shard);
             const now = await laneState(client, lane, shard, projections);
             const moved = now.refused ?? (sameNames(now.members, members) ? undefined : `its projections are now ${names(now.members)}, not ${names(members)} (a rebuild swapped meanwhile): run it again`);
-            if (moved) throw new LaneChangedError(moved);
+            if (moved) throw new LaneChangedMeanwhile(moved);
             await client.query(
               'UPDATE floe.dead_letters SET resolved_at = now() WHERE lane = $1 AND shard = $2 AND event_id = ANY($3::uuid[])',
               [lane, shard, batch.map((e) => e.id)],
@@ -141,7 +141,7 @@ export async function retryDeadLetters(
       try {
         await apply(events);
       } catch (e) {
-        if (e instanceof LaneChangedError) {
+        if (e instanceof LaneChangedMeanwhile) {
           skip(e.message);
           continue;
         }
@@ -152,7 +152,7 @@ export async function retryDeadLetters(
           try {
             await apply([event]);
           } catch (again) {
-            if (isTransient(again) || locks.lost() || again instanceof LaneChangedError) throw again;
+            if (isTransient(again) || locks.lost() || again instanceof LaneChangedMeanwhile) throw again;
             dead.set(event.id, { event, projection: null, error: describe(again), retriable: true });
             await apply([event]);
           }
@@ -168,7 +168,7 @@ export async function retryDeadLetters(
   return result;
 }
 
-class LaneChangedError extends Error {}
+class LaneChangedMeanwhile extends Error {}
 
 const names = (ps: readonly AnyProjection[]) => ps.map((p) => p.name).sort().join(', ') || 'none';
 const sameNames = (a: readonly AnyProjection[], b: readonly AnyProjection[]) => names(a) === names(b);

@@ -499,6 +499,12 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       await listener.connect();
       await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
     }
+    /** Whether `e` is a batch given up because the run is stopping (said once, here). */
+    const stopping = (e: unknown): boolean => {
+      if (!(e instanceof BatchAbandoned)) return false;
+      log(`projector: stopping; ${e.message}`);
+      return true;
+    };
     const ahead = new Map<string, ReturnType<typeof read>>();
     /**
      * A write found that a rebuild swapped one of its lane's projections out (its batch was
@@ -586,10 +592,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
           const ledger = caches.get(lane.lane);
           if (ledger instanceof MemoryLedger && ledger.size > o.memoryLedgerLimit!) await saveMemoryLedgerOf(lane); // outgrown
         } catch (e) {
-          if (e instanceof BatchAbandoned) {
-            log(`projector: stopping; ${e.message}`);
-            break;
-          }
+          if (stopping(e)) break;
           await relayout(e);
           progressed = true;
           break;
@@ -601,7 +604,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         await landAll();
         await saveMemoryLedgers(); // caught up: memory ledgers are saved before anything else
       } catch (e) {
-        if (e instanceof BatchAbandoned) break; // stopping: what is left is landed below
+        if (stopping(e)) break; // what is left is landed below
         await relayout(e); // the last write before going idle found the lane changed
         continue;
       }
@@ -633,7 +636,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     }
     // Stopped: a batch whose lane changed meanwhile was rolled back, and the next run folds it.
     await landAll().catch((e) => {
-      if (e instanceof BatchAbandoned) return log(`projector: stopping; ${e.message}`);
+      if (stopping(e)) return;
       if (!(e instanceof LaneChangedError)) throw e;
       log(`projector: ${e.message}; its last batch is left to the next run`);
     });

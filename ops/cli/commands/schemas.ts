@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Catalog } from '../../../schemas';
 import { registeredSchemas, schemaProblems } from '../../../streams/postgres/schemaRegistry';
@@ -13,7 +12,6 @@ const dirOption = { dir: { type: 'string' as const }, json: { type: 'boolean' as
  * registered here: a breaking one must be explained, not stored for good.
  */
 async function loadSchemas(dir: string | undefined, log: (m: string) => void) {
-  if (dir && !existsSync(dir)) throw new UsageError(`--dir ${dir}: no such directory`);
   const catalog = dir ? withPath('--dir', dir, (d) => Catalog.load(path.resolve(d))) : Catalog.load();
   if (dir && catalog.types().length === 0) throw new UsageError(`--dir ${dir}: no schema files (<type>.v<version>.avsc) there`);
   const url = await databaseUrl(log);
