@@ -1,8 +1,8 @@
 /**
  * Replay benchmark (DESIGN §6): on a copy of the prepared store, fully projected first
  * (untimed), the time of `floe rebuild campaign_analytics` (whole, blue/green), of one
- * `--period` rebuild, and of `floe billing recompute` for the tenant with the most events
- * and its busiest period. Each is a CLI child, as a user runs it; medians of `runs`.
+ * `--period` rebuild, and of `floe billing recompute` for the tenant whose event count is
+ * closest to RECOMPUTE_TENANT_EVENTS and its busiest period. Each is a CLI child, as a user runs it; medians of `runs`.
  */
 import { Client } from 'pg';
 import type { PreparedStore } from './projection';
@@ -18,6 +18,9 @@ export interface ReplayResult {
   periodRebuild: { period: string; seconds: number[]; median: number };
   recompute: { tenant: string; tenantEvents: number; period: string; seconds: number[]; median: number };
 }
+
+/** The tenant size of the recompute target (200,000 events in a 2,000,000-event store). */
+export const RECOMPUTE_TENANT_EVENTS = 200_000;
 
 async function timed(url: string, args: string[]): Promise<{ seconds: number; out: string; cpu: number; serverCpu: number }> {
   const server0 = serverCpuSeconds();
@@ -40,7 +43,9 @@ export async function benchReplay(store: PreparedStore, runs: number, log: Log):
       let month: string;
       let busiest: string;
       try {
-        const t = await c.query(`SELECT tenant_id, count(*)::int AS n FROM floe.events GROUP BY 1 ORDER BY 2 DESC LIMIT 1`);
+        const t = await c.query(`SELECT tenant_id, count(*)::int AS n FROM floe.events GROUP BY 1 ORDER BY abs(count(*) - $1), 2 DESC LIMIT 1`, [
+          RECOMPUTE_TENANT_EVENTS,
+        ]);
         tenant = t.rows[0].tenant_id;
         tenantEvents = t.rows[0].n;
         const p = await c.query(`SELECT period_start::text AS s FROM billing_analytics WHERE tenant_id = $1 ORDER BY emails_sent DESC LIMIT 1`, [tenant]);

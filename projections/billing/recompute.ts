@@ -15,12 +15,11 @@
  * (`owners`, from `firstSends` in runtime/ledger.ts).
  *
  * @example
- *   const events = [];
- *   for await (const page of store.readAll({ tenant })) events.push(...page);
+ *   const events = await readHistory(pool, { tenant, types: [...BILLING_TYPES] }, schemas);
  *   const rows = billingRows(tenant, events);
  *   const march = rows.find((r) => r.period_start === periodOfMonth('2026-03', anchor).start);
  */
-import type { RecordedEvent } from '../../streams/envelope';
+import type { HistoryEvent } from '../../streams/postgres/read';
 import { ownedElsewhere, type Owner } from '../runtime/ledger';
 import { CALENDAR_ANCHOR, dayMs, periodsBetween } from './periods';
 import { activeWarmups, type WarmupMark } from './warmups';
@@ -54,7 +53,7 @@ export const BILLING_TYPES = [
 
 type Data = Record<string, unknown>;
 
-const earlier = (a: RecordedEvent, b: RecordedEvent): boolean =>
+const earlier = (a: HistoryEvent, b: HistoryEvent): boolean =>
   a.occurredAt.getTime() < b.occurredAt.getTime() || (a.occurredAt.getTime() === b.occurredAt.getTime() && a.position < b.position);
 
 interface Usage {
@@ -65,21 +64,21 @@ interface Usage {
 }
 
 /** The anchor day a tenant's first `subscription.started` fixes; calendar months without one. */
-export const anchorOf = (subscription: RecordedEvent | undefined): number =>
+export const anchorOf = (subscription: HistoryEvent | undefined): number =>
   subscription ? Number((subscription.data as Data).billingAnchorDay) : CALENDAR_ANCHOR;
 
 /** The first of these `subscription.started` events by (occurredAt, position). */
-export function firstSubscription(events: readonly RecordedEvent[]): RecordedEvent | undefined {
-  let first: RecordedEvent | undefined;
+export function firstSubscription(events: readonly HistoryEvent[]): HistoryEvent | undefined {
+  let first: HistoryEvent | undefined;
   for (const e of events) if (e.type === 'subscription.started' && (!first || earlier(e, first))) first = e;
   return first;
 }
 
 /** The tenant's rows, sorted by period_start; events of other tenants are ignored. */
-export function billingRows(tenantId: string, events: readonly RecordedEvent[], owners: ReadonlyMap<string, Owner> = new Map()): BillingRow[] {
+export function billingRows(tenantId: string, events: readonly HistoryEvent[], owners: ReadonlyMap<string, Owner> = new Map()): BillingRow[] {
   const own = events.filter((e) => e.tenantId === tenantId).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   const subscription = firstSubscription(own);
-  const created = new Map<string, RecordedEvent>(); // first mailbox.created per mailbox
+  const created = new Map<string, HistoryEvent>(); // first mailbox.created per mailbox
   const sent = new Set<string>();
   const sends: Array<{ at: number; mailboxId: string; campaignId: string | null; leadId: string }> = [];
   const warmupSends: Array<{ at: number; mailboxId: string }> = [];

@@ -18,7 +18,7 @@ import type { RecordedEvent } from '../../streams/envelope';
 import { prepareEvent } from '../../streams/prepare';
 import { appendPrepared } from '../../streams/postgres/append';
 import type { PostgresEventStore } from '../../streams/postgres';
-import { TENANT_SHARD_SQL } from '../../streams/postgres/read';
+import { readHistory, TENANT_SHARD_SQL, type HistoryEvent } from '../../streams/postgres/read';
 import { firstSends } from '../runtime/ledger';
 import { periodOfMonth, type Period } from './periods';
 import { anchorOf, BILLING_COUNTERS, BILLING_TYPES, billingRows, firstSubscription, type BillingRow } from './recompute';
@@ -86,14 +86,15 @@ const CLOSED = 'billing.period_closed';
 /**
  * Every event of the tenant that billing reads, in store order, up to `upTo`, and its
  * `billing.period_closed` events up to the head: a close is what was invoiced, whether or
- * not the projector has got that far (one scan of the tenant's events).
+ * not the projector has got that far.
+ *
+ * One statement, not pages: a tenant's events are spread over the whole store, so PostgreSQL
+ * reads them with a scan of the table (an index on the tenant leaves as many heap pages to
+ * visit), and each page of a paged read would scan it again. The history is held whole anyway.
  */
-async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<RecordedEvent[]> {
-  const out: RecordedEvent[] = [];
-  for await (const page of store.readAll({ tenant, types: [...BILLING_TYPES, CLOSED], batchSize: 50_000 })) {
-    for (const e of page) if (e.position <= upTo || e.type === CLOSED) out.push(e);
-  }
-  return out;
+async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<HistoryEvent[]> {
+  const all = await readHistory(store.pool, { tenant, types: [...BILLING_TYPES, CLOSED] }, store.schemas);
+  return all.filter((e) => e.position <= upTo || e.type === CLOSED);
 }
 
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */
@@ -165,7 +166,7 @@ export async function recompute(
 }
 
 /** The latest `billing.period_closed` of each period start, in store order. */
-function latestCloses(history: RecordedEvent[]): Map<string, { periodStart: string; periodEnd: string; figures: Figures }> {
+function latestCloses(history: HistoryEvent[]): Map<string, { periodStart: string; periodEnd: string; figures: Figures }> {
   const out = new Map<string, { periodStart: string; periodEnd: string; figures: Figures }>();
   for (const e of history) {
     if (e.type !== CLOSED) continue;

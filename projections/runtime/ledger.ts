@@ -135,7 +135,7 @@ export interface Owner {
  * Whether `e` names an email that is another tenant's: its first send (`owner`) is another
  * tenant's and, for a send, comes before it (DESIGN §5: such events count nowhere).
  */
-export const ownedElsewhere = (owner: Owner | undefined, e: RecordedEvent): boolean =>
+export const ownedElsewhere = (owner: Owner | undefined, e: Pick<RecordedEvent, 'tenantId' | 'type' | 'position'>): boolean =>
   owner !== undefined && owner.tenantId !== e.tenantId && (e.type !== 'email.sent' || owner.position < e.position);
 
 /**
@@ -147,7 +147,11 @@ export const ownedElsewhere = (owner: Owner | undefined, e: RecordedEvent): bool
  * emails' sends, so it says nothing about any one of them); a send stored under a stream of
  * its own is not found. A send that opens its email's stream has nothing before it.
  */
-export async function firstSends(db: Reader, events: Iterable<RecordedEvent>, upTo: bigint): Promise<Map<string, Owner>> {
+export async function firstSends(
+  db: Reader,
+  events: Iterable<Pick<RecordedEvent, 'type' | 'data' | 'stream' | 'streamPosition'>>,
+  upTo: bigint,
+): Promise<Map<string, Owner>> {
   const emails = new Set<string>();
   for (const e of events) {
     const d = e.data as Data;

@@ -86,7 +86,7 @@ const READ_TYPES: CustomTypesConfig = {
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
-export function buildReadQuery(o: ReadOptions): { text: string; values: unknown[]; types: CustomTypesConfig } {
+export function buildReadQuery(o: ReadOptions, columns = COLUMNS): { text: string; values: unknown[]; types: CustomTypesConfig } {
   const values: unknown[] = [String(o.after ?? 0n)];
   const where = ['global_position > $1'];
   if (o.stream !== undefined) {
@@ -117,7 +117,7 @@ export function buildReadQuery(o: ReadOptions): { text: string; values: unknown[
   }
   values.push(o.limit ?? 1000);
   return {
-    text: `SELECT ${COLUMNS} FROM floe.events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT $${values.length}`,
+    text: `SELECT ${columns} FROM floe.events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT $${values.length}`,
     values,
     types: READ_TYPES,
   };
@@ -144,19 +144,22 @@ export async function readRowsAt(pool: Pool, positions: bigint[]): Promise<Event
   return rows;
 }
 
+/** A payload decoded, learning the registry's schemas once when its writer schema is not known yet. */
+async function decodeData(schemas: SchemaResolver, type: string, bytes: Buffer): Promise<{ data: Record<string, unknown>; version: number }> {
+  try {
+    return schemas.decodeKnown(type, bytes);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'UNKNOWN_SCHEMA') throw e;
+    await schemas.learn();
+    return schemas.decodeKnown(type, bytes);
+  }
+}
+
 export async function decodeRows(rows: EventRow[], schemas: SchemaResolver): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    let decoded;
-    try {
-      decoded = schemas.decodeKnown(r.type, r.data);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'UNKNOWN_SCHEMA') throw e;
-      await schemas.learn();
-      decoded = schemas.decodeKnown(r.type, r.data);
-    }
-    const { data, version } = decoded;
+    const { data, version } = await decodeData(schemas, r.type, r.data);
     out[i] = {
       id: r.event_id,
       type: r.type,
@@ -169,6 +172,36 @@ export async function decodeRows(rows: EventRow[], schemas: SchemaResolver): Pro
       data,
       metadata: r.metadata,
       schemaVersion: version,
+    };
+  }
+  return out;
+}
+
+/** What a fold over a tenant's history needs of an event: no id, recording time or metadata. */
+export type HistoryEvent = Pick<RecordedEvent, 'type' | 'stream' | 'streamPosition' | 'tenantId' | 'occurredAt' | 'position' | 'data'>;
+
+const HISTORY_COLUMNS = 'global_position, stream_id, stream_position, type, tenant_id, occurred_at, data';
+
+/**
+ * Every event these options select, in global order, in one statement, with only the columns
+ * of `HistoryEvent`: what a whole-history fold reads (`floe billing recompute`). The columns
+ * left out are about half of what node-postgres spends on a row.
+ */
+export async function readHistory(pool: Pool, o: Omit<ReadOptions, 'limit'>, schemas: SchemaResolver): Promise<HistoryEvent[]> {
+  const { rows } = await pool.query<Omit<EventRow, 'event_id' | 'recorded_at' | 'metadata'>>(
+    buildReadQuery({ ...o, limit: Number.MAX_SAFE_INTEGER }, HISTORY_COLUMNS),
+  );
+  const out: HistoryEvent[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[i] = {
+      type: r.type,
+      stream: r.stream_id,
+      tenantId: r.tenant_id,
+      occurredAt: r.occurred_at,
+      position: BigInt(r.global_position),
+      streamPosition: Number(r.stream_position),
+      data: (await decodeData(schemas, r.type, r.data)).data,
     };
   }
   return out;
