@@ -1,4 +1,5 @@
 /** `floe kafka produce`, `floe kafka ingest` and `floe kafka publish`: the Kafka transport (streams/kafka/). */
+import { headPosition } from '../../../streams/postgres/read';
 import { DEFAULT_EVENTS_TOPIC, DEFAULT_INGEST_CHUNK, DEFAULT_INGEST_TOPIC, DEFAULT_PARTITIONS_AT_ONCE, dlqTopicOf, ingest, IngestStats, publish } from '../../../streams/kafka';
 import { openKafka } from '../../kafka/brokers';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
@@ -231,7 +232,7 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another publisher runs for the to
       // The log is kept forever: a shard whose next message was deleted cannot go on (KAFKA_GAP).
       await kafka.ensureTopics([{ topic, partitions, config: { 'retention.ms': '-1' } }]);
       const producer = await kafka.producer({ idempotent: true });
-      const head = await ctx.store.head();
+      const head = await headPosition(ctx.pool);
       const progress = io.tty && !p.values.json ? new Progress('publish', io.err) : undefined;
       let sent = 0;
       let caughtUpSaid = false;
@@ -249,7 +250,7 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another publisher runs for the to
             onBatch: (s) => {
               progress?.tick(s.published - sent);
               sent = s.published;
-              if (!untilCaughtUp && !caughtUpSaid && s.position >= head.position) {
+              if (!untilCaughtUp && !caughtUpSaid && s.position >= head) {
                 caughtUpSaid = true;
                 io.err(`caught up at position ${s.position}; following live (Ctrl-C to stop)`);
               }

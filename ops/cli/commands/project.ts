@@ -1,3 +1,4 @@
+import { headPosition } from '../../../streams/postgres/read';
 import { selectProjections } from '../../../projections';
 import { project as runPipeline, projectFromKafka } from '../../../projections/pipeline';
 import { DEFAULT_EVENTS_TOPIC } from '../../../streams/kafka/messages';
@@ -90,11 +91,11 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
     const ctx = await openContext((m) => io.err(m));
     try {
       return await untilStopped(async (signal) => {
-        const head = await ctx.store.head();
+        const head = await headPosition(ctx.pool);
         const started = Date.now();
         const progress =
           io.tty && !p.values.json
-            ? new Progress('projecting', io.err, await eventsToFold(ctx.pool, projections.map((x) => x.name), shardKey({ index, count }), head.position))
+            ? new Progress('projecting', io.err, await eventsToFold(ctx.pool, projections.map((x) => x.name), shardKey({ index, count }), head))
             : undefined;
         let caughtUpSaid = untilCaughtUp;
         const result = await runPipeline({
@@ -109,7 +110,7 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
           log: (m) => io.err(m),
           onBatch: (b) => {
             progress?.tick(b.events);
-            if (!caughtUpSaid && b.position >= head.position) {
+            if (!caughtUpSaid && b.position >= head) {
               caughtUpSaid = true;
               progress?.done();
               io.err(`caught up at position ${b.position}; following live (Ctrl-C to stop)`);

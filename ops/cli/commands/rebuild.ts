@@ -1,3 +1,4 @@
+import { headPosition } from '../../../streams/postgres/read';
 import { selectProjections } from '../../../projections';
 import { REBUILD_LEDGER_IN_MEMORY, rebuild as runRebuild, shadowName } from '../../../projections/rebuild';
 import { eventsToFold } from '../../../projections/runtime/lanes';
@@ -42,10 +43,10 @@ is shown on a terminal.`,
     const ctx = await openContext((m) => io.err(m));
     try {
       return await untilStopped(async (signal) => {
-        const head = await ctx.store.head();
-        const toFold = io.tty ? await eventsToFold(ctx.pool, [shadowName(projection.name)], '0/1', head.position) : 0;
+        const head = await headPosition(ctx.pool);
+        const toFold = io.tty ? await eventsToFold(ctx.pool, [shadowName(projection.name)], '0/1', head) : 0;
         const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, toFold) : undefined;
-        let reached = head.position - BigInt(toFold);
+        let reached = head - BigInt(toFold);
         const r = await runRebuild({
           pool: ctx.pool,
           url: ctx.url,

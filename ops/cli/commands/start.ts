@@ -1,3 +1,4 @@
+import { headPosition } from '../../../streams/postgres/read';
 import type { Pool } from 'pg';
 import { PROJECTIONS } from '../../../projections';
 import { project } from '../../../projections/pipeline';
@@ -45,8 +46,8 @@ keeps projecting new events (e.g. from floe append in another terminal) until Ct
             refreshEveryMs: 2000,
             onBatch: onBatch && ((b) => onBatch(b.events)),
           });
-        const head = await ctx.store.head();
-        const progress = io.tty ? new Progress('projecting', io.err, await eventsToFold(ctx.pool, PROJECTIONS.map((x) => x.name), '0/1', head.position)) : undefined;
+        const head = await headPosition(ctx.pool);
+        const progress = io.tty ? new Progress('projecting', io.err, await eventsToFold(ctx.pool, PROJECTIONS.map((x) => x.name), '0/1', head)) : undefined;
         const r = await run(true, (n) => progress?.tick(n));
         if (r.events) progress ? progress.done() : io.err(`projected ${r.events} events`);
         await status.run({ values: {}, positionals: [] }, io);
