@@ -5,7 +5,7 @@
  * refreshed concurrently, at most every `refreshEveryMs`, on its own connection so it
  * never slows folding.
  */
-import type { RecordedEvent } from '../streams/envelope';
+import type { StoredEvent } from '../streams/envelope';
 import { runProjector, type ProjectorOptions, type ProjectorResult } from './runtime/runner';
 import { runKafkaProjector, type KafkaProjectorOptions, type KafkaProjectorResult } from './runtime/kafkaSource';
 // rebuild.ts imports this module too; its `project` is only called at run time, so the cycle is harmless.
@@ -60,7 +60,7 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
 
 export interface TableHooks {
   /** Before a batch's transaction: the month partitions its rows fall in. */
-  prepare(lane: { projections: AnyProjection[] }, events: RecordedEvent[]): Promise<void>;
+  prepare(lane: { projections: AnyProjection[] }, events: StoredEvent[]): Promise<void>;
   /** After a commit: refresh the materialized views now if the last refresh is old enough, or once it is. */
   afterCommit(): void;
   /** At the end: wait for a refresh in flight, and refresh once more. */
@@ -83,7 +83,7 @@ export function tableHooks(o: {
 }): TableHooks {
   const log = o.log ?? (() => undefined);
   const ready = new Set<string>(); // `${table}@${month}` known to have its partition
-  const prepare = async (lane: { projections: AnyProjection[] }, events: RecordedEvent[]) => {
+  const prepare = async (lane: { projections: AnyProjection[] }, events: StoredEvent[]) => {
     // Rows of a batch fall in its events' months or (cohort days, billing periods) up to a month before.
     const months = new Set<number>();
     for (const e of events) {

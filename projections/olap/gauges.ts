@@ -19,7 +19,7 @@
  *   await days.upsertRows(tx.client, { table: tx.table(TABLE), gauges: tx.table(GAUGES) }); // then rows
  */
 import type { ClientBase } from 'pg';
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 import { Column, iso, queryArrays, Rows, upsert } from '../runtime/sql';
 import { KeyedCounters } from './counters';
 
@@ -83,7 +83,7 @@ export class MailboxDays {
   }
 
   /** The gauge slot `slot` set to `values` by `event`; the latest by (occurredAt, position) wins. */
-  gauge(slot: string, tenantId: string, mailboxId: string, day: string, values: unknown[], event: RecordedEvent): void {
+  gauge(slot: string, tenantId: string, mailboxId: string, day: string, values: unknown[], event: StoredEvent): void {
     const i = this.slots.findIndex((s) => s.name === slot);
     if (i < 0) throw new Error(`unknown gauge slot ${slot}`);
     const k = keyOf(tenantId, mailboxId, day);

@@ -19,7 +19,7 @@
  * (ties on the instant go to the smallest email id, so it is the same whatever the
  * batches); `email` = the lead's email, NULL when unknown or erased.
  */
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 import { iso, queryArrays, Rows, upsert } from '../runtime/sql';
 import type { EmailState, Fact, Projection, Tx } from '../runtime/types';
 import { text, timestamptz } from './registers';
@@ -42,7 +42,7 @@ export function leadRank(s: EmailState): number {
 }
 
 /** The suppression type rank of an email event (index in SUPPRESSION_TYPES), or -1. */
-function suppressionRank(e: RecordedEvent): number {
+function suppressionRank(e: StoredEvent): number {
   if (e.type === 'email.complained') return 2;
   if (e.type === 'email.unsubscribed') return 1;
   if (e.type === 'email.bounced' && e.data.bounceType === 'hard') return 0;

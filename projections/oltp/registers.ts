@@ -23,7 +23,7 @@
  *   campaigns.set([tenantId, campaignId], 'status', event, ['paused']); // in fold()
  *   await campaigns.write(tx);                               // in write(): one statement
  */
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 import { Column, iso, queryArrays, Rows } from '../runtime/sql';
 import type { Fact, Projection, Tx } from '../runtime/types';
 
@@ -105,7 +105,7 @@ export class Registers {
   }
 
   /** `event` sets the group's columns to `values` (in the group's column order), if it wins. */
-  set(key: unknown[], group: string, event: RecordedEvent, values: unknown[]): void {
+  set(key: unknown[], group: string, event: StoredEvent, values: unknown[]): void {
     const g = this.spec.groups[group];
     if (!g) throw new Error(`${this.spec.table}: unknown group ${group}`);
     if (values.length !== g.columns.length) throw new Error(`${this.spec.table}.${group}: ${values.length} values for ${g.columns.length} columns`);

@@ -7,7 +7,7 @@
  */
 import type { PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 import { applyEmailEvent, firstSends, LaneLedger, loadLedger, MemoryLedger, Owner, ownedElsewhere, saveLedger, sentState, usesLedger } from './ledger';
 import { Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
@@ -15,7 +15,7 @@ import type { AnyProjection, EmailState, Fact, Tx } from './types';
 
 /** A fold that threw: the runtime excludes the event and retries the batch. */
 export class FoldError extends Error {
-  constructor(readonly event: RecordedEvent, readonly projection: string, override readonly cause: unknown) {
+  constructor(readonly event: StoredEvent, readonly projection: string, override readonly cause: unknown) {
     super(`projection ${projection} failed on event ${event.id} (${event.type} at position ${event.position}): ${describe(cause)}`);
   }
 }
@@ -34,7 +34,7 @@ export interface LaneRef {
 }
 
 export interface DeadLetter {
-  event: RecordedEvent;
+  event: StoredEvent;
   projection: string | null;
   error: string;
   retriable: boolean;
@@ -53,13 +53,13 @@ export interface BatchOutcome {
 }
 
 export interface BatchInput {
-  events: RecordedEvent[];
+  events: StoredEvent[];
   /** The lane position after this batch (the last event read, even if nothing handled it). */
   position: bigint;
   /** Events dead-lettered up front (their fold failed in an earlier attempt, or a retry found them still bad). */
   dead: Map<string, DeadLetter>;
   /** Parked events to load back from the store when their email is sent. */
-  loadEvents(positions: bigint[]): Promise<RecordedEvent[]>;
+  loadEvents(positions: bigint[]): Promise<StoredEvent[]>;
   /**
    * The lane's ledger as last committed, by email id (null: known not to be sent). Only the
    * lane's single writer may pass one; `changed` of the outcome is applied to it after COMMIT.
@@ -75,7 +75,7 @@ export interface Pending {
   /** Ledger entries the batch changed. */
   changed: Map<string, EmailState>;
   /** Events the batch parks (their rows are not committed yet), by email id. */
-  parked: Map<string, RecordedEvent[]>;
+  parked: Map<string, StoredEvent[]>;
 }
 
 /** A batch folded in memory: everything its transaction has to write. */
@@ -91,7 +91,7 @@ export interface BatchPlan extends Pending {
 
 const yieldToWrites = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const emailIdOf = (e: RecordedEvent): string | undefined => {
+const emailIdOf = (e: StoredEvent): string | undefined => {
   const id = (e.data as { emailId?: unknown }).emailId;
   return typeof id === 'string' ? id : undefined;
 };
@@ -99,7 +99,7 @@ const emailIdOf = (e: RecordedEvent): string | undefined => {
 /** The shard of a lane that sees every tenant. */
 const UNSHARDED = '0/1';
 
-const tenantMismatch = (e: RecordedEvent, state: Pick<EmailState, 'emailId' | 'tenantId'>): DeadLetter => ({
+const tenantMismatch = (e: StoredEvent, state: Pick<EmailState, 'emailId' | 'tenantId'>): DeadLetter => ({
   event: e,
   projection: null,
   retriable: false,
@@ -175,7 +175,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   timings.add('ledger load', performance.now() - tLoad);
   const tFold = performance.now();
 
-  const parkedNow = new Map<string, RecordedEvent[]>(); // parked during this batch, not yet written
+  const parkedNow = new Map<string, StoredEvent[]>(); // parked during this batch, not yet written
   const changed = new Map<string, EmailState>();
   const created = new Set<string>();
   const outcome: BatchOutcome = { facts: 0, parked: 0, released: 0, ignored: 0, deadLettered: 0, changed, created };
@@ -190,7 +190,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   }
   const released: bigint[] = [];
   const deadLetters: DeadLetter[] = []; // recorded once, by the transaction that skips the event
-  const skip = (e: RecordedEvent): boolean => {
+  const skip = (e: StoredEvent): boolean => {
     const d = dead.get(e.id);
     if (d) deadLetters.push(d);
     return d !== undefined;
@@ -209,7 +209,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
     }
   };
 
-  const applyLifecycle = (state: EmailState, e: RecordedEvent) => {
+  const applyLifecycle = (state: EmailState, e: StoredEvent) => {
     if (e.tenantId !== state.tenantId) {
       deadLetters.push(tenantMismatch(e, state));
       return state;
@@ -254,7 +254,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       created.add(id);
       fold({ event: e, email: { prev: null, next: state } });
       // Release what waited for this send, in store order.
-      const waiting: RecordedEvent[] = [];
+      const waiting: StoredEvent[] = [];
       const stored = parkedInStore.get(id);
       if (stored) {
         const loaded = await input.loadEvents(stored);

@@ -7,8 +7,8 @@
  * the new error and one more attempt.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { RecordedEvent } from '../../streams/envelope';
-import { decodeRows, readRowsAt } from '../../streams/postgres/read';
+import type { StoredEvent } from '../../streams/envelope';
+import { decodeStored, readRowsAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, describe, FoldError, type DeadLetter } from './batch';
 import { lockLaneLayout, lockProjections, watchLockConnection } from './lanes';
@@ -112,7 +112,7 @@ export async function retryDeadLetters(
        * member to another lane under it: one that did before it got the lock is found here, and
        * the lane is left (LaneChangedMeanwhile).
        */
-      const apply = async (batch: RecordedEvent[]): Promise<void> => {
+      const apply = async (batch: StoredEvent[]): Promise<void> => {
         for (;;) {
           const client: PoolClient = await pool.connect();
           try {
@@ -194,5 +194,5 @@ async function laneState(
   return { members };
 }
 
-const loadEvents = async (pool: Pool, schemas: SchemaResolver, positions: bigint[]): Promise<RecordedEvent[]> =>
-  decodeRows(await readRowsAt(pool, positions), schemas);
+const loadEvents = async (pool: Pool, schemas: SchemaResolver, positions: bigint[]): Promise<StoredEvent[]> =>
+  decodeStored(await readRowsAt(pool, positions), schemas);

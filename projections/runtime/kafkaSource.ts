@@ -27,11 +27,11 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 import { stopWhenIdle } from '../../streams/kafka/idle';
 import { H, headerText } from '../../streams/kafka/messages';
 import type { InboundBatch, InboundMessage, KafkaTransport } from '../../streams/kafka/transport';
-import { decodeRows, EventRow, readRowsAt } from '../../streams/postgres/read';
+import { decodeStored, readRowsAt, type StoredRow } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { describe, LaneRef } from './batch';
 import { Lane, lockProjections, ProjectionBusyError, resolveLanes } from './lanes';
@@ -67,7 +67,7 @@ export interface KafkaProjectorOptions {
   onBatch?: (b: BatchReport) => void;
   afterCommit?: (lane: Lane) => void;
   /** Before a batch's transaction: create what its rows need (month partitions). */
-  prepare?: (lane: Lane, events: RecordedEvent[]) => Promise<void>;
+  prepare?: (lane: Lane, events: StoredEvent[]) => Promise<void>;
   attempts?: number;
   backoffMs?: number;
   /** Ledger entries kept in memory per lane (default 100,000). */
@@ -150,7 +150,7 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
 
   const lockClient = await o.pool.connect();
   lockClient.on('error', (e) => log(`kafka projector: lock connection lost (${e.message}); commits stay fenced by lane positions`));
-  const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
+  const loadEvents = async (positions: bigint[]) => decodeStored(await readRowsAt(o.pool, positions), o.schemas);
   const laneStates = new Map<Lane, LaneState>();
   const stateOf = (lane: Lane) => {
     const ls = laneStates.get(lane);
@@ -247,13 +247,13 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
   };
 
   /** The message as the stored event it carries; from the store by position when the message cannot say. */
-  const decode = async (m: InboundMessage, position: bigint): Promise<RecordedEvent | undefined> => {
+  const decode = async (m: InboundMessage, position: bigint): Promise<StoredEvent | undefined> => {
     const h = (n: string) => headerText(m.headers, n);
-    const [type, id, stream, occurredAt, recordedAt] = [h(H.type), h(H.eventId), h(H.stream), h(H.occurredAt), h(H.recordedAt)];
+    const [type, id, stream, occurredAt] = [h(H.type), h(H.eventId), h(H.stream), h(H.occurredAt)];
     const tenant = h(H.tenant) ?? m.key?.toString('utf8');
-    if (type && id && stream && tenant && occurredAt && recordedAt && m.value) {
+    if (type && id && stream && tenant && occurredAt && m.value) {
       const metadata = h(H.metadata);
-      const row: EventRow = {
+      const row: StoredRow = {
         global_position: String(position),
         event_id: id,
         stream_id: stream,
@@ -261,12 +261,11 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
         type,
         tenant_id: tenant,
         occurred_at: new Date(occurredAt),
-        recorded_at: new Date(recordedAt),
         data: m.value,
         metadata: metadata ? JSON.parse(metadata) : null,
       };
       try {
-        return (await decodeRows([row], o.schemas))[0];
+        return (await decodeStored([row], o.schemas))[0];
       } catch (e) {
         log(`kafka projector: ${m.topic}/${m.partition}@${m.offset} (position ${position}) does not decode (${describe(e)}); reading it from the store`);
       }
@@ -310,9 +309,9 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       return;
     }
     st.seeks = 0;
-    const decoded = new Map<number, RecordedEvent | undefined>();
+    const decoded = new Map<number, StoredEvent | undefined>();
     for (const ls of st.lanes) {
-      const events: RecordedEvent[] = [];
+      const events: StoredEvent[] = [];
       const offsets = new Map<bigint, bigint>();
       let max = ls.lane.position;
       for (let i = 0; i < messages.length; i++) {

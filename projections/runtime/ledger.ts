@@ -8,7 +8,7 @@
  * the entry before and after an event.
  */
 import type { ClientBase } from 'pg';
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 import { BinaryWriter, copyIn } from '../../streams/postgres/binary';
 import { BloomFilter } from './bloom';
 import { Column, copyRows, Reader, Rows, upsert, utcDay } from './sql';
@@ -38,7 +38,7 @@ const earliest = (cur: Instant, t: number): number => (cur === null || t < cur ?
 export const usesLedger = (projections: readonly AnyProjection[]): boolean => projections.some((p) => p.types.some((t) => t.startsWith('email.')));
 
 /** The ledger entry an email's first `email.sent` creates. */
-export function sentState(e: RecordedEvent): EmailState {
+export function sentState(e: StoredEvent): EmailState {
   const d = e.data as Data;
   const sentAt = e.occurredAt.getTime();
   return {
@@ -70,7 +70,7 @@ export function sentState(e: RecordedEvent): EmailState {
 }
 
 /** The entry after one lifecycle event (not `email.sent`) of a counted email; `s` is not modified. */
-export function applyEmailEvent(s: EmailState, e: RecordedEvent): EmailState {
+export function applyEmailEvent(s: EmailState, e: StoredEvent): EmailState {
   const t = e.occurredAt.getTime();
   const d = e.data as Data;
   const n = { ...s };
@@ -135,7 +135,7 @@ export interface Owner {
  * Whether `e` names an email that is another tenant's: its first send (`owner`) is another
  * tenant's and, for a send, comes before it (DESIGN §5: such events count nowhere).
  */
-export const ownedElsewhere = (owner: Owner | undefined, e: Pick<RecordedEvent, 'tenantId' | 'type' | 'position'>): boolean =>
+export const ownedElsewhere = (owner: Owner | undefined, e: Pick<StoredEvent, 'tenantId' | 'type' | 'position'>): boolean =>
   owner !== undefined && owner.tenantId !== e.tenantId && (e.type !== 'email.sent' || owner.position < e.position);
 
 /**
@@ -149,7 +149,7 @@ export const ownedElsewhere = (owner: Owner | undefined, e: Pick<RecordedEvent, 
  */
 export async function firstSends(
   db: Reader,
-  events: Iterable<Pick<RecordedEvent, 'type' | 'data' | 'stream' | 'streamPosition'>>,
+  events: Iterable<Pick<StoredEvent, 'type' | 'data' | 'stream' | 'streamPosition'>>,
   upTo: bigint,
 ): Promise<Map<string, Owner>> {
   const emails = new Set<string>();

@@ -11,9 +11,9 @@
  */
 import { Client, Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 import { EVENTS_CHANNEL } from '../../streams/postgres/append';
-import { decodeRows, headPosition, readRows, readRowsAt } from '../../streams/postgres/read';
+import { decodeStored, headPosition, readRowsAt, readStoredRows } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
 import { LaneLedger, LedgerCache, MemoryLedger, saveMemoryLedger, usesLedger } from './ledger';
@@ -40,7 +40,7 @@ export interface ProjectorOptions {
   /** Called (not awaited by the batch loop) after commits; e.g. refresh a materialized view. */
   afterCommit?: (lane: Lane) => void;
   /** Before a batch's transaction: create what its rows need (month partitions). */
-  prepare?: (lane: Lane, events: RecordedEvent[]) => Promise<void>;
+  prepare?: (lane: Lane, events: StoredEvent[]) => Promise<void>;
   /** Physical table names; the identity unless rebuilding into shadows. */
   tableName?: (p: AnyProjection, name: string) => string;
   /** Retries of a failing batch before its bad event is dead-lettered or the batch bisected. */
@@ -154,9 +154,9 @@ export interface LaneApplierOptions {
   backoffMs: number;
   signal?: AbortSignal;
   /** Before a batch's transaction: create what its rows need (month partitions). */
-  prepare?: (lane: Lane, events: RecordedEvent[]) => Promise<void>;
+  prepare?: (lane: Lane, events: StoredEvent[]) => Promise<void>;
   /** Parked events, back from the store by position. */
-  loadEvents(positions: bigint[]): Promise<RecordedEvent[]>;
+  loadEvents(positions: bigint[]): Promise<StoredEvent[]>;
   ref(lane: Lane): LaneRef;
   /**
    * The lane's ledger cache; `resetCache` is told of a failed batch: it starts the cache afresh,
@@ -171,7 +171,7 @@ export interface LaneApplierOptions {
   committed(lane: Lane, report: BatchReport): void;
 }
 
-export type LaneApply = (lane: Lane, events: RecordedEvent[], position: bigint, dead?: Map<string, DeadLetter>) => Promise<void>;
+export type LaneApply = (lane: Lane, events: StoredEvent[], position: bigint, dead?: Map<string, DeadLetter>) => Promise<void>;
 
 /**
  * Applies one batch of one lane in one transaction with its checkpoint (fenced by the
@@ -287,7 +287,7 @@ async function advanceLane(client: PoolClient, lane: Lane, position: bigint, eve
 interface Flight {
   done: Promise<void>;
   plan: BatchPlan;
-  events: RecordedEvent[];
+  events: StoredEvent[];
   to: bigint;
   /** Its COMMIT was sent: if it fails now, whether it took effect is unknown. */
   commitSent: boolean;
@@ -330,18 +330,18 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
      * the read (every position up to it is committed, appends commit in position order), so a
      * lane whose types are quiet (or a shard whose tenants are) still catches up with the head.
      */
-    const read = async (lane: Lane, after: bigint): Promise<{ events: RecordedEvent[]; to: bigint }> => {
+    const read = async (lane: Lane, after: bigint): Promise<{ events: StoredEvent[]; to: bigint }> => {
       if (o.stopAt !== undefined && after >= o.stopAt) return { events: [], to: after };
       const head = shard.count > 1 || o.handledOnly ? await headPosition(o.pool) : undefined;
-      const rows = await readRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined, ...(o.handledOnly ? laneTypes(lane.projections) : {}) });
-      const all = await decodeRows(rows, o.schemas);
+      const rows = await readStoredRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined, ...(o.handledOnly ? laneTypes(lane.projections) : {}) });
+      const all = await decodeStored(rows, o.schemas);
       const events = o.stopAt === undefined ? all : all.filter((e) => e.position <= o.stopAt!);
       let to = rows.length ? BigInt(rows[rows.length - 1].global_position) : after;
       if (head !== undefined && rows.length < batchSize && head > to) to = head;
       if (o.stopAt !== undefined && to > o.stopAt) to = o.stopAt;
       return { events, to };
     };
-    const loadEvents = async (positions: bigint[]) => decodeRows(await readRowsAt(o.pool, positions), o.schemas);
+    const loadEvents = async (positions: bigint[]) => decodeStored(await readRowsAt(o.pool, positions), o.schemas);
 
     let caches = new Map<string, LaneLedger>();
     let refs = new Map<string, LaneRef>();
@@ -393,7 +393,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     const folded = new Map<string, bigint>();
     const pipeline = o.pipeline ?? process.env.FLOE_PIPELINE !== '0';
 
-    const commitPlan = async (lane: Lane, plan: BatchPlan, events: RecordedEvent[], to: bigint, flight: { commitSent: boolean }): Promise<void> => {
+    const commitPlan = async (lane: Lane, plan: BatchPlan, events: StoredEvent[], to: bigint, flight: { commitSent: boolean }): Promise<void> => {
       const started = Date.now();
       const client = await o.pool.connect();
       try {
@@ -434,7 +434,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     };
 
     /** One page for one lane, folded while the lane's previous page is written. */
-    const step = async (lane: Lane, events: RecordedEvent[], position: bigint): Promise<void> => {
+    const step = async (lane: Lane, events: StoredEvent[], position: bigint): Promise<void> => {
       if (!pipeline) return apply(lane, events, position);
       let plan: BatchPlan | undefined;
       try {

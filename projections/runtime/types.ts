@@ -14,7 +14,7 @@
  *   };
  */
 import type { PoolClient } from 'pg';
-import type { RecordedEvent } from '../../streams/envelope';
+import type { StoredEvent } from '../../streams/envelope';
 
 /** Epoch milliseconds, or null when it has not happened. */
 export type Instant = number | null;
@@ -57,7 +57,7 @@ export interface EmailState {
  * Second sends and events naming another tenant never reach projections.
  */
 export interface Fact {
-  event: RecordedEvent;
+  event: StoredEvent;
   email?: { prev: EmailState | null; next: EmailState };
 }
 

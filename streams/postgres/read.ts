@@ -3,7 +3,7 @@
  * tenant, a type prefix, or one tenant shard. Pages are read with one indexed query each.
  */
 import { types, type CustomTypesConfig, type Pool } from 'pg';
-import type { RecordedEvent } from '../envelope';
+import type { RecordedEvent, StoredEvent } from '../envelope';
 import type { ReadOptions } from '../store';
 import type { SchemaResolver } from './schemaRegistry';
 
@@ -20,7 +20,11 @@ export interface EventRow {
   metadata: Record<string, unknown> | null;
 }
 
-const COLUMNS = 'global_position, event_id, stream_id, stream_position, type, tenant_id, occurred_at, recorded_at, data, metadata';
+/** A row without recorded_at: what the projection runtime reads (`StoredEvent`). */
+export type StoredRow = Omit<EventRow, 'recorded_at'>;
+
+const STORED_COLUMNS = 'global_position, event_id, stream_id, stream_position, type, tenant_id, occurred_at, data, metadata';
+const COLUMNS = `${STORED_COLUMNS}, recorded_at`;
 
 /**
  * The SQL shard of a tenant. Projections use the same expression, so a shard's reader and
@@ -134,10 +138,15 @@ export async function readRows(pool: Pool, o: ReadOptions): Promise<EventRow[]> 
   return (await pool.query<EventRow>(q)).rows;
 }
 
-/** The events at these global positions, in global order (projections re-read parked events this way). */
-export async function readRowsAt(pool: Pool, positions: bigint[]): Promise<EventRow[]> {
-  const { rows } = await pool.query<EventRow>({
-    text: `SELECT ${COLUMNS} FROM floe.events WHERE global_position = ANY($1::bigint[]) ORDER BY global_position`,
+/** `readRows` without recorded_at, for the projection runtime (`decodeStored`). */
+export async function readStoredRows(pool: Pool, o: ReadOptions): Promise<StoredRow[]> {
+  return (await pool.query<StoredRow>(buildReadQuery(o, STORED_COLUMNS))).rows;
+}
+
+/** The events at these global positions, in global order, without recorded_at (projections re-read parked events this way). */
+export async function readRowsAt(pool: Pool, positions: bigint[]): Promise<StoredRow[]> {
+  const { rows } = await pool.query<StoredRow>({
+    text: `SELECT ${STORED_COLUMNS} FROM floe.events WHERE global_position = ANY($1::bigint[]) ORDER BY global_position`,
     values: [positions.map(String)],
     types: READ_TYPES,
   });
@@ -156,7 +165,14 @@ async function decodeData(schemas: SchemaResolver, type: string, bytes: Buffer):
 }
 
 export async function decodeRows(rows: EventRow[], schemas: SchemaResolver): Promise<RecordedEvent[]> {
-  const out: RecordedEvent[] = new Array(rows.length);
+  // Each event gets its recordedAt below, before anyone sees it.
+  const out = (await decodeStored(rows, schemas)) as RecordedEvent[];
+  for (let i = 0; i < rows.length; i++) out[i].recordedAt = rows[i].recorded_at;
+  return out;
+}
+
+export async function decodeStored(rows: StoredRow[], schemas: SchemaResolver): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const { data, version } = await decodeData(schemas, r.type, r.data);
@@ -166,7 +182,6 @@ export async function decodeRows(rows: EventRow[], schemas: SchemaResolver): Pro
       stream: r.stream_id,
       tenantId: r.tenant_id,
       occurredAt: r.occurred_at,
-      recordedAt: r.recorded_at,
       position: BigInt(r.global_position),
       streamPosition: Number(r.stream_position),
       data,
@@ -178,7 +193,7 @@ export async function decodeRows(rows: EventRow[], schemas: SchemaResolver): Pro
 }
 
 /** What a fold over a tenant's history needs of an event: no id, recording time or metadata. */
-export type HistoryEvent = Pick<RecordedEvent, 'type' | 'stream' | 'streamPosition' | 'tenantId' | 'occurredAt' | 'position' | 'data'>;
+export type HistoryEvent = Pick<StoredEvent, 'type' | 'stream' | 'streamPosition' | 'tenantId' | 'occurredAt' | 'position' | 'data'>;
 
 const HISTORY_COLUMNS = 'global_position, stream_id, stream_position, type, tenant_id, occurred_at, data';
 
@@ -188,7 +203,7 @@ const HISTORY_COLUMNS = 'global_position, stream_id, stream_position, type, tena
  * left out are about half of what node-postgres spends on a row.
  */
 export async function readHistory(pool: Pool, o: Omit<ReadOptions, 'limit'>, schemas: SchemaResolver): Promise<HistoryEvent[]> {
-  const { rows } = await pool.query<Omit<EventRow, 'event_id' | 'recorded_at' | 'metadata'>>(
+  const { rows } = await pool.query<Omit<StoredRow, 'event_id' | 'metadata'>>(
     buildReadQuery({ ...o, limit: Number.MAX_SAFE_INTEGER }, HISTORY_COLUMNS),
   );
   const out: HistoryEvent[] = new Array(rows.length);
