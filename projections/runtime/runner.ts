@@ -13,7 +13,7 @@ import { Client, Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { StoredEvent } from '../../streams/envelope';
 import { EVENTS_CHANNEL } from '../../streams/postgres/append';
-import { decodeStored, headPosition, readRowsAt, readStoredRows } from '../../streams/postgres/read';
+import { decodeStored, headPosition, readRowsAt, readStored } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
 import { LaneLedger, LedgerCache, MemoryLedger, saveMemoryLedger, usesLedger } from './ledger';
@@ -333,11 +333,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
     const read = async (lane: Lane, after: bigint): Promise<{ events: StoredEvent[]; to: bigint }> => {
       if (o.stopAt !== undefined && after >= o.stopAt) return { events: [], to: after };
       const head = shard.count > 1 || o.handledOnly ? await headPosition(o.pool) : undefined;
-      const rows = await readStoredRows(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined, ...(o.handledOnly ? laneTypes(lane.projections) : {}) });
-      const all = await decodeStored(rows, o.schemas);
+      const all = await readStored(o.pool, { after, limit: batchSize, shard: shard.count > 1 ? shard : undefined, ...(o.handledOnly ? laneTypes(lane.projections) : {}) }, o.schemas);
       const events = o.stopAt === undefined ? all : all.filter((e) => e.position <= o.stopAt!);
-      let to = rows.length ? BigInt(rows[rows.length - 1].global_position) : after;
-      if (head !== undefined && rows.length < batchSize && head > to) to = head;
+      let to = all.length ? all[all.length - 1].position : after;
+      if (head !== undefined && all.length < batchSize && head > to) to = head;
       if (o.stopAt !== undefined && to > o.stopAt) to = o.stopAt;
       return { events, to };
     };

@@ -2,7 +2,7 @@
  * Reading `floe.events` in global order: everything after a position, one stream, one
  * tenant, a type prefix, or one tenant shard. Pages are read with one indexed query each.
  */
-import { types, type CustomTypesConfig, type Pool } from 'pg';
+import { Query, types, type CustomTypesConfig, type Pool } from 'pg';
 import type { RecordedEvent, StoredEvent } from '../envelope';
 import type { ReadOptions } from '../store';
 import type { SchemaResolver } from './schemaRegistry';
@@ -138,11 +138,6 @@ export async function readRows(pool: Pool, o: ReadOptions): Promise<EventRow[]> 
   return (await pool.query<EventRow>(q)).rows;
 }
 
-/** `readRows` without recorded_at, for the projection runtime (`decodeStored`). */
-export async function readStoredRows(pool: Pool, o: ReadOptions): Promise<StoredRow[]> {
-  return (await pool.query<StoredRow>(buildReadQuery(o, STORED_COLUMNS))).rows;
-}
-
 /** The events at these global positions, in global order, without recorded_at (projections re-read parked events this way). */
 export async function readRowsAt(pool: Pool, positions: bigint[]): Promise<StoredRow[]> {
   const { rows } = await pool.query<StoredRow>({
@@ -173,22 +168,57 @@ export async function decodeRows(rows: EventRow[], schemas: SchemaResolver): Pro
 
 export async function decodeStored(rows: StoredRow[], schemas: SchemaResolver): Promise<StoredEvent[]> {
   const out: StoredEvent[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    const { data, version } = await decodeData(schemas, r.type, r.data);
-    out[i] = {
-      id: r.event_id,
-      type: r.type,
-      stream: r.stream_id,
-      tenantId: r.tenant_id,
-      occurredAt: r.occurred_at,
-      position: BigInt(r.global_position),
-      streamPosition: Number(r.stream_position),
-      data,
-      metadata: r.metadata,
-      schemaVersion: version,
-    };
+  for (let i = 0; i < rows.length; i++) out[i] = storedEvent(rows[i], await decodeData(schemas, rows[i].type, rows[i].data));
+  return out;
+}
+
+const storedEvent = (r: StoredRow, { data, version }: { data: Record<string, unknown>; version: number }): StoredEvent => ({
+  id: r.event_id,
+  type: r.type,
+  stream: r.stream_id,
+  tenantId: r.tenant_id,
+  occurredAt: r.occurred_at,
+  position: BigInt(r.global_position),
+  streamPosition: Number(r.stream_position),
+  data,
+  metadata: r.metadata,
+  schemaVersion: version,
+});
+
+/**
+ * The events these options select, without recorded_at (`StoredEvent`): what the projection
+ * runtime reads. Each row is decoded as it arrives, so a page's raw rows (payloads in hex) never
+ * pile up: they die young instead of being copied by the garbage collector (5% of a rebuild).
+ */
+export async function readStored(pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<StoredEvent[]> {
+  const q = buildReadQuery(o, STORED_COLUMNS);
+  const out: StoredEvent[] = [];
+  const unknown: Array<[number, StoredRow]> = []; // writer schemas to learn first
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let failed: unknown;
+      const query = new Query({ text: q.text, values: q.values, types: q.types });
+      // A listener must not throw: it runs inside node-postgres' message parsing.
+      query.on('row', (r: StoredRow) => {
+        if (failed) return;
+        try {
+          out.push(storedEvent(r, schemas.decodeKnown(r.type, r.data)));
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'UNKNOWN_SCHEMA') failed = e;
+          unknown.push([out.length, r]);
+          out.push(undefined as unknown as StoredEvent);
+        }
+      });
+      query.on('end', () => (failed ? reject(failed) : resolve()));
+      query.on('error', (e: Error) => reject((broken = e)));
+      client.query(query);
+    });
+  } finally {
+    client.release(broken); // a connection whose query failed is not pooled again
   }
+  for (const [i, r] of unknown) out[i] = storedEvent(r, await decodeData(schemas, r.type, r.data));
   return out;
 }
 
