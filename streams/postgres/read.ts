@@ -148,8 +148,10 @@ export async function readRowsAt(pool: Pool, positions: bigint[]): Promise<Store
   return rows;
 }
 
+type Decoded = { data: Record<string, unknown>; version: number };
+
 /** A payload decoded, learning the registry's schemas once when its writer schema is not known yet. */
-async function decodeData(schemas: SchemaResolver, type: string, bytes: Buffer): Promise<{ data: Record<string, unknown>; version: number }> {
+async function decodeData(schemas: SchemaResolver, type: string, bytes: Buffer): Promise<Decoded> {
   try {
     return schemas.decodeKnown(type, bytes);
   } catch (e) {
@@ -172,7 +174,7 @@ export async function decodeStored(rows: StoredRow[], schemas: SchemaResolver): 
   return out;
 }
 
-const storedEvent = (r: StoredRow, { data, version }: { data: Record<string, unknown>; version: number }): StoredEvent => ({
+const storedEvent = (r: StoredRow, { data, version }: Decoded): StoredEvent => ({
   id: r.event_id,
   type: r.type,
   stream: r.stream_id,
@@ -187,13 +189,46 @@ const storedEvent = (r: StoredRow, { data, version }: { data: Record<string, unk
 
 /**
  * The events these options select, without recorded_at (`StoredEvent`): what the projection
- * runtime reads. Each row is decoded as it arrives, so a page's raw rows (payloads in hex) never
- * pile up: they die young instead of being copied by the garbage collector (5% of a rebuild).
+ * runtime reads.
  */
-export async function readStored(pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<StoredEvent[]> {
-  const q = buildReadQuery(o, STORED_COLUMNS);
-  const out: StoredEvent[] = [];
-  const unknown: Array<[number, StoredRow]> = []; // writer schemas to learn first
+export const readStored = (pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<StoredEvent[]> =>
+  readDecoded<StoredRow, StoredEvent>(pool, buildReadQuery(o, STORED_COLUMNS), schemas, storedEvent);
+
+/** What a fold over a tenant's history needs of an event: no id, recording time or metadata. */
+export type HistoryEvent = Pick<StoredEvent, 'type' | 'stream' | 'streamPosition' | 'tenantId' | 'occurredAt' | 'position' | 'data'>;
+type HistoryRow = Omit<StoredRow, 'event_id' | 'metadata'>;
+
+const HISTORY_COLUMNS = 'global_position, stream_id, stream_position, type, tenant_id, occurred_at, data';
+
+/**
+ * Every event these options select, in global order, in one statement, with only the columns
+ * of `HistoryEvent`: what a whole-history fold reads (`floe billing recompute`). The columns
+ * left out are about half of what node-postgres spends on a row.
+ */
+export const readHistory = (pool: Pool, o: Omit<ReadOptions, 'limit'>, schemas: SchemaResolver): Promise<HistoryEvent[]> =>
+  readDecoded<HistoryRow, HistoryEvent>(pool, buildReadQuery({ ...o, limit: Number.MAX_SAFE_INTEGER }, HISTORY_COLUMNS), schemas, (r, { data }) => ({
+    type: r.type,
+    stream: r.stream_id,
+    tenantId: r.tenant_id,
+    occurredAt: r.occurred_at,
+    position: BigInt(r.global_position),
+    streamPosition: Number(r.stream_position),
+    data,
+  }));
+
+/**
+ * Run a read, each row decoded as it arrives: the raw rows (payloads in hex) never pile up, so
+ * they die young instead of being copied by the garbage collector (5% of a rebuild). Rows whose
+ * writer schema is not known yet are decoded once the registry has been read again, in place.
+ */
+async function readDecoded<R extends { type: string; data: Buffer }, E>(
+  pool: Pool,
+  q: { text: string; values: unknown[]; types: CustomTypesConfig },
+  schemas: SchemaResolver,
+  build: (r: R, decoded: Decoded) => E,
+): Promise<E[]> {
+  const out: E[] = [];
+  const unknown: Array<[number, R]> = [];
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
@@ -201,14 +236,16 @@ export async function readStored(pool: Pool, o: ReadOptions, schemas: SchemaReso
       let failed: unknown;
       const query = new Query({ text: q.text, values: q.values, types: q.types });
       // A listener must not throw: it runs inside node-postgres' message parsing.
-      query.on('row', (r: StoredRow) => {
+      query.on('row', (r: R) => {
         if (failed) return;
         try {
-          out.push(storedEvent(r, schemas.decodeKnown(r.type, r.data)));
+          out.push(build(r, schemas.decodeKnown(r.type, r.data)));
         } catch (e) {
           if ((e as { code?: string }).code !== 'UNKNOWN_SCHEMA') failed = e;
-          unknown.push([out.length, r]);
-          out.push(undefined as unknown as StoredEvent);
+          else {
+            unknown.push([out.length, r]);
+            out.push(undefined as E); // filled in below
+          }
         }
       });
       query.on('end', () => (failed ? reject(failed) : resolve()));
@@ -218,36 +255,6 @@ export async function readStored(pool: Pool, o: ReadOptions, schemas: SchemaReso
   } finally {
     client.release(broken); // a connection whose query failed is not pooled again
   }
-  for (const [i, r] of unknown) out[i] = storedEvent(r, await decodeData(schemas, r.type, r.data));
-  return out;
-}
-
-/** What a fold over a tenant's history needs of an event: no id, recording time or metadata. */
-export type HistoryEvent = Pick<StoredEvent, 'type' | 'stream' | 'streamPosition' | 'tenantId' | 'occurredAt' | 'position' | 'data'>;
-
-const HISTORY_COLUMNS = 'global_position, stream_id, stream_position, type, tenant_id, occurred_at, data';
-
-/**
- * Every event these options select, in global order, in one statement, with only the columns
- * of `HistoryEvent`: what a whole-history fold reads (`floe billing recompute`). The columns
- * left out are about half of what node-postgres spends on a row.
- */
-export async function readHistory(pool: Pool, o: Omit<ReadOptions, 'limit'>, schemas: SchemaResolver): Promise<HistoryEvent[]> {
-  const { rows } = await pool.query<Omit<StoredRow, 'event_id' | 'metadata'>>(
-    buildReadQuery({ ...o, limit: Number.MAX_SAFE_INTEGER }, HISTORY_COLUMNS),
-  );
-  const out: HistoryEvent[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    out[i] = {
-      type: r.type,
-      stream: r.stream_id,
-      tenantId: r.tenant_id,
-      occurredAt: r.occurred_at,
-      position: BigInt(r.global_position),
-      streamPosition: Number(r.stream_position),
-      data: (await decodeData(schemas, r.type, r.data)).data,
-    };
-  }
+  for (const [i, r] of unknown) out[i] = build(r, await decodeData(schemas, r.type, r.data));
   return out;
 }
