@@ -16,7 +16,7 @@
 import { Client, Pool } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { PostgresEventStore } from '../../streams/postgres';
-import { decodeRows, readRows } from '../../streams/postgres/read';
+import { readStored, readStoredRows } from '../../streams/postgres/read';
 import { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { dropDatabase, ensureDatabase } from '../db/connect';
@@ -162,8 +162,8 @@ export async function projectOnce(url: string, only: string[], o: { profile?: bo
 
 /**
  * The floor under any projector of this store: its pages read as the projector reads them
- * (`readRows`, 5,000 events per query, one after the other), first alone, then with the
- * Avro decoding, with nothing folded or written; in this process.
+ * (`readStored`, 5,000 events per query, one after the other), first the rows alone
+ * (`readStoredRows`), then with the Avro decoding, with nothing folded or written; in this process.
  */
 export interface ReadFloor {
   /** Events/s of reading the rows alone. */
@@ -186,11 +186,12 @@ export async function readFloor(url: string, events: number): Promise<ReadFloor>
       let after = 0n;
       let n = 0;
       while (n < limit) {
-        const rows = await readRows(pool, { after, limit: 5000 });
-        if (rows.length === 0) break;
-        if (decode) await decodeRows(rows, schemas);
-        n += rows.length;
-        after = BigInt(rows[rows.length - 1].global_position);
+        const page = decode
+          ? (await readStored(pool, { after, limit: 5000 }, schemas)).map((e) => e.position)
+          : (await readStoredRows(pool, { after, limit: 5000 })).map((r) => BigInt(r.global_position));
+        if (page.length === 0) break;
+        n += page.length;
+        after = page[page.length - 1];
       }
       const cpu = process.cpuUsage(cpu0);
       if (limit === Infinity && n !== events) throw new Error(`read ${n} events, the store holds ${events}`);

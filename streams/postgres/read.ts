@@ -138,6 +138,11 @@ export async function readRows(pool: Pool, o: ReadOptions): Promise<EventRow[]> 
   return (await pool.query<EventRow>(q)).rows;
 }
 
+/** The rows `readStored` decodes, left raw (benchmarks time reading apart from decoding). */
+export async function readStoredRows(pool: Pool, o: ReadOptions): Promise<StoredRow[]> {
+  return (await pool.query<StoredRow>(buildReadQuery(o, STORED_COLUMNS))).rows;
+}
+
 /** The events at these global positions, in global order, without recorded_at (projections re-read parked events this way). */
 export async function readRowsAt(pool: Pool, positions: bigint[]): Promise<StoredRow[]> {
   const { rows } = await pool.query<StoredRow>({
