@@ -422,7 +422,7 @@ counts for the 20 s target, set for 2,000,000 events (\`floe bench --only replay
 2000000 --runs 1\` measures that size). The recompute is of the tenant whose event count is
 closest to ${n0(RECOMPUTE_TENANT_EVENTS)} (the target's tenant, in a store of 2,000,000 events). It
 reads the tenant's billing events in one statement (PostgreSQL scans the table once: the
-tenant's events are spread over all of it), only the columns its fold needs, and folds them in
+tenant's events are spread over all of it), decoding rows as they arrive, and folds them in
 memory; about a third of a second of its time is the CLI's start-up (loading, connecting,
 checking migrations).${rebuildCpu(r)}`);
   }

@@ -15,11 +15,11 @@
  * (`owners`, from `firstSends` in runtime/ledger.ts).
  *
  * @example
- *   const events = await readHistory(pool, { tenant, types: [...BILLING_TYPES] }, schemas);
+ *   const events = await readStored(pool, { tenant, types: [...BILLING_TYPES], limit: Number.MAX_SAFE_INTEGER }, schemas);
  *   const rows = billingRows(tenant, events);
  *   const march = rows.find((r) => r.period_start === periodOfMonth('2026-03', anchor).start);
  */
-import type { HistoryEvent } from '../../streams/postgres/read';
+import type { StoredEvent } from '../../streams/envelope';
 import { ownedElsewhere, type Owner } from '../runtime/ledger';
 import { CALENDAR_ANCHOR, dayMs, periodsBetween } from './periods';
 import { activeWarmups, type WarmupMark } from './warmups';
@@ -52,6 +52,9 @@ export const BILLING_TYPES = [
 ] as const;
 
 type Data = Record<string, unknown>;
+
+/** What the fold needs of an event (a `StoredEvent` is one). */
+export type HistoryEvent = Pick<StoredEvent, 'type' | 'stream' | 'streamPosition' | 'tenantId' | 'occurredAt' | 'position' | 'data'>;
 
 const earlier = (a: HistoryEvent, b: HistoryEvent): boolean =>
   a.occurredAt.getTime() < b.occurredAt.getTime() || (a.occurredAt.getTime() === b.occurredAt.getTime() && a.position < b.position);

@@ -18,10 +18,10 @@ import type { RecordedEvent } from '../../streams/envelope';
 import { prepareEvent } from '../../streams/prepare';
 import { appendPrepared } from '../../streams/postgres/append';
 import type { PostgresEventStore } from '../../streams/postgres';
-import { readHistory, TENANT_SHARD_SQL, type HistoryEvent } from '../../streams/postgres/read';
+import { readStored, TENANT_SHARD_SQL } from '../../streams/postgres/read';
 import { firstSends } from '../runtime/ledger';
 import { periodOfMonth, type Period } from './periods';
-import { anchorOf, BILLING_COUNTERS, BILLING_TYPES, billingRows, firstSubscription, type BillingRow } from './recompute';
+import { anchorOf, BILLING_COUNTERS, BILLING_TYPES, billingRows, firstSubscription, type BillingRow, type HistoryEvent } from './recompute';
 
 /** The figures of a period under their `billing_analytics` column names. */
 export type Figures = Pick<BillingRow, 'subscription_id' | (typeof BILLING_COUNTERS)[number]>;
@@ -93,7 +93,7 @@ const CLOSED = 'billing.period_closed';
  * visit), and each page of a paged read would scan it again. The history is held whole anyway.
  */
 async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<HistoryEvent[]> {
-  const all = await readHistory(store.pool, { tenant, types: [...BILLING_TYPES, CLOSED] }, store.schemas);
+  const all = await readStored(store.pool, { tenant, types: [...BILLING_TYPES, CLOSED], limit: Number.MAX_SAFE_INTEGER }, store.schemas);
   return all.filter((e) => e.position <= upTo || e.type === CLOSED);
 }
 

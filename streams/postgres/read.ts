@@ -194,32 +194,10 @@ const storedEvent = (r: StoredRow, { data, version }: Decoded): StoredEvent => (
 
 /**
  * The events these options select, without recorded_at (`StoredEvent`): what the projection
- * runtime reads.
+ * runtime and `floe billing recompute` read.
  */
 export const readStored = (pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<StoredEvent[]> =>
   readDecoded<StoredRow, StoredEvent>(pool, buildReadQuery(o, STORED_COLUMNS), schemas, storedEvent);
-
-/** What a fold over a tenant's history needs of an event: no id, recording time or metadata. */
-export type HistoryEvent = Pick<StoredEvent, 'type' | 'stream' | 'streamPosition' | 'tenantId' | 'occurredAt' | 'position' | 'data'>;
-type HistoryRow = Omit<StoredRow, 'event_id' | 'metadata'>;
-
-const HISTORY_COLUMNS = 'global_position, stream_id, stream_position, type, tenant_id, occurred_at, data';
-
-/**
- * Every event these options select, in global order, in one statement, with only the columns
- * of `HistoryEvent`: what a whole-history fold reads (`floe billing recompute`). The columns
- * left out are about half of what node-postgres spends on a row.
- */
-export const readHistory = (pool: Pool, o: Omit<ReadOptions, 'limit'>, schemas: SchemaResolver): Promise<HistoryEvent[]> =>
-  readDecoded<HistoryRow, HistoryEvent>(pool, buildReadQuery({ ...o, limit: Number.MAX_SAFE_INTEGER }, HISTORY_COLUMNS), schemas, (r, { data }) => ({
-    type: r.type,
-    stream: r.stream_id,
-    tenantId: r.tenant_id,
-    occurredAt: r.occurred_at,
-    position: BigInt(r.global_position),
-    streamPosition: Number(r.stream_position),
-    data,
-  }));
 
 /**
  * Run a read, each row decoded as it arrives: the raw rows (payloads in hex) never pile up, so
