@@ -52,34 +52,54 @@ export function counterDelta(f: Fact): number[] | null {
 
 /**
  * Rows keyed by some columns, with counters that add up and other columns set once (the
- * first value seen wins, as on insert).
+ * first value seen wins, as on insert). Rows are found through one Map level per key column
+ * (every key of one accumulator has the same columns): no key string is built per event, which
+ * made joining the columns the largest cost of a fold.
  */
 export class KeyedCounters {
-  private readonly rows = new Map<string, { key: unknown[]; attrs: unknown[]; counts: number[] }>();
+  private readonly index: Level = new Map();
+  private readonly rows: CounterRow[] = [];
   constructor(readonly width: number) {}
 
   add(key: unknown[], attrs: unknown[], delta: readonly number[], offset = 0): void {
-    const k = key.join('\u0000');
-    let r = this.rows.get(k);
-    if (!r) {
+    let level = this.index;
+    const last = key.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(key[i]) as Level | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(key[i], next);
+      }
+      level = next;
+    }
+    let r = level.get(key[last]) as CounterRow | undefined;
+    if (r === undefined) {
       r = { key, attrs, counts: new Array(this.width).fill(0) };
-      this.rows.set(k, r);
+      level.set(key[last], r);
+      this.rows.push(r);
     }
     for (let i = 0; i < delta.length; i++) r.counts[offset + i] += delta[i];
   }
 
   get size(): number {
-    return this.rows.size;
+    return this.rows.length;
   }
 
   /** Column-major arrays: key columns, then attributes, then counters. */
   columns(): unknown[][] {
-    const first = this.rows.values().next().value;
+    const first = this.rows[0];
     const out = new Rows(first ? first.key.length + first.attrs.length + this.width : 0);
-    for (const r of this.rows.values()) out.push(...r.key, ...r.attrs, ...r.counts);
+    for (const r of this.rows) out.push(...r.key, ...r.attrs, ...r.counts);
     return out.columns;
   }
 }
+
+interface CounterRow {
+  key: unknown[];
+  attrs: unknown[];
+  counts: number[];
+}
+type Level = Map<unknown, Level | CounterRow>;
 
 /** The email's counters land on its cohort day (DESIGN §5). */
 export const cohortDay = (s: EmailState): string => s.cohortDay;
