@@ -50,13 +50,37 @@ export function periodEndMs(start: number, anchor: number): number {
 /** 'YYYY-MM-DD' of an epoch-ms instant (UTC). */
 export const ymd = (ms: number): string => new Date(ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS)).toISOString().slice(0, 10);
 
-/** Midnight UTC (epoch ms) of a 'YYYY-MM-DD' date. */
-export const dayMs = (day: string): number => Date.parse(`${day}T00:00:00.000Z`);
+const midnights = new Map<string, number>();
+
+/** Midnight UTC (epoch ms) of a 'YYYY-MM-DD' date (memoised: the billing fold asks per send). */
+export const dayMs = (day: string): number => {
+  let ms = midnights.get(day);
+  if (ms === undefined) {
+    ms = Date.parse(`${day}T00:00:00.000Z`);
+    if (midnights.size > 100_000) midnights.clear();
+    midnights.set(day, ms);
+  }
+  return ms;
+};
 
 /** The period holding the instant `at`. */
 export function periodOf(at: number, anchor: number): Period {
   const start = periodStartMs(at, anchor);
   return { start: ymd(start), end: ymd(periodEndMs(start, anchor)) };
+}
+
+const dayPeriods = new Map<string, Period>();
+
+/** The period holding the UTC day 'YYYY-MM-DD' (memoised: a batch asks once per usage fact). */
+export function periodOfDay(day: string, anchor: number): Period {
+  const k = `${anchor} ${day}`;
+  let p = dayPeriods.get(k);
+  if (p === undefined) {
+    p = periodOf(dayMs(day), anchor);
+    if (dayPeriods.size > 100_000) dayPeriods.clear();
+    dayPeriods.set(k, p);
+  }
+  return p;
 }
 
 /**

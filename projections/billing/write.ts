@@ -17,7 +17,7 @@ import type { ClientBase } from 'pg';
 import { increments, iso, queryArrays, Rows, upsert } from '../runtime/sql';
 import type { Tx } from '../runtime/types';
 import type { BillingAcc } from './billingAnalytics';
-import { CALENDAR_ANCHOR, dayMs, periodOf, periodsBetween, type Period } from './periods';
+import { CALENDAR_ANCHOR, dayMs, periodOf, periodOfDay, periodsBetween, type Period } from './periods';
 import { BILLING_COUNTERS } from './recompute';
 import { activeWarmups, type WarmupMark } from './warmups';
 
@@ -226,9 +226,9 @@ async function addUsage(c: ClientBase, n: Names, acc: BillingAcc, tenants: Map<s
   const add = (tenantId: string, p: Period) => periods.set(`${tenantId}\u0000${p.start}`, [tenantId, p]);
   for (const t of withPast) for (const p of tenants.get(t)!.periods) add(t, p);
   const emailPeriods = new Map<string, { tenantId: string; start: string; count: number }>();
-  for (const [t, , , d] of acc.members.values()) if (!withPast.has(t)) add(t, periodOf(dayMs(d), tenants.get(t)!.anchor));
+  for (const [t, , , d] of acc.members.values()) if (!withPast.has(t)) add(t, periodOfDay(d, tenants.get(t)!.anchor));
   for (const e of acc.emails.values()) {
-    const p = periodOf(dayMs(e.day), tenants.get(e.tenantId)!.anchor);
+    const p = periodOfDay(e.day, tenants.get(e.tenantId)!.anchor);
     const k = `${e.tenantId}\u0000${p.start}`;
     const row = emailPeriods.get(k) ?? { tenantId: e.tenantId, start: p.start, count: 0 };
     row.count += e.count;
