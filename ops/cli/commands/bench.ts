@@ -57,7 +57,8 @@ runs, medians):
   freshness  appends at --rate events/s while \`floe project\` follows live: append commit →
              visible in campaign_analytics, p50/p95/p99 over --seconds per run
   memory     peak RSS of \`floe project --until-caught-up\` over N and 4N events of history
-  replay     \`floe rebuild campaign_analytics\`, one --period rebuild, one billing recompute
+  replay     \`floe rebuild campaign_analytics\`, one --period rebuild, a billing recompute of the
+             tenant closest to 200,000 events
   kafka      N generated events produced to a fresh topic, \`floe kafka ingest\` (in process) into
              a fresh store, the same events appended by appendPrepared alone (the store's
              ceiling), then \`floe kafka publish\` of the store; needs a broker (KAFKA_BROKERS,
