@@ -14,6 +14,7 @@
  */
 
 import { FloeError } from '../../schemas/errors';
+import { memoized } from '../../streams/memo';
 
 /** The anchor of a tenant without a subscription: calendar months. */
 export const CALENDAR_ANCHOR = 1;
@@ -50,18 +51,8 @@ export function periodEndMs(start: number, anchor: number): number {
 /** 'YYYY-MM-DD' of an epoch-ms instant (UTC). */
 export const ymd = (ms: number): string => new Date(ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS)).toISOString().slice(0, 10);
 
-const midnights = new Map<string, number>();
-
 /** Midnight UTC (epoch ms) of a 'YYYY-MM-DD' date (memoised: the billing fold asks per send). */
-export const dayMs = (day: string): number => {
-  let ms = midnights.get(day);
-  if (ms === undefined) {
-    ms = Date.parse(`${day}T00:00:00.000Z`);
-    if (midnights.size > 100_000) midnights.clear();
-    midnights.set(day, ms);
-  }
-  return ms;
-};
+export const dayMs = memoized((day: string): number => Date.parse(`${day}T00:00:00.000Z`));
 
 /** The period holding the instant `at`. */
 export function periodOf(at: number, anchor: number): Period {
@@ -69,19 +60,10 @@ export function periodOf(at: number, anchor: number): Period {
   return { start: ymd(start), end: ymd(periodEndMs(start, anchor)) };
 }
 
-const dayPeriods = new Map<string, Period>();
+const periodsOfAnchor = memoized((anchor: number) => memoized((day: string): Period => periodOf(dayMs(day), anchor)));
 
 /** The period holding the UTC day 'YYYY-MM-DD' (memoised: a batch asks once per usage fact). */
-export function periodOfDay(day: string, anchor: number): Period {
-  const k = `${anchor} ${day}`;
-  let p = dayPeriods.get(k);
-  if (p === undefined) {
-    p = periodOf(dayMs(day), anchor);
-    if (dayPeriods.size > 100_000) dayPeriods.clear();
-    dayPeriods.set(k, p);
-  }
-  return p;
-}
+export const periodOfDay = (day: string, anchor: number): Period => periodsOfAnchor(anchor)(day);
 
 /**
  * The periods considered for a tenant whose billing-relevant instants span [first, last]:

@@ -10,6 +10,7 @@
 import type { ClientBase } from 'pg';
 import type { StoredEvent } from '../../streams/envelope';
 import { BinaryWriter, copyIn } from '../../streams/postgres/binary';
+import { memoized } from '../../streams/memo';
 import { BloomFilter } from './bloom';
 import { Column, copyRows, Reader, Rows, upsert, utcDay } from './sql';
 import type { AnyProjection, EmailState, Instant } from './types';
@@ -23,15 +24,8 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
  * entries name it (decoding gives every event its own strings): the cache holds hundreds
  * of thousands of entries, and these ids repeat across them.
  */
-const shared = new Map<string, string>();
-function intern<T extends string | null>(v: T): T {
-  if (v === null) return v;
-  const known = shared.get(v);
-  if (known !== undefined) return known as T;
-  if (shared.size >= 100_000) shared.clear();
-  shared.set(v, v);
-  return v;
-}
+const shared = memoized((v: string) => v);
+const intern = <T extends string | null>(v: T): T => (v === null ? v : (shared(v) as T));
 const earliest = (cur: Instant, t: number): number => (cur === null || t < cur ? t : cur);
 
 /** Whether a lane of these projections keeps an email ledger: it does when one of them folds email events. */

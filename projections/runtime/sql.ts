@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClientBase, Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { memoized } from '../../streams/memo';
 import { copyIn, encodeArray, encodeCopy } from '../../streams/postgres/binary';
 
 /** Anything to run queries on outside a transaction's identity: a client, or the pool itself. */
@@ -150,32 +151,14 @@ export const iso = (ms: number | null): string | null => (ms === null ? null : n
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-const days = new Map<number, string>();
-const hours = new Map<number, string>();
+const dayOf = memoized((d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10));
+const hourOf = memoized((h: number) => new Date(h * HOUR_MS).toISOString());
 
 /** UTC date 'YYYY-MM-DD' of an epoch-ms instant (memoised per day: folds ask for it per event). */
-export const utcDay = (ms: number): string => {
-  const d = Math.floor(ms / DAY_MS);
-  let s = days.get(d);
-  if (s === undefined) {
-    s = new Date(d * DAY_MS).toISOString().slice(0, 10);
-    if (days.size > 100_000) days.clear();
-    days.set(d, s);
-  }
-  return s;
-};
+export const utcDay = (ms: number): string => dayOf(Math.floor(ms / DAY_MS));
 
 /** The UTC hour start of an epoch-ms instant, as an ISO string (memoised per hour). */
-export const utcHour = (ms: number): string => {
-  const h = Math.floor(ms / HOUR_MS);
-  let s = hours.get(h);
-  if (s === undefined) {
-    s = new Date(h * HOUR_MS).toISOString();
-    if (hours.size > 100_000) hours.clear();
-    hours.set(h, s);
-  }
-  return s;
-};
+export const utcHour = (ms: number): string => hourOf(Math.floor(ms / HOUR_MS));
 
 /** Run `work` in one transaction on a pooled connection: COMMIT when it resolves, ROLLBACK when it throws. */
 export async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {

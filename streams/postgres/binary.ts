@@ -2,6 +2,7 @@ import type { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { memoized } from '../memo';
 
 /**
  * PostgreSQL's binary wire formats, written straight into one growing buffer: rows of
@@ -136,17 +137,8 @@ function instant(v: unknown): number | undefined {
   return undefined;
 }
 
-const dayMs = new Map<string, number>();
-function day(v: unknown): number | undefined {
-  if (typeof v !== 'string' || !ISO_DAY.test(v)) return undefined;
-  let ms = dayMs.get(v);
-  if (ms === undefined) {
-    ms = Date.parse(v);
-    if (dayMs.size > 100_000) dayMs.clear();
-    dayMs.set(v, ms);
-  }
-  return ms;
-}
+const dayMs = memoized((v: string) => Date.parse(v));
+const day = (v: unknown): number | undefined => (typeof v === 'string' && ISO_DAY.test(v) ? dayMs(v) : undefined);
 
 /** Writes one non-null value as a field or array element; false when it cannot. */
 type Put = (w: BinaryWriter, v: unknown) => boolean;
