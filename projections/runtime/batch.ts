@@ -152,7 +152,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   }
   for (const [id, s] of await loadLedger(client, lane.lane, lane.shard, unknown)) ledger.set(id, s);
   if (input.cache) for (const id of unknown) input.cache.set(id, ledger.get(id) ?? null);
-  const waiting = [...sentIds].filter((id) => !ledger.has(id));
+  const waiting = [...sentIds].filter((id) => !ledger.has(id) && input.cache?.mayHaveParked(id) !== false);
   const parkedInStore = new Map<string, bigint[]>();
   if (waiting.length) {
     const { rows } = await client.query<{ email_id: string; position: string }>(
@@ -292,6 +292,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       const list = parkedNow.get(id) ?? [];
       list.push(e);
       parkedNow.set(id, list);
+      input.cache?.noteParked(id);
       continue;
     }
     changed.set(id, applyLifecycle(state, e));

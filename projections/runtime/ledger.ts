@@ -295,6 +295,10 @@ export interface LaneLedger {
   set(id: string, v: EmailState | null): void;
   /** After a commit: the batch's entries are the committed ones. */
   commit(changed: Map<string, EmailState>): void;
+  /** Whether the lane may hold parked events of this email (false: no lookup needed). */
+  mayHaveParked(id: string): boolean;
+  /** A fold parked an event of this email (before its write: a write that fails leaves a harmless extra). */
+  noteParked(id: string): void;
 }
 
 /**
@@ -350,6 +354,12 @@ export class LedgerCache implements LaneLedger {
       this.known?.add(id);
     }
   }
+
+  mayHaveParked(): boolean {
+    return true;
+  }
+
+  noteParked(): void {}
 }
 
 /**
@@ -361,6 +371,16 @@ export class LedgerCache implements LaneLedger {
  */
 export class MemoryLedger implements LaneLedger {
   private readonly entries = new Map<string, EmailState>();
+  /**
+   * Every email with events parked in the lane: those it had when the ledger started (none,
+   * normally: a memory ledger starts with its lane at position 0) and those its folds parked
+   * since. A send of any other email needs no lookup of parked events.
+   */
+  private readonly parked: Set<string>;
+
+  constructor(parked: Iterable<string> = []) {
+    this.parked = new Set(parked);
+  }
 
   async fill(): Promise<void> {}
 
@@ -391,6 +411,14 @@ export class MemoryLedger implements LaneLedger {
         else this.entries.delete(id);
       }
     };
+  }
+
+  mayHaveParked(id: string): boolean {
+    return this.parked.has(id);
+  }
+
+  noteParked(id: string): void {
+    this.parked.add(id);
   }
 
   get size(): number {

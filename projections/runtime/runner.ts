@@ -349,7 +349,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (o.memoryLedgerLimit !== undefined && l.position === 0n && usesLedger(l.projections)) {
         // The lane's row says its saved ledger stays at 0 until saveMemoryLedger runs.
         const marked = await o.pool.query(`UPDATE floe.projection_lanes SET ledger_at = 0 WHERE lane = $1 AND shard = $2 AND position = 0`, [l.lane, l.shard]);
-        if (marked.rowCount === 1) return new MemoryLedger();
+        if (marked.rowCount === 1) {
+          const { rows } = await o.pool.query<{ email_id: string }>('SELECT DISTINCT email_id FROM floe.projection_parked WHERE lane = $1 AND shard = $2', [l.lane, l.shard]);
+          return new MemoryLedger(rows.map((r) => r.email_id));
+        }
       }
       // A mark left at the lane's position by a run that folded nothing is no mark at all.
       await o.pool.query(`UPDATE floe.projection_lanes SET ledger_at = NULL WHERE lane = $1 AND shard = $2 AND ledger_at = position`, [l.lane, l.shard]);
