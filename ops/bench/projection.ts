@@ -16,7 +16,7 @@
 import { Client, Pool } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { PostgresEventStore } from '../../streams/postgres';
-import { readStored, readStoredRows } from '../../streams/postgres/read';
+import { readStored, readStoredRecords } from '../../streams/postgres/read';
 import { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { dropDatabase, ensureDatabase } from '../db/connect';
@@ -163,7 +163,7 @@ export async function projectOnce(url: string, only: string[], o: { profile?: bo
 /**
  * The floor under any projector of this store: its pages read as the projector reads them
  * (`readStored`, 5,000 events per query, one after the other), first the rows alone
- * (`readStoredRows`), then with the Avro decoding, with nothing folded or written; in this process.
+ * (`readStoredRecords`), then with the Avro decoding, with nothing folded or written; in this process.
  */
 export interface ReadFloor {
   /** Events/s of reading the rows alone. */
@@ -188,7 +188,7 @@ export async function readFloor(url: string, events: number): Promise<ReadFloor>
       while (n < limit) {
         const page = decode
           ? (await readStored(pool, { after, limit: 5000 }, schemas)).map((e) => e.position)
-          : (await readStoredRows(pool, { after, limit: 5000 })).map((r) => BigInt(r.global_position));
+          : (await readStoredRecords(pool, { after, limit: 5000 })).map((r) => r.position);
         if (page.length === 0) break;
         n += page.length;
         after = page[page.length - 1];

@@ -15,9 +15,9 @@ import { memoized } from '../memo';
  *   await client.query('SELECT * FROM unnest($1::bigint[])', [ids]);
  */
 
-const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+export const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 const DAY_MS = 86_400_000;
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+export const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const INT8_MAX = 2n ** 63n - 1n;
 const INT8_MIN = -(2n ** 63n);
 

@@ -57,6 +57,38 @@ describe('readStored: the projection runtime’s read (PostgreSQL)', function ()
     expect(page.map((e) => e.data.emailId)).to.deep.equal(['e3', 'e4']);
   });
 
+  it('selects what the store’s read selects, for every option, quotes and pattern characters in the values', async () => {
+    const odd = `t'odd\\%_`;
+    await store.append([
+      { ...opened('o1', 5), tenantId: odd, stream: `s'1\\` },
+      { ...opened('o2', 6), tenantId: odd },
+      { type: 'email.clicked', tenantId: odd, occurredAt: '2026-03-01T10:07:00.000Z', data: { emailId: 'o1', url: 'https://x.test/a' } },
+    ]);
+    const reader = new SchemaResolver(pool, defaultCatalog());
+    await reader.learn();
+    const all = await store.read({ limit: 1000 });
+    const options = [
+      { tenant: odd },
+      { stream: `s'1\\` },
+      { typePrefix: 'email.cl' },
+      { typePrefix: '%' },
+      { types: ['email.clicked'], typePrefixes: ['email.op'] },
+      { types: [`it's`] },
+      { shard: { count: 3, index: 1 } },
+      { after: all[1].position, limit: 2 },
+    ];
+    const sizes: number[] = [];
+    for (const o of options) {
+      const expected = (await store.read({ limit: 1000, ...o })).map((e) => ({ ...e, recordedAt: undefined }));
+      const got = (await readStored(pool, { limit: 1000, ...o }, reader)).map((e) => ({ ...e, recordedAt: undefined }));
+      expect(got, JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).to.deep.equal(expected);
+      sizes.push(got.length);
+    }
+    // Each option selected something, but the pattern characters (escaped) and the made-up type.
+    expect(sizes.map((n) => n > 0)).to.deep.equal([true, true, true, false, true, false, true, true]);
+    expect((await readStored(pool, { tenant: odd, limit: 1000 }, reader)).map((e) => e.data.emailId)).to.deep.equal(['o1', 'o2', 'o1']);
+  });
+
   it('fails the read when a payload does not decode, naming the type, and leaves the pool usable', async () => {
     // A row written around the store, its payload cut short (the store itself never does this).
     await pool.query(
