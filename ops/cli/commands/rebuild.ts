@@ -1,12 +1,15 @@
 import { headPosition } from '../../../streams/postgres/read';
 import { selectProjections } from '../../../projections';
-import { REBUILD_LEDGER_IN_MEMORY, rebuild as runRebuild, shadowName } from '../../../projections/rebuild';
+import { REBUILD_LEDGER_IN_MEMORY, rebuild as runRebuild, shadowName, type RebuildResult } from '../../../projections/rebuild';
+import { PostgresEventStore } from '../../../streams/postgres';
+import { openPool } from '../../db/connect';
 import { eventsToFold } from '../../../projections/runtime/lanes';
 import { timings } from '../../../projections/runtime/timings';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
 import { untilStopped } from '../signals';
+import { runInWorker, type WorkerJob } from '../worker';
 
 export const rebuild: Command = {
   usage: 'rebuild NAME [--period YYYY-MM] [--batch-size N] [--json]',
@@ -78,4 +81,39 @@ is shown on a terminal.`,
       await ctx.close();
     }
   },
+};
+
+interface RebuildArgs {
+  url: string;
+  projection: string;
+  period?: string;
+  batchSize: number;
+}
+
+type RebuildEvent = { log: string } | { position: string } | { timings: string[] };
+
+/** The rebuild itself, on a worker thread (`runInWorker`): its own pool, the same database. */
+export const rebuildJob: WorkerJob<RebuildArgs, RebuildResult> = async (a, { emit, signal }) => {
+  const pool = await openPool(a.url);
+  const store = await PostgresEventStore.open(a.url, { pool });
+  try {
+    const [projection] = selectProjections([a.projection]);
+    const emitEvent = (e: RebuildEvent) => emit(e);
+    const r = await runRebuild({
+      pool,
+      url: a.url,
+      schemas: store.schemas,
+      projection,
+      period: a.period,
+      batchSize: a.batchSize,
+      signal,
+      log: (m) => emitEvent({ log: m }),
+      onBatch: (b) => emitEvent({ position: String(b.position) }),
+    });
+    if (timings.enabled) emitEvent({ timings: timings.report() });
+    return r;
+  } finally {
+    await store.close();
+    await pool.end();
+  }
 };

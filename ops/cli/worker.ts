@@ -1,0 +1,114 @@
+/**
+ * Long folds on a worker thread with a larger young generation. Node.js sizes a process's
+ * young generation (where objects start) only from its command line; a fold keeps a page or
+ * two of decoded events alive at any moment, several megabytes, and with the default
+ * semi-spaces of 16 MB each collection copies them again (a rebuild of `campaign_analytics`
+ * spent a fifth of its Node.js CPU in the scavenger). A worker thread's heap is sized when it
+ * starts and, unlike a child process, it cannot outlive the command that started it.
+ *
+ * @example
+ *   // the command, on the main thread:
+ *   const r = await runInWorker<Result>({ module: __filename, export: 'job', args }, { signal, onEvent });
+ *   // the same module, on the worker: a function of (args, { emit, signal })
+ *   export const job: WorkerJob<Args, Result> = async (args, { emit, signal }) => { ... };
+ */
+import { setFlagsFromString } from 'node:v8';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
+
+/**
+ * Semi-spaces of 64 MB from the start (the new space then holds 128 MB): a rebuild of
+ * `campaign_analytics` over 858k events, 3 runs each, alternating: Node.js CPU 14.5 s with
+ * the default 16 MB, 13.7 s with these (BENCHMARKS.md).
+ */
+export const SEMI_SPACE_MB = 64;
+
+export type WorkerJob<A, R> = (args: A, tools: { emit(event: unknown): void; signal: AbortSignal }) => Promise<R>;
+
+type FromWorker = { kind: 'event'; event: unknown } | { kind: 'done'; result: unknown } | { kind: 'failed'; error: SerializedError };
+
+interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  props: Record<string, unknown>;
+}
+
+/**
+ * Run `job` (an exported `WorkerJob` of `module`) on a worker thread: its events reach
+ * `onEvent` in order, an abort of `signal` aborts the job's signal, and the job's result or
+ * error (with its code, context and the like) comes back as the promise's.
+ */
+export function runInWorker<R>(
+  job: { module: string; export: string; args: unknown },
+  o: { signal?: AbortSignal; onEvent?: (event: unknown) => void } = {},
+): Promise<R> {
+  // V8 reads heap flags when an isolate is made: these size the worker's heap, not this
+  // thread's. (A worker's resourceLimits cap its young generation but leave it to grow from
+  // 1 MB, which it barely did: a rebuild's collections stayed as frequent as by default.)
+  setFlagsFromString(`--max-semi-space-size=${SEMI_SPACE_MB}`);
+  setFlagsFromString(`--min-semi-space-size=${SEMI_SPACE_MB}`);
+  const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)}).workerMain();`, {
+    eval: true,
+    workerData: job,
+  });
+  const abort = () => worker.postMessage('abort');
+  o.signal?.addEventListener('abort', abort, { once: true });
+  return new Promise<R>((resolve, reject) => {
+    let settled = false;
+    worker.on('message', (m: FromWorker) => {
+      if (m.kind === 'event') o.onEvent?.(m.event);
+      else {
+        settled = true;
+        if (m.kind === 'done') resolve(m.result as R);
+        else reject(revive(m.error));
+      }
+    });
+    worker.on('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      o.signal?.removeEventListener('abort', abort);
+      if (!settled) reject(new Error(`the worker thread exited (code ${code}) before its job finished`));
+    });
+  });
+}
+
+/** The worker's side: run the job named by workerData, report its events and its outcome, then let the thread end. */
+export async function workerMain(): Promise<void> {
+  const port = parentPort!;
+  const { module, export: name, args } = workerData as { module: string; export: string; args: unknown };
+  const stop = new AbortController();
+  port.on('message', (m) => m === 'abort' && stop.abort());
+  try {
+    const job = require(module)[name] as WorkerJob<unknown, unknown>;
+    const result = await job(args, { emit: (event) => port.postMessage({ kind: 'event', event }), signal: stop.signal });
+    port.postMessage({ kind: 'done', result });
+  } catch (e) {
+    port.postMessage({ kind: 'failed', error: serialize(e) });
+  } finally {
+    port.removeAllListeners('message');
+    port.unref();
+  }
+}
+
+function serialize(e: unknown): SerializedError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e), props: {} };
+  const props: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    try {
+      props[k] = structuredClone(v);
+    } catch {
+      props[k] = String(v); // a value that cannot cross threads (a function, a socket)
+    }
+  }
+  return { name: e.name, message: e.message, stack: e.stack, props };
+}
+
+/** The error as the job threw it, as far as it can cross threads: name, message, stack and own properties (code, context, retriable, SQLSTATE fields). */
+function revive(s: SerializedError): Error {
+  const e = Object.assign(new Error(s.message), s.props);
+  e.name = s.name;
+  if (s.stack) e.stack = s.stack;
+  return e;
+}
