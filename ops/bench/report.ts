@@ -298,10 +298,10 @@ ${pct(c.cpuShare.campaign, 1)} (\`campaign_analytics\` alone) and ${pct(c.cpuSha
 start-up and V8's helper threads included (\`/proc/PID/stat\`); the rest it waited for PostgreSQL, which runs a batch's
 statements one after the other on one backend (and, on this shared machine, for a CPU).${serverLine(c)}
 
-**The floor.** Reading the store's pages exactly as the projector reads them (the same query,
-5,000 events each, one after the other, in one process, nothing folded or written) runs at
-${n0(c.floor.read)} events/s and costs Node.js ${c.floor.readCpuUs.toFixed(1)} µs of CPU per event (node-postgres
-turning protocol rows into strings, Dates and a \`Buffer\` per event); with the Avro decoding
+**The floor.** Reading the store's pages exactly as the projector reads them (the same binary
+COPY, 5,000 events each, one after the other, in one process, nothing folded or written) runs at
+${n0(c.floor.read)} events/s and costs Node.js ${c.floor.readCpuUs.toFixed(1)} µs of CPU per event (the COPY's
+fields turned into an event object: UUID and stream strings, a Date, a BigInt); with the Avro decoding
 ${n0(c.floor.decode)} events/s, ${c.floor.decodeCpuUs.toFixed(1)} µs per event. That is already ${(c.floor.decode / c.baseline).toFixed(2)}× the baseline's rate
 before anything is folded, and ${pct(c.floor.decode, TARGETS.allProjections)} of the all-projections target before anything is written.
 Within 2× of the baseline would leave ${floorBudget(c.baseline, c.floor.decodeCpuUs)} of Node.js time per event for folding and for
@@ -416,7 +416,8 @@ user runs it (a CLI child; wall time including start-up, about a third of a seco
 A rebuild reads only the events of its projection's types and keeps its shadow's email ledger
 in memory, saving it once when caught up (a few seconds of its time: \`FLOE_PROFILE=1 floe rebuild …\`
 prints the split), so it runs faster than the catch-up of \`campaign_analytics\` alone; its
-Node.js thread (reading and decoding rows, folding, garbage collection) is the busier side. A
+Node.js thread (reading and decoding rows, folding, garbage collection; a worker thread with a
+128 MB young generation) is the busier side. A
 period rebuild folds the whole history too (only its swap is narrower). The rate is what
 counts for the 20 s target, set for 2,000,000 events (\`floe bench --only replay --events
 2000000 --runs 1\` measures that size). The recompute is of the tenant whose event count is
