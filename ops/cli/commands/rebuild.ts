@@ -50,23 +50,25 @@ is shown on a terminal.`,
         const toFold = io.tty ? await eventsToFold(ctx.pool, [shadowName(projection.name)], '0/1', head) : 0;
         const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, toFold) : undefined;
         let reached = head - BigInt(toFold);
-        const r = await runRebuild({
-          pool: ctx.pool,
-          url: ctx.url,
-          schemas: ctx.store.schemas,
-          projection,
-          period: stringOption(p, 'period'),
-          batchSize: intOption(p, 'batch-size', 5000, 1),
-          signal,
-          log: (m) => io.err(m),
-          // It reads only the events of its types: progress goes by the positions covered.
-          onBatch: (b) => {
-            progress?.tick(Number(b.position > reached ? b.position - reached : 0n));
-            if (b.position > reached) reached = b.position;
+        const args: RebuildArgs = { url: ctx.url, projection: projection.name, period: stringOption(p, 'period'), batchSize: intOption(p, 'batch-size', 5000, 1) };
+        const r = await runInWorker<RebuildResult>(
+          { module: __filename, export: 'rebuildJob', args },
+          {
+            signal,
+            onEvent: (e) => {
+              const event = e as RebuildEvent;
+              if ('log' in event) io.err(event.log);
+              else if ('timings' in event) event.timings.forEach((l) => io.err(l));
+              else {
+                // It reads only the events of its types: progress goes by the positions covered.
+                const position = BigInt(event.position);
+                progress?.tick(Number(position > reached ? position - reached : 0n));
+                if (position > reached) reached = position;
+              }
+            },
           },
-        });
+        );
         progress?.done();
-        if (timings.enabled) timings.report().forEach((l) => io.err(l));
         if (r.period) {
           // A month without rows (one in the future, say): nothing to swap, or empty partitions.
           let rows = 0;
