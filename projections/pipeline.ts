@@ -86,10 +86,16 @@ export function tableHooks(o: {
   const prepare = async (lane: { projections: AnyProjection[] }, events: StoredEvent[]) => {
     // Rows of a batch fall in its events' months or (cohort days, billing periods) up to a month before.
     const months = new Set<number>();
+    // Events come mostly in time order: the month of the last one answers most of them.
+    let from = Infinity;
+    let to = -Infinity;
     for (const e of events) {
-      const m = monthStart(e.occurredAt.getTime());
-      months.add(m);
-      months.add(monthStart(m - 1));
+      const t = e.occurredAt.getTime();
+      if (t >= from && t < to) continue;
+      from = monthStart(t);
+      to = monthStart(from + 32 * 86_400_000);
+      months.add(from);
+      months.add(monthStart(from - 1));
     }
     for (const p of lane.projections) {
       for (const table of p.tables) {
