@@ -8,7 +8,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { StoredEvent } from '../../streams/envelope';
-import { decodeStored, readRowsAt } from '../../streams/postgres/read';
+import { readStoredAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, describe, FoldError, type DeadLetter } from './batch';
 import { lockLaneLayout, lockProjections, watchLockConnection } from './lanes';
@@ -195,4 +195,4 @@ async function laneState(
 }
 
 const loadEvents = async (pool: Pool, schemas: SchemaResolver, positions: bigint[]): Promise<StoredEvent[]> =>
-  decodeStored(await readRowsAt(pool, positions), schemas);
+  readStoredAt(pool, positions, schemas);

@@ -31,7 +31,7 @@ import type { StoredEvent } from '../../streams/envelope';
 import { stopWhenIdle } from '../../streams/kafka/idle';
 import { H, headerText } from '../../streams/kafka/messages';
 import type { InboundBatch, InboundMessage, KafkaTransport } from '../../streams/kafka/transport';
-import { decodeStored, readRowsAt, type StoredRow } from '../../streams/postgres/read';
+import { decodeRecord, readStoredAt, type StoredRecord } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { describe, LaneRef } from './batch';
 import { Lane, lockProjections, ProjectionBusyError, resolveLanes } from './lanes';
@@ -150,7 +150,7 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
 
   const lockClient = await o.pool.connect();
   lockClient.on('error', (e) => log(`kafka projector: lock connection lost (${e.message}); commits stay fenced by lane positions`));
-  const loadEvents = async (positions: bigint[]) => decodeStored(await readRowsAt(o.pool, positions), o.schemas);
+  const loadEvents = (positions: bigint[]) => readStoredAt(o.pool, positions, o.schemas);
   const laneStates = new Map<Lane, LaneState>();
   const stateOf = (lane: Lane) => {
     const ls = laneStates.get(lane);
@@ -253,19 +253,19 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
     const tenant = h(H.tenant) ?? m.key?.toString('utf8');
     if (type && id && stream && tenant && occurredAt && m.value) {
       const metadata = h(H.metadata);
-      const row: StoredRow = {
-        global_position: String(position),
-        event_id: id,
-        stream_id: stream,
-        stream_position: '-1', // not carried by the message; no projection reads it
+      const record: StoredRecord = {
+        id,
         type,
-        tenant_id: tenant,
-        occurred_at: new Date(occurredAt),
+        stream,
+        tenantId: tenant,
+        occurredAt: new Date(occurredAt),
+        position,
+        streamPosition: -1, // not carried by the message; no projection reads it
         data: m.value,
         metadata: metadata ? JSON.parse(metadata) : null,
       };
       try {
-        return (await decodeStored([row], o.schemas))[0];
+        return await decodeRecord(record, o.schemas);
       } catch (e) {
         log(`kafka projector: ${m.topic}/${m.partition}@${m.offset} (position ${position}) does not decode (${describe(e)}); reading it from the store`);
       }

@@ -13,7 +13,7 @@ import { Client, Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { StoredEvent } from '../../streams/envelope';
 import { EVENTS_CHANNEL } from '../../streams/postgres/append';
-import { decodeStored, headPosition, readRowsAt, readStored } from '../../streams/postgres/read';
+import { headPosition, readStored, readStoredAt } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { applyBatch, BatchOutcome, BatchPlan, DeadLetter, describe, foldBatch, FoldError, LaneRef, StopProjecting, writeBatch } from './batch';
 import { LaneLedger, LedgerCache, MemoryLedger, saveMemoryLedger, usesLedger } from './ledger';
@@ -340,7 +340,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (o.stopAt !== undefined && to > o.stopAt) to = o.stopAt;
       return { events, to };
     };
-    const loadEvents = async (positions: bigint[]) => decodeStored(await readRowsAt(o.pool, positions), o.schemas);
+    const loadEvents = (positions: bigint[]) => readStoredAt(o.pool, positions, o.schemas);
 
     let caches = new Map<string, LaneLedger>();
     let refs = new Map<string, LaneRef>();

@@ -13,7 +13,6 @@
  */
 import { Client, Pool } from 'pg';
 import { EVENTS_CHANNEL } from '../postgres/append';
-import type { EventRow } from '../postgres/read';
 import { FloeError } from '../errors';
 import { H } from './messages';
 import type { KafkaProducer, OutboundMessage } from './transport';
@@ -78,7 +77,8 @@ export interface PublishStats {
   position: bigint;
 }
 
-export function toOutbound(r: EventRow): OutboundMessage {
+/** A row of the log with its instants as Dates, as a `floe.events` message. */
+export function toOutbound(r: Omit<PageRow, 'occurred_at' | 'recorded_at'> & { occurred_at: Date; recorded_at: Date }): OutboundMessage {
   return outbound({ ...r, occurred_at: r.occurred_at.toISOString(), recorded_at: r.recorded_at.toISOString() });
 }
 

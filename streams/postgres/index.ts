@@ -13,7 +13,7 @@ import { prepareEvent, PreparedEvent } from '../prepare';
 import { EarlierAppendFailedError } from '../errors';
 import type { AppendInput, AppendOptions, AppendResult, EventStore, ReadOptions, StoreHead, SubscribeOptions, Subscription } from '../store';
 import { appendPrepared, differences, lookup, STORED_BY_ID_SQL, StoredRow } from './append';
-import { decodeRows, readRows } from './read';
+import { readEvents } from './read';
 import { registerSchemas, SchemaResolver } from './schemaRegistry';
 import { subscribe } from './subscribe';
 
@@ -89,7 +89,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async read(options: ReadOptions = {}): Promise<RecordedEvent[]> {
-    return decodeRows(await readRows(this.pool, options), this.schemas);
+    return readEvents(this.pool, options, this.schemas);
   }
 
   async *readAll(options: ReadOptions & { batchSize?: number } = {}): AsyncIterable<RecordedEvent[]> {

@@ -11,7 +11,7 @@ import { foldBatch, writeBatch, type LaneRef } from '../../projections/runtime/b
 import { LedgerCache } from '../../projections/runtime/ledger';
 import { eventsToFold } from '../../projections/runtime/lanes';
 import { transaction } from '../../projections/runtime/sql';
-import { decodeStored, readRowsAt } from '../../streams/postgres/read';
+import { readStoredAt } from '../../streams/postgres/read';
 import { Rows, upsert } from '../../projections/runtime/sql';
 import type { Projection } from '../../projections/runtime/types';
 import { appendLines, expectSameSnapshot, snapshot, StoreHandle, useStore, workload } from '../helpers/pipeline';
@@ -240,7 +240,7 @@ describe('projection runtime (PostgreSQL)', function () {
       const [open, sent] = await h.store.read({});
       const emailsProjection = PROJECTIONS.find((p) => p.name === 'emails')!;
       const lane: LaneRef = { lane: 'pipelined-spec', shard: '0/1', projections: [emailsProjection], table: (_p, t) => t };
-      const loadEvents = async (positions: bigint[]) => decodeStored(await readRowsAt(h.pool, positions), h.store.schemas);
+      const loadEvents = (positions: bigint[]) => readStoredAt(h.pool, positions, h.store.schemas);
       const cache = new LedgerCache();
       // Batch N parks the open; its write commits before batch N+1 is folded (the runner
       // folds N+1 while N is in flight, so N may or may not have committed by then).
