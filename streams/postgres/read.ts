@@ -143,40 +143,23 @@ async function copyRecords(
 ): Promise<void> {
   const client = await pool.connect();
   try {
-    // The fields in the order of STORED_COLUMNS; the object in the event's (one shape for every event of a read).
-    await copyOut(
-      client,
-      sql,
-      recordedAt ? 10 : 9,
-      recordedAt
-        ? (b, at, len) =>
-            each({
-              id: uuid(b, at[1]),
-              type: TYPES.get(b, at[4], len[4]),
-              stream: text(b, at[2], len[2]),
-              tenantId: TENANTS.get(b, at[5], len[5]),
-              occurredAt: timestamptz(b, at[6]),
-              recordedAt: timestamptz(b, at[9]),
-              position: int8(b, at[0]),
-              streamPosition: int8Number(b, at[3]),
-              data: b.subarray(at[7], at[7] + len[7]),
-              metadata: jsonb(b, at[8], len[8]) as Record<string, unknown> | null,
-              schemaVersion: 0,
-            })
-        : (b, at, len) =>
-            each({
-              id: uuid(b, at[1]),
-              type: TYPES.get(b, at[4], len[4]),
-              stream: text(b, at[2], len[2]),
-              tenantId: TENANTS.get(b, at[5], len[5]),
-              occurredAt: timestamptz(b, at[6]),
-              position: int8(b, at[0]),
-              streamPosition: int8Number(b, at[3]),
-              data: b.subarray(at[7], at[7] + len[7]),
-              metadata: jsonb(b, at[8], len[8]) as Record<string, unknown> | null,
-              schemaVersion: 0,
-            }),
-    );
+    // The fields in the order of STORED_COLUMNS (recorded_at last); the object in the event's.
+    await copyOut(client, sql, recordedAt ? 10 : 9, (b, at, len) => {
+      const r: StoredRecord & { schemaVersion: number; recordedAt?: Date } = {
+        id: uuid(b, at[1]),
+        type: TYPES.get(b, at[4], len[4]),
+        stream: text(b, at[2], len[2]),
+        tenantId: TENANTS.get(b, at[5], len[5]),
+        occurredAt: timestamptz(b, at[6]),
+        position: int8(b, at[0]),
+        streamPosition: int8Number(b, at[3]),
+        data: b.subarray(at[7], at[7] + len[7]),
+        metadata: jsonb(b, at[8], len[8]) as Record<string, unknown> | null,
+        schemaVersion: 0,
+      };
+      if (recordedAt) r.recordedAt = timestamptz(b, at[9]); // for every row of the read: still one shape
+      each(r);
+    });
   } catch (e) {
     client.release(e as Error); // not pooled again after a failed statement
     throw e;
