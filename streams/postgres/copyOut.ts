@@ -11,13 +11,14 @@ import { COPY_SIGNATURE, PG_EPOCH_MS } from './binary';
  * @example
  *   await copyOut(client, 'SELECT global_position, data FROM floe.events', 2, (b, at, len) => {
  *     positions.push(int8(b, at[0]));
- *     payloads.push(Buffer.from(b.subarray(at[1], at[1] + len[1]))); // copied: it outlives the call
+ *     payloads.push(Buffer.from(b.subarray(at[1], at[1] + len[1]))); // copied: kept past the read
  *   });
  */
 
 /**
  * Called once per tuple with the buffer holding it and each field's offset and length (-1:
- * NULL). The buffer is reused after the call: slices of it must be copied to be kept.
+ * NULL). A slice of the buffer stays valid but keeps the whole chunk alive: copy what is kept
+ * for long.
  */
 export type TupleReader = (b: Buffer, at: Int32Array, len: Int32Array) => void;
 

@@ -13,7 +13,6 @@ import { copyOut, int8, int8Number, jsonb, text, TextInterner, timestamptz, uuid
 
 /** What a read selects, in the order `copyRecords` reads it; recorded_at last, for reads that want it. */
 const STORED_COLUMNS = 'global_position, event_id, stream_id, stream_position, type, tenant_id, occurred_at, data, metadata';
-const WITH_RECORDED_AT = `${STORED_COLUMNS}, recorded_at`;
 
 /**
  * The SQL shard of a tenant. Projections use the same expression, so a shard's reader and
@@ -23,26 +22,18 @@ export const TENANT_SHARD_SQL = (column: string, count: string) => `(abs(hashtex
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
-/**
- * The WHERE clause and LIMIT of a read; `value` puts a value in the statement (a parameter,
- * or for a COPY, which takes none, a literal).
- */
-function readClauses(o: ReadOptions, value: (v: string | number | readonly string[]) => string): string {
-  const where = [`global_position > ${value(String(o.after ?? 0n))}::bigint`];
-  if (o.stream !== undefined) where.push(`stream_id = ${value(o.stream)}`);
-  if (o.tenant !== undefined) where.push(`tenant_id = ${value(o.tenant)}`);
-  if (o.typePrefix !== undefined) where.push(`type LIKE ${value(escapeLike(o.typePrefix) + '%')}`);
+/** The rows these options select, as `FROM … WHERE … ORDER BY … LIMIT …` (COPY takes no parameters: every value a literal). */
+function selected(o: ReadOptions): string {
+  const where = [`global_position > ${literal(String(o.after ?? 0n))}::bigint`];
+  if (o.stream !== undefined) where.push(`stream_id = ${literal(o.stream)}`);
+  if (o.tenant !== undefined) where.push(`tenant_id = ${literal(o.tenant)}`);
+  if (o.typePrefix !== undefined) where.push(`type LIKE ${literal(escapeLike(o.typePrefix) + '%')}`);
   const anyOf: string[] = [];
-  if (o.types !== undefined) anyOf.push(`type = ANY(${value(o.types)}::text[])`);
-  if (o.typePrefixes !== undefined) anyOf.push(`type LIKE ANY(${value(o.typePrefixes.map((t) => escapeLike(t) + '%'))}::text[])`);
+  if (o.types !== undefined) anyOf.push(`type = ANY(${literal(o.types)})`);
+  if (o.typePrefixes !== undefined) anyOf.push(`type LIKE ANY(${literal(o.typePrefixes.map((t) => escapeLike(t) + '%'))})`);
   if (anyOf.length) where.push(anyOf.length > 1 ? `(${anyOf.join(' OR ')})` : anyOf[0]);
-  if (o.shard !== undefined) where.push(`${TENANT_SHARD_SQL('tenant_id', `${value(o.shard.count)}::int`)} = ${value(o.shard.index)}::int`);
-  return `WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT ${value(o.limit ?? 1000)}::bigint`;
-}
-
-/** The same read as a statement of its own (for COPY): every value a literal. */
-function readStatement(o: ReadOptions, columns: string): string {
-  return `SELECT ${columns} FROM floe.events ${readClauses(o, literal)}`;
+  if (o.shard !== undefined) where.push(`${TENANT_SHARD_SQL('tenant_id', literal(o.shard.count))} = ${literal(o.shard.index)}`);
+  return `FROM floe.events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT ${literal(o.limit ?? 1000)}`;
 }
 
 function literal(v: string | number | readonly string[]): string {
@@ -69,17 +60,17 @@ const TENANTS = new TextInterner();
 
 /** The events these options select, without recorded_at (`StoredEvent`): what the projection runtime and `floe billing recompute` read. */
 export const readStored = (pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<StoredEvent[]> =>
-  readDecoded<StoredEvent>(pool, readStatement(o, STORED_COLUMNS), false, schemas);
+  readDecoded<StoredEvent>(pool, selected(o), false, schemas);
 
 /** The events these options select, with the instant each was recorded (`RecordedEvent`): the store's read. */
 export const readEvents = (pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<RecordedEvent[]> =>
-  readDecoded<RecordedEvent>(pool, readStatement(o, WITH_RECORDED_AT), true, schemas);
+  readDecoded<RecordedEvent>(pool, selected(o), true, schemas);
 
 /** The events at these global positions, in global order, without recorded_at (projections read parked events back this way). */
 export const readStoredAt = (pool: Pool, positions: bigint[], schemas: SchemaResolver): Promise<StoredEvent[]> =>
   readDecoded<StoredEvent>(
     pool,
-    `SELECT ${STORED_COLUMNS} FROM floe.events WHERE global_position = ANY(ARRAY[${positions.map(String).join(', ')}]::bigint[]) ORDER BY global_position`,
+    `FROM floe.events WHERE global_position = ANY(ARRAY[${positions.map(String).join(', ')}]::bigint[]) ORDER BY global_position`,
     false,
     schemas,
   );
@@ -87,7 +78,7 @@ export const readStoredAt = (pool: Pool, positions: bigint[], schemas: SchemaRes
 /** `readStored` without the Avro decoding (benchmarks time reading apart from decoding). */
 export async function readStoredRecords(pool: Pool, o: ReadOptions): Promise<StoredRecord[]> {
   const out: StoredRecord[] = [];
-  await copyRecords(pool, readStatement(o, STORED_COLUMNS), false, (r) => out.push(r));
+  await copyRecords(pool, selected(o), false, (r) => out.push(r));
   return out;
 }
 
@@ -115,10 +106,10 @@ async function decodeData(schemas: SchemaResolver, type: string, bytes: Buffer):
  * row). Rows whose writer schema is not known yet are decoded once the registry has been read
  * again, in place.
  */
-async function readDecoded<E extends StoredEvent>(pool: Pool, sql: string, recordedAt: boolean, schemas: SchemaResolver): Promise<E[]> {
+async function readDecoded<E extends StoredEvent>(pool: Pool, from: string, recordedAt: boolean, schemas: SchemaResolver): Promise<E[]> {
   const out: E[] = [];
   const unknown: Array<[StoredRecord, Buffer]> = [];
-  await copyRecords(pool, sql, recordedAt, (r) => {
+  await copyRecords(pool, from, recordedAt, (r) => {
     const event = r as unknown as E;
     try {
       const decoded = schemas.decodeKnown(r.type, r.data);
@@ -126,7 +117,7 @@ async function readDecoded<E extends StoredEvent>(pool: Pool, sql: string, recor
       event.schemaVersion = decoded.version;
     } catch (e) {
       if ((e as { code?: string }).code !== 'UNKNOWN_SCHEMA') throw e;
-      unknown.push([r, Buffer.from(r.data)]); // its bytes outlive the buffer they came in
+      unknown.push([r, Buffer.from(r.data)]); // kept past the read: a copy, not a view holding the whole chunk
     }
     out.push(event);
   });
@@ -134,17 +125,20 @@ async function readDecoded<E extends StoredEvent>(pool: Pool, sql: string, recor
   return out;
 }
 
-/** Read rows by binary COPY, each handed over as it arrives, as a record in the shape of the event it becomes. */
+/**
+ * Read the rows of `from` (`FROM … WHERE … ORDER BY …`) by binary COPY, each handed over as
+ * it arrives, as a record in the shape of the event it becomes; with recorded_at or without.
+ */
 async function copyRecords(
   pool: Pool,
-  sql: string,
+  from: string,
   recordedAt: boolean,
   each: (r: StoredRecord & { schemaVersion: number; recordedAt?: Date }) => void,
 ): Promise<void> {
   const client = await pool.connect();
   try {
     // The fields in the order of STORED_COLUMNS (recorded_at last); the object in the event's.
-    await copyOut(client, sql, recordedAt ? 10 : 9, (b, at, len) => {
+    await copyOut(client, `SELECT ${STORED_COLUMNS}${recordedAt ? ', recorded_at' : ''} ${from}`, recordedAt ? 10 : 9, (b, at, len) => {
       const r: StoredRecord & { schemaVersion: number; recordedAt?: Date } = {
         id: uuid(b, at[1]),
         type: TYPES.get(b, at[4], len[4]),
