@@ -7,15 +7,17 @@
  * - whole projection: the live tables are dropped and the shadows (with their
  *   partitions, indexes and policies) renamed into place; the projection's checkpoint
  *   becomes the shadow's, so the live projector, whose next batch finds its lane changed,
- *   takes the projection up from there in the rebuilt lane;
+ *   takes the projection up from there in the rebuilt lane — or, when the live lane stands
+ *   where the shadow does and holds the same email ledger (`handOver`), the projection stays
+ *   in its live lane and the shadow's lane goes, its ledger never saved;
  * - one period (`--period YYYY-MM`): the shadow is caught up to exactly the live
  *   checkpoint, and only that month's partition of each partitioned table is exchanged
  *   (DETACH/ATTACH); every other month and the checkpoint stay as they are.
  *
  * Killed at any point before that transaction commits, the live tables are untouched;
  * run again, the rebuild resumes from the shadow's checkpoint once its email ledger was
- * saved (at the end of each catch-up, on a signal, or once it outgrew memory: see
- * REBUILD_LEDGER_IN_MEMORY), and starts afresh otherwise.
+ * saved (before a swap that hands the shadow's lane over, on a signal, or once it outgrew
+ * memory: see REBUILD_LEDGER_IN_MEMORY), and starts afresh otherwise.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { Pool, PoolClient } from 'pg';
@@ -25,9 +27,10 @@ import { parseMonth } from './billing/periods';
 import { project } from './pipeline';
 import { dropLaneState, dropRetiredLanes, LEDGER_UNSAVED, lockLaneLayout, lockProjections, ProjectionBusyError, watchLockConnection } from './runtime/lanes';
 import { describe } from './runtime/batch';
-import { isTransient, type BatchReport } from './runtime/runner';
+import { encodeState, LEDGER_RULES, loadLedger } from './runtime/ledger';
+import { isTransient, saveKeptLedger, type BatchReport, type KeptLedger } from './runtime/runner';
 import { transaction } from './runtime/sql';
-import type { AnyProjection } from './runtime/types';
+import type { AnyProjection, EmailState } from './runtime/types';
 import { tableDef, TABLES } from './tables/ddl';
 import { ensureMonthPartitions, listPartitions, MONTHS_AHEAD } from './tables/partitions';
 import { MATERIALIZED_VIEWS } from './tables/views';
@@ -35,8 +38,8 @@ import { MATERIALIZED_VIEWS } from './tables/views';
 export const SHADOW = '__shadow';
 
 /**
- * Emails whose ledger entries a rebuild keeps in memory, saved once at the end instead of
- * with every batch (the runner's `memoryLedgerLimit`): saving the ledger batch by batch was
+ * Emails whose ledger entries a rebuild keeps in memory, saved once at the end (when the
+ * rebuilt projection does not stay in its live lane: `handOver`) instead of with every batch (the runner's `memoryLedgerLimit`): saving the ledger batch by batch was
  * most of a rebuild's writes (a rebuild of `campaign_analytics` from 1.06 million events:
  * 15.3 s against 12.7 s). Each entry holds about 0.8 KB of heap (peak RSS 610 MB with 286k
  * emails, 383 MB without), so the bound is some 500 MB, reached by a store of about 2.2
@@ -78,6 +81,12 @@ export interface RebuildResult {
   seconds: number;
   swapped: string[];
   resumed: boolean;
+  /**
+   * The live lane the rebuilt projection stayed in, going on with that lane's email ledger (the
+   * one the rebuild built was the same, and was not saved); null when the rebuild's own lane
+   * took over (or for a period, whose swap keeps the live checkpoint).
+   */
+  liveLane: string | null;
 }
 
 const PARTITIONED = new Map(TABLES.filter((t) => t.partitionColumn).map((t) => [t.name, t.partitionColumn!]));
@@ -123,7 +132,16 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       await releaseShadow();
     }
     let events = 0;
+    const shadowLog = (m: string) => log(m.replace(/^projector: /, `rebuild of ${p.name}, shadow `));
+    /** The shadow lane's email ledger, in memory and not saved (see `handOver`). */
+    let kept: KeptLedger | undefined;
+    const saveKept = async () => {
+      const k = kept;
+      kept = undefined;
+      if (k) await saveKeptLedger(o.pool, k, { log: shadowLog });
+    };
     const catchUp = async (stopAt?: bigint) => {
+      await saveKept(); // a catch-up goes on from the shadow's saved ledger
       const r = await project({
         pool: o.pool,
         url: o.url,
@@ -134,14 +152,16 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         stopAt,
         handledOnly: true,
         memoryLedgerLimit: rebuildLedgerLimit(),
+        keepMemoryLedgers: true,
         batchSize: o.batchSize,
         // The shadow's lanes are not the live projector's, whatever their names.
-        log: (m) => log(m.replace(/^projector: /, `rebuild of ${p.name}, shadow `)),
+        log: shadowLog,
         onBatch: o.onBatch,
         signal: o.signal,
         refreshEveryMs: Infinity,
       });
       events += r.events;
+      kept = r.memoryLedgers?.[0];
       return r.lanes[0]?.position ?? 0n;
     };
 
@@ -151,6 +171,18 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       const position = await catchUp(period ? live ?? undefined : undefined);
       if (o.signal?.aborted) throw new FloeError('ABORTED', `rebuild of ${p.name} stopped at position ${position}; run it again to resume`);
       locks.check(); // one rebuild at a time: no swap without the lock (the shadow is kept: it resumes)
+      // A whole rebuild whose email ledger is still in memory: the projection stays in its live
+      // lane if that lane holds the same ledger; if not, the ledger is saved and the shadow's
+      // lane takes over. (A period swap keeps the live checkpoint: the ledger goes with the shadow.)
+      let stay: string | undefined;
+      if (kept && !period) {
+        const h = await handOver(o.pool, p, kept);
+        if ('lane' in h) stay = h.lane;
+        else {
+          log(`the rebuilt ${p.name} takes over the rebuild's lane ${kept.lane}: ${h.why}; saving the email ledger it built`);
+          await saveKept();
+        }
+      }
       const client = await o.pool.connect();
       let commitSent = false;
       try {
@@ -162,22 +194,29 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         const views = period ? [] : MATERIALIZED_VIEWS.filter((v) => p.tables.includes(v.source));
         for (const v of views) for (const sql of v.dropSql(v.name)) await client.query(sql);
         await client.query(`LOCK TABLE ${p.tables.join(', ')} IN ACCESS EXCLUSIVE MODE`);
-        // Never hand over a lane whose email ledger is not saved (the catch-up above saves it).
+        // Never hand over a lane whose email ledger is not saved (saved above when it was kept).
         const unsaved = await client.query(
           `SELECT 1 FROM floe.projection_checkpoints c JOIN floe.projection_lanes l USING (lane, shard) WHERE c.projection = $1 AND l.ledger_at IS NOT NULL`,
           [shadow.name],
         );
-        if (unsaved.rowCount) throw new FloeError('LEDGER_UNSAVED', `the shadow of ${p.name} has not saved its email ledger; run the rebuild again`);
+        if (unsaved.rowCount && !period && !stay) throw new FloeError('LEDGER_UNSAVED', `the shadow of ${p.name} has not saved its email ledger; run the rebuild again`);
         const now = await livePosition(client, p.name);
-        if (now !== null && (period ? now !== position : now > position)) {
-          // The live projection moved on meanwhile: catch up again (rarely more than once).
+        // The live projection moved on meanwhile, or its lane no longer holds the ledger the
+        // rebuild built: catch up again (rarely more than once).
+        const moved = now !== null && (period ? now !== position : now > position);
+        const lost = stay && !moved ? await handOver(client, p, kept!, { lock: true }) : undefined;
+        if (moved || (lost && !('lane' in lost && lost.lane === stay))) {
           await client.query('ROLLBACK');
+          if (lost && 'why' in lost) log(`the rebuilt ${p.name} cannot stay in lane ${stay} after all: ${lost.why}`);
+          await saveKept();
           if (attempt >= SWAP_ATTEMPTS) throw new FloeError('REBUILD_CHASE', `rebuild of ${p.name} could not catch up with the live projection`);
           continue;
         }
-        const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow, views);
+        const { swapped, retired } = period ? { swapped: await swapPeriod(client, p, period), retired: [] } : await swapWhole(client, p, shadow, views, stay);
         commitSent = true;
         await client.query('COMMIT');
+        if (stay) log(`the rebuilt ${p.name} stays in lane ${stay}, whose email ledger is the one the rebuild built (${kept!.ledger.size} emails): the rebuild's is not saved`);
+        kept = undefined; // went with the shadow's lane
         if (period) {
           await dropShadow(o.pool, p, shadow);
           // The month changed under the views over it (a whole swap recreated them instead);
@@ -187,7 +226,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
           }
         }
         await dropRetiredLanes(o.pool, retired);
-        return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed };
+        return { projection: p.name, period: o.period ?? null, position, events, seconds: (Date.now() - started) / 1000, swapped, resumed, liveLane: stay ?? null };
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
         // A reader's long query holding the live tables (lock timeout), or a deadlock with the
@@ -195,6 +234,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
         // (A COMMIT whose reply was lost may have swapped: that is not tried again.)
         if (!isTransient(e) || commitSent || attempt >= SWAP_ATTEMPTS || o.signal?.aborted) throw e;
         log(`the swap of ${p.name} did not get through (${describe(e)}); catching up and trying again (${attempt}/${SWAP_ATTEMPTS})`);
+        await saveKept();
         continue;
       } finally {
         client.release();
@@ -284,17 +324,80 @@ async function swapWhole(
   p: AnyProjection,
   shadow: AnyProjection,
   views: typeof MATERIALIZED_VIEWS,
+  stay?: string,
 ): Promise<{ swapped: string[]; retired: Array<{ lane: string; shard: string }> }> {
   for (const t of p.tables) {
     await client.query(`DROP TABLE ${t} CASCADE`);
     await renameTree(client, shadowName(t), t);
   }
   for (const v of views) for (const sql of v.create(v.name, v.source)) await client.query(sql);
-  await client.query(`DELETE FROM floe.projection_checkpoints WHERE projection = $1`, [p.name]);
-  await client.query(`UPDATE floe.projection_checkpoints SET projection = $1 WHERE projection = $2`, [p.name, shadow.name]);
+  if (stay) {
+    // The projection stays in its live lane (`handOver`): its checkpoint takes the rebuild's
+    // version and counts, and the shadow's lane goes.
+    await client.query(
+      `UPDATE floe.projection_checkpoints c SET version = s.version, events = s.events, ignored = s.ignored, updated_at = now()
+         FROM floe.projection_checkpoints s WHERE c.projection = $1 AND s.projection = $2 AND s.shard = c.shard`,
+      [p.name, shadow.name],
+    );
+    await client.query(`DELETE FROM floe.projection_checkpoints WHERE projection = $1`, [shadow.name]);
+  } else {
+    await client.query(`DELETE FROM floe.projection_checkpoints WHERE projection = $1`, [p.name]);
+    await client.query(`UPDATE floe.projection_checkpoints SET projection = $1 WHERE projection = $2`, [p.name, shadow.name]);
+  }
   const { rows: retired } = await client.query<{ lane: string; shard: string }>(`DELETE FROM floe.projection_lanes l WHERE NOT EXISTS
     (SELECT 1 FROM floe.projection_checkpoints c WHERE c.lane = l.lane AND c.shard = l.shard) RETURNING lane, shard`);
   return { swapped: p.tables, retired };
+}
+
+/** Entries of a kept ledger compared with the live lane's saved ones (all of them, in a smaller ledger). */
+const HANDOVER_SAMPLE = 2000;
+
+/**
+ * Whether the rebuilt projection can stay in its live lane instead of moving to the shadow's,
+ * and so spare saving the email ledger the rebuild built (the serial tail of a rebuild: 7 s for
+ * 540k emails): the ledger of a lane is a function of the events it folded and of the ledger's
+ * rules alone, whatever its projections. So it can when the projection's live checkpoint and its
+ * lane stand where the shadow does, the lane's saved ledger is in step (not one kept in memory)
+ * and was built by these rules from position 0 (`LEDGER_RULES`), neither lane dead-lettered an
+ * event for a projection's error (which one lane skipped and the other did not), and the two
+ * ledgers agree: as many entries, and equal ones for a sample spread over the kept ledger.
+ * `lock`: inside the swap's transaction, the live lane's row and the checkpoint are locked, so
+ * that the lane cannot move before the commit. Otherwise why not.
+ */
+async function handOver(db: Pool | PoolClient, p: AnyProjection, kept: KeptLedger, o: { lock?: boolean } = {}): Promise<{ lane: string } | { why: string }> {
+  const cp = await db.query<{ lane: string; position: string }>(`SELECT lane, position FROM floe.projection_checkpoints WHERE projection = $1 AND shard = $2`, [
+    p.name,
+    kept.shard,
+  ]);
+  if (!cp.rows[0]) return { why: `${p.name} has no live checkpoint` };
+  const { lane } = cp.rows[0];
+  // The lane's row first, as a batch's write takes it before the checkpoints: no deadlock with it.
+  const l = await db.query<{ position: string; ledger_at: string | null; ledger_rules: number | null }>(
+    `SELECT position, ledger_at, ledger_rules FROM floe.projection_lanes WHERE lane = $1 AND shard = $2${o.lock ? ' FOR UPDATE' : ''}`,
+    [lane, kept.shard],
+  );
+  const c = await db.query<{ position: string }>(
+    `SELECT position FROM floe.projection_checkpoints WHERE projection = $1 AND shard = $2 AND lane = $3${o.lock ? ' FOR UPDATE' : ''}`,
+    [p.name, kept.shard, lane],
+  );
+  const at = String(kept.position);
+  if (!l.rows[0] || !c.rows[0] || c.rows[0].position !== at || l.rows[0].position !== at) {
+    return { why: `the live lane ${lane} is not at the rebuild's position ${at}` };
+  }
+  if (l.rows[0].ledger_at !== null) return { why: `the live lane ${lane} keeps its email ledger in memory` };
+  if (l.rows[0].ledger_rules !== LEDGER_RULES) return { why: `the live lane ${lane}'s email ledger was built by other ledger rules (${l.rows[0].ledger_rules ?? 'unknown'}, not ${LEDGER_RULES})` };
+  const dead = await db.query(`SELECT 1 FROM floe.dead_letters WHERE shard = $1 AND lane = ANY($2::text[]) AND retriable LIMIT 1`, [kept.shard, [lane, kept.lane]]);
+  if (dead.rowCount) return { why: `events were dead-lettered in lane ${lane} or the rebuild's` };
+  const n = await db.query<{ n: string }>('SELECT count(*) AS n FROM floe.projection_email_ledger WHERE lane = $1 AND shard = $2', [lane, kept.shard]);
+  if (Number(n.rows[0].n) !== kept.ledger.size) return { why: `the live lane ${lane}'s email ledger holds ${n.rows[0].n} emails, the rebuild's ${kept.ledger.size}` };
+  const every = Math.max(1, Math.floor(kept.ledger.size / HANDOVER_SAMPLE));
+  const sample: EmailState[] = [];
+  let i = 0;
+  for (const s of kept.ledger.values()) if (i++ % every === 0) sample.push(s);
+  const saved = await loadLedger(db, lane, kept.shard, sample.map((s) => s.emailId));
+  const differs = sample.find((s) => !saved.has(s.emailId) || encodeState(saved.get(s.emailId)!) !== encodeState(s));
+  if (differs) return { why: `the live lane ${lane}'s email ledger differs from the rebuild's (email ${differs.emailId})` };
+  return { lane };
 }
 
 /** One month: exchange that month's partition of every partitioned public table. */

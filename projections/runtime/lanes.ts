@@ -15,7 +15,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import { TENANT_SHARD_SQL } from '../../streams/postgres/read';
-import { usesLedger } from './ledger';
+import { LEDGER_RULES, usesLedger } from './ledger';
 import { transaction } from './sql';
 import type { AnyProjection } from './types';
 
@@ -209,9 +209,9 @@ export async function resolveLanes(
         lane = { lane: id, shard: key, position: 0n, projections: [] };
         lanes.set(id, lane);
         await client.query(
-          `INSERT INTO floe.projection_lanes (lane, shard, position) VALUES ($1, $2, 0)
-           ON CONFLICT (lane, shard) DO UPDATE SET position = 0, ledger_at = NULL, updated_at = now()`,
-          [id, key],
+          `INSERT INTO floe.projection_lanes (lane, shard, position, ledger_rules) VALUES ($1, $2, 0, $3)
+           ON CONFLICT (lane, shard) DO UPDATE SET position = 0, ledger_at = NULL, ledger_rules = EXCLUDED.ledger_rules, updated_at = now()`,
+          [id, key, LEDGER_RULES],
         );
         await dropLaneState(client, id, key);
       }
@@ -223,6 +223,13 @@ export async function resolveLanes(
         );
       }
     }
+    // This run folds these lanes by its own ledger rules: a lane whose ledger other rules began
+    // holds a mix from here on (at position 0 it holds nothing yet, and is this run's).
+    await client.query(
+      `UPDATE floe.projection_lanes SET ledger_rules = CASE WHEN position = 0 THEN $3::int END
+        WHERE shard = $1 AND lane = ANY($2::text[]) AND ledger_rules IS DISTINCT FROM $3::int`,
+      [key, [...lanes.keys()], LEDGER_RULES],
+    );
     // Lanes nobody belongs to any more: their ledger and parking are garbage.
     const { rows: orphans } = await client.query<{ lane: string }>(
       `SELECT l.lane FROM floe.projection_lanes l WHERE l.shard = $1

@@ -28,6 +28,15 @@ const shared = memoized((v: string) => v);
 const intern = <T extends string | null>(v: T): T => (v === null ? v : (shared(v) as T));
 const earliest = (cur: Instant, t: number): number => (cur === null || t < cur ? t : cur);
 
+/**
+ * The version of the rules that decide what a ledger entry holds and which events a lane
+ * parks: `sentState`, `applyEmailEvent`, `encodeState` and the fold's ownership and parking
+ * rules (runtime/batch.ts). Bump it with any change to what they make of the same events: a
+ * lane records the rules that built its ledger (`projection_lanes.ledger_rules`), and a
+ * rebuild hands its projection over to a live lane's ledger only when they are its own.
+ */
+export const LEDGER_RULES = 1;
+
 /** Whether a lane of these projections keeps an email ledger: it does when one of them folds email events. */
 export const usesLedger = (projections: readonly AnyProjection[]): boolean => projections.some((p) => p.types.some((t) => t.startsWith('email.')));
 

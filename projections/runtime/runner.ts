@@ -61,6 +61,14 @@ export interface ProjectorOptions {
    * re-projected from the start. Undefined: never.
    */
   memoryLedgerLimit?: number;
+  /**
+   * With `untilCaughtUp` and `memoryLedgerLimit`: a run that ends caught up (not stopped by a
+   * signal) leaves its lanes' memory ledgers unsaved and returns them (`memoryLedgers`), for the
+   * caller to save (`saveKeptLedger`) or to let go once the lane is retired (a rebuild that
+   * hands its projection to a live lane). Until saved, the lane's row says its saved ledger is
+   * behind, as while the run went on.
+   */
+  keepMemoryLedgers?: boolean;
   /** Ledger entries kept in memory per lane (default LEDGER_CACHE_SIZE, 50,000). */
   ledgerCacheSize?: number;
   /**
@@ -82,6 +90,33 @@ export interface ProjectorResult {
   lanes: Array<{ lane: string; shard: string; position: bigint; projections: string[] }>;
   events: number;
   batches: number;
+  /** `keepMemoryLedgers`: the memory ledgers left unsaved, each at its lane's position. */
+  memoryLedgers?: KeptLedger[];
+}
+
+/** A lane's whole email ledger in memory, not saved, at the lane's position. */
+export interface KeptLedger {
+  lane: string;
+  shard: string;
+  position: bigint;
+  ledger: MemoryLedger;
+}
+
+/** Save a kept memory ledger (`saveMemoryLedger`, fenced by the lane's position), retrying transient failures. */
+export async function saveKeptLedger(pool: Pool, kept: KeptLedger, o: { backoffMs?: number; log?: (m: string) => void } = {}): Promise<void> {
+  const t0 = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await transaction(pool, (client) => saveMemoryLedger(client, kept.lane, kept.shard, kept.position, kept.ledger));
+      break;
+    } catch (e) {
+      if (!isTransient(e) || attempt >= 5) throw e;
+      o.log?.(`projector: saving the email ledger of lane ${kept.lane}: ${describe(e)}; retrying`);
+      await sleep(Math.min((o.backoffMs ?? 100) * 2 ** attempt, 5000));
+    }
+  }
+  timings.add('memory ledger save', performance.now() - t0);
+  o.log?.(`projector: lane ${kept.lane} (shard ${kept.shard}) saved its email ledger of ${kept.ledger.size} emails at position ${kept.position}`);
 }
 
 /**
@@ -103,7 +138,7 @@ export class LaneMovedError extends Error {
 /** A projection of the lane has moved to another lane (a blue/green rebuild swapped it in). */
 class LaneChangedError extends Error {
   constructor(lane: Lane) {
-    super(`lane ${lane.lane} (shard ${lane.shard}) lost a member to a rebuild`);
+    super(`lane ${lane.lane} (shard ${lane.shard}): a rebuild swapped one of its projections`);
   }
 }
 
@@ -276,10 +311,11 @@ async function advanceLane(client: PoolClient, lane: Lane, position: bigint, eve
   }
   const members = await client.query(
     `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
-      WHERE lane = $1 AND shard = $2 AND projection = ANY($6::text[])`,
-    [lane.lane, lane.shard, String(position), events, ignored, lane.projections.map((p) => p.name)],
+      WHERE lane = $1 AND shard = $2 AND (projection, version) IN (SELECT * FROM unnest($6::text[], $7::int[]))`,
+    [lane.lane, lane.shard, String(position), events, ignored, lane.projections.map((p) => p.name), lane.projections.map((p) => p.version)],
   );
-  // A rebuild swapped one of the lane's projections out (its checkpoint moved to the rebuilt lane).
+  // A rebuild swapped one of the lane's projections out (its checkpoint moved to the rebuilt
+  // lane), or swapped in tables of another version that stay in this lane.
   if (members.rowCount !== lane.projections.length) throw new LaneChangedError(lane);
 }
 
@@ -319,6 +355,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
   let wake: (() => void) | undefined;
   /** The write of a folded batch, in flight while the next one folds (by lane). */
   const flights = new Map<string, Flight>();
+  const keep = Boolean(o.untilCaughtUp && o.keepMemoryLedgers);
   try {
     release = await lockProjections(lockClient, o.projections.map((p) => p.name), key);
     let lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
@@ -475,20 +512,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       const ledger = caches.get(lane.lane);
       if (!(ledger instanceof MemoryLedger)) return;
       await land(lane);
-      const t0 = performance.now();
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await transaction(o.pool, (client) => saveMemoryLedger(client, lane.lane, lane.shard, lane.position, ledger));
-          break;
-        } catch (e) {
-          if (!isTransient(e) || attempt >= 5) throw e;
-          log(`projector: saving the email ledger of lane ${lane.lane}: ${describe(e)}; retrying`);
-          await sleep(Math.min(backoffMs * 2 ** attempt, 5000));
-        }
-      }
-      timings.add('memory ledger save', performance.now() - t0);
+      await saveKeptLedger(o.pool, { lane: lane.lane, shard: lane.shard, position: lane.position, ledger }, { backoffMs, log });
       caches.set(lane.lane, newCache());
-      log(`projector: lane ${lane.lane} (shard ${lane.shard}) saved its email ledger of ${ledger.size} emails at position ${lane.position}`);
     };
     const saveMemoryLedgers = async () => {
       for (const lane of lanes) await saveMemoryLedgerOf(lane);
@@ -604,7 +629,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (progressed) continue;
       try {
         await landAll();
-        await saveMemoryLedgers(); // caught up: memory ledgers are saved before anything else
+        if (!keep) await saveMemoryLedgers(); // caught up: memory ledgers are saved before anything else
       } catch (e) {
         if (stopping(e)) break; // what is left is landed below
         await relayout(e); // the last write before going idle found the lane changed
@@ -613,7 +638,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       // Caught up: lanes that now stand at one position (a rebuilt projection's lane has
       // caught up with the others) are merged; tried once per layout of lanes.
       const before = layout(lanes);
-      if (new Set(lanes.map((l) => l.position)).size < lanes.length && before !== mergeTried) {
+      // (Not with memory ledgers kept: a merge would find their lanes unsaved, and re-project them.)
+      if (!keep && new Set(lanes.map((l) => l.position)).size < lanes.length && before !== mergeTried) {
         mergeTried = before;
         lanes = await resolveLanes(o.pool, o.projections, shard, log, tableName, { merge: true });
         if (layout(lanes) !== before) {
@@ -642,7 +668,18 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       if (!(e instanceof LaneChangedError)) throw e;
       log(`projector: ${e.message}; its last batch is left to the next run`);
     });
-    await saveMemoryLedgers(); // stopped (caught up, or a signal): what is in memory is saved at the lane's position
+    if (keep && !o.signal?.aborted) {
+      // Caught up: the caller saves them, or lets them go with their lanes.
+      result.memoryLedgers = [];
+      for (const lane of lanes) {
+        const ledger = caches.get(lane.lane);
+        if (!(ledger instanceof MemoryLedger)) continue;
+        await land(lane);
+        result.memoryLedgers.push({ lane: lane.lane, shard: lane.shard, position: lane.position, ledger });
+      }
+    } else {
+      await saveMemoryLedgers(); // stopped (caught up, or a signal): what is in memory is saved at the lane's position
+    }
     for (const p of ahead.values()) await p.catch(() => undefined);
     result.lanes = lanes.map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
     return result;

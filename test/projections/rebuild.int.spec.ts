@@ -90,12 +90,18 @@ describe('rebuilds (PostgreSQL)', function () {
       expect(merged.lanes.map((l) => l.lane), 'lanes after catching up').to.have.length(1);
       await expectOneLane(h, merged.lanes[0].lane);
 
-      // Rebuilt twice more without projecting in between: the lane the second rebuild made holds
-      // campaign_analytics alone, the third leaves it without projections, and it is retired with
-      // its ledger, parked events and dead letters; every dead letter listed is a live lane's.
-      await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
+      // Rebuilt twice more without projecting in between, each time beside a live lane whose
+      // ledger was built by rules of unknown version (older code), so the rebuild's lane takes
+      // over: the lane the second rebuild made holds campaign_analytics alone, the third leaves it
+      // without projections, and it is retired with its ledger, parked events and dead letters;
+      // every dead letter listed is a live lane's.
+      const unknownRules = () => h.pool.query('UPDATE floe.projection_lanes SET ledger_rules = NULL');
+      await unknownRules();
+      const second = await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
+      expect(second.liveLane).to.equal(null);
       const { rows: before } = await h.pool.query(`SELECT lane FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics'`);
       expect(before[0].lane).to.not.equal(merged.lanes[0].lane);
+      await unknownRules();
       await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
       for (const t of ['projection_email_ledger', 'projection_parked', 'dead_letters', 'projection_lanes']) {
         const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM floe.${t} WHERE lane = $1`, [before[0].lane]);
@@ -113,21 +119,48 @@ describe('rebuilds (PostgreSQL)', function () {
     });
   });
 
-  for (const only of [false, true]) describe(`while the live projector is idle${only ? ', projecting the rebuilt projection alone' : ''}`, () => {
+  /*
+   * Caught up with an idle live projector, the rebuild ends where the live lane stands: the
+   * rebuilt projection stays in that lane, on its ledger (`stays`), unless that ledger was built
+   * by rules of unknown version (`rules`) or differs from the rebuild's (`differs`), and then the
+   * rebuild's lane takes over and the projector takes it up.
+   */
+  const idle: Array<[boolean, 'stays' | 'rules' | 'differs']> = [[false, 'stays'], [true, 'stays'], [false, 'rules'], [true, 'rules'], [false, 'differs']];
+  for (const [only, mode] of idle) describe(`while the live projector is idle${only ? ', projecting the rebuilt projection alone' : ''} (${mode})`, () => {
     const h = useStore();
-    it('the projector takes up the rebuilt lane when the next events arrive, and goes on', async () => {
+    it(mode === 'stays' ? 'the rebuilt projection stays in its live lane, and goes on with it' : 'the projector takes up the rebuilt lane when the next events arrive, and goes on', async () => {
       // Alone, the rebuilt projection takes its lane's every member: the swap retires the lane.
       const projections = only ? [campaignAnalytics] : [...PROJECTIONS];
       await appendLines(h.store, lines.slice(0, half));
       await projectAll(h, { projections });
+      const { rows: cp } = await h.pool.query(`SELECT lane FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics'`);
+      if (mode === 'rules') await h.pool.query('UPDATE floe.projection_lanes SET ledger_rules = NULL');
+      // One entry of the live ledger as an older rule would have left it (its click count).
+      const { rows: changed } = mode === 'differs'
+        ? await h.pool.query(`UPDATE floe.projection_email_ledger SET state = regexp_replace(state, '[0-9]+$', '97')
+            WHERE email_id = (SELECT max(email_id) FROM floe.projection_email_ledger) RETURNING email_id`)
+        : { rows: [] };
       const stop = new AbortController();
       let failed: unknown;
       const live = projectAll(h, { projections, untilCaughtUp: false, signal: stop.signal, pollMs: 20 }).catch((e) => {
         failed = e;
       });
       await new Promise((r) => setTimeout(r, 300)); // caught up and waiting
-      const r = await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics });
+      const logs: string[] = [];
+      const r = await rebuild({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projection: campaignAnalytics, log: (m) => logs.push(m) });
       expect(r.swapped).to.include('campaign_analytics');
+      expect(r.liveLane, logs.join('\n')).to.equal(mode === 'stays' ? cp[0].lane : null);
+      if (mode === 'stays') {
+        // The rebuild's lane went with its ledger unsaved: nothing of it is left.
+        await expectOneLane(h, cp[0].lane);
+        expect(logs.join('\n')).to.not.contain('saved its email ledger');
+      } else {
+        expect(logs.join('\n')).to.contain(
+          mode === 'rules' ? 'email ledger was built by other ledger rules (unknown, not 1)' : `email ledger differs from the rebuild's (email ${changed[0].email_id})`,
+        );
+        const { rows: now } = await h.pool.query(`SELECT lane FROM floe.projection_checkpoints WHERE projection = 'campaign_analytics'`);
+        expect(now[0].lane).to.not.equal(cp[0].lane);
+      }
       // A few events, one batch: the projector's first write after the swap is also its last
       // before it is idle again. Then the rest.
       await appendLines(h.store, lines.slice(half, half + 5));
