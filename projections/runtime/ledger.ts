@@ -72,11 +72,44 @@ export function sentState(e: StoredEvent): EmailState {
   };
 }
 
+/**
+ * A copy of an entry. Written out field by field: V8 gives a spread copy (`{ ...s }`) of an
+ * object this wide most of its fields in a second, out-of-object array and takes its slow path
+ * to make it (20 times slower in a loop); a literal keeps every field in the object. An entry
+ * is copied for every lifecycle event folded.
+ */
+const copyState = (s: EmailState): EmailState => ({
+  emailId: s.emailId,
+  tenantId: s.tenantId,
+  campaignId: s.campaignId,
+  stepId: s.stepId,
+  mailboxId: s.mailboxId,
+  leadId: s.leadId,
+  companyId: s.companyId,
+  messageId: s.messageId,
+  sentAt: s.sentAt,
+  cohortDay: s.cohortDay,
+  sentPosition: s.sentPosition,
+  deliveredAt: s.deliveredAt,
+  firstOpenedAt: s.firstOpenedAt,
+  humanOpened: s.humanOpened,
+  firstClickedAt: s.firstClickedAt,
+  repliedAt: s.repliedAt,
+  bouncedAt: s.bouncedAt,
+  bounceType: s.bounceType,
+  hardBounced: s.hardBounced,
+  failedAt: s.failedAt,
+  unsubscribedAt: s.unsubscribedAt,
+  complainedAt: s.complainedAt,
+  openCount: s.openCount,
+  clickCount: s.clickCount,
+});
+
 /** The entry after one lifecycle event (not `email.sent`) of a counted email; `s` is not modified. */
 export function applyEmailEvent(s: EmailState, e: StoredEvent): EmailState {
   const t = e.occurredAt.getTime();
   const d = e.data as Data;
-  const n = { ...s };
+  const n = copyState(s);
   switch (e.type) {
     case 'email.delivered':
       n.deliveredAt = earliest(s.deliveredAt, t);
