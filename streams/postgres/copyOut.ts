@@ -97,10 +97,24 @@ export const int8 = (b: Buffer, o: number): bigint => b.readBigInt64BE(o);
 /** A bigint field as a number (exact up to 2^53). */
 export const int8Number = (b: Buffer, o: number): number => b.readInt32BE(o) * 4294967296 + b.readUInt32BE(o + 4);
 
-/** A uuid field in its canonical text form. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** Where the two digits of each of a uuid's 16 bytes go in its text form. */
+const UUID_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const uuidText = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
+
+/**
+ * A uuid field in its canonical text form: its digits written into one scratch buffer, then
+ * one string made of it (a hex string cut and joined again made seven strings per row, some
+ * 400 bytes, a third of a rebuild's read allocations).
+ */
 export function uuid(b: Buffer, o: number): string {
-  const h = b.toString('hex', o, o + 16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  for (let i = 0; i < 16; i++) {
+    const v = b[o + i];
+    const at = UUID_AT[i];
+    uuidText[at] = HEX_DIGITS[v >> 4];
+    uuidText[at + 1] = HEX_DIGITS[v & 15];
+  }
+  return uuidText.toString('latin1');
 }
 
 /**

@@ -55,6 +55,14 @@ describe('binary COPY out', function () {
     expect(read.map((r) => (r as { at: Date }).at.valueOf())).to.deep.equal([1767616496789, 946684799999, -14182940000, Infinity, -Infinity, 946684800000]);
   });
 
+  it('reads uuids in their text form, every digit in its place', async () => {
+    const sql = `SELECT n, md5(n::text)::uuid AS id FROM generate_series(1, 3000) n`;
+    const { rows } = await client.query(`SELECT id::text FROM (${sql}) r ORDER BY n`);
+    const read: string[] = [];
+    await copyOut(client, `SELECT id FROM (${sql}) r ORDER BY n`, 1, (b, at) => read.push(uuid(b, at[0])));
+    expect(read).to.deep.equal(rows.map((r) => r.id));
+  });
+
   it('interns equal text as one string, and tells apart texts that differ in one byte or in length', () => {
     const labels = new TextInterner();
     const b = Buffer.from('email.openedemail.openeEemail.opened🙂🙂é');
