@@ -485,7 +485,10 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       } catch {
         plan = undefined; // a fold that fails goes the careful way below, with retries and dead letters
       }
-      if (!(await land(lane)) || !plan) return apply(lane, events, position);
+      const t0 = performance.now();
+      const landed = await land(lane);
+      timings.add('write (waited)', performance.now() - t0);
+      if (!landed || !plan) return apply(lane, events, position);
       // What the next fold sees; taken out again if this write fails.
       const cache = caches.get(lane.lane)!;
       const flight: Flight = { done: Promise.resolve(), plan, events, to: position, commitSent: false };
