@@ -83,6 +83,11 @@ export interface BatchPlan extends Pending {
   accs: Array<{ p: AnyProjection; acc: unknown }>;
   /** Parked positions the batch releases (deleted with its commit). */
   released: bigint[];
+  /**
+   * The entries the fold started from, of the emails the batch names (absent: not sent yet):
+   * what a memory ledger puts back if the batch's write fails (`commitUndoable`).
+   */
+  before: ReadonlyMap<string, EmailState>;
   /** The lane's ledger is a MemoryLedger: its changes are not saved with the batch. */
   ledgerInMemory: boolean;
   deadLetters: DeadLetter[];
@@ -301,7 +306,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   timings.add('fold', performance.now() - tFold);
   outcome.parked = [...parkedNow.values()].reduce((n, list) => n + list.length, 0);
   outcome.deadLettered = deadLetters.length;
-  return { accs, changed, parked: parkedNow, released, deadLetters, outcome, ledgerInMemory: input.cache instanceof MemoryLedger };
+  return { accs, changed, parked: parkedNow, released, deadLetters, outcome, before: ledger, ledgerInMemory: input.cache instanceof MemoryLedger };
 }
 
 /** Write a folded batch inside the caller's transaction: every projection, the ledger, parking, dead letters. */

@@ -442,13 +442,16 @@ export class MemoryLedger implements LaneLedger {
     for (const [id, s] of changed) this.entries.set(id, s);
   }
 
-  /** `commit`, and what puts the entries back as they were (a pipelined write that failed). */
-  commitUndoable(changed: Map<string, EmailState>): () => void {
-    const before = new Map<string, EmailState | undefined>();
-    for (const id of changed.keys()) before.set(id, this.entries.get(id));
+  /**
+   * `commit`, and what puts the entries back as they were (a pipelined write that failed):
+   * `before`, the entries the batch was folded from (its plan's), which are this ledger's
+   * as it stands (absent: not sent).
+   */
+  commitUndoable(changed: Map<string, EmailState>, before: ReadonlyMap<string, EmailState>): () => void {
     this.commit(changed);
     return () => {
-      for (const [id, s] of before) {
+      for (const id of changed.keys()) {
+        const s = before.get(id);
         if (s) this.entries.set(id, s);
         else this.entries.delete(id);
       }

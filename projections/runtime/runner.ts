@@ -492,7 +492,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       // What the next fold sees; taken out again if this write fails.
       const cache = caches.get(lane.lane)!;
       const flight: Flight = { done: Promise.resolve(), plan, events, to: position, commitSent: false };
-      if (cache instanceof MemoryLedger) flight.undo = cache.commitUndoable(plan.changed);
+      if (cache instanceof MemoryLedger) flight.undo = cache.commitUndoable(plan.changed, plan.before);
       else cache.commit(plan.changed);
       flight.done = commitPlan(lane, plan, events, position, flight);
       flight.done.catch(() => undefined);
