@@ -361,8 +361,9 @@ const HANDOVER_SAMPLE = 2000;
  * and was built by these rules from position 0 (`LEDGER_RULES`), neither lane dead-lettered an
  * event for a projection's error (which one lane skipped and the other did not), and the two
  * ledgers agree: as many entries, and equal ones for a sample spread over the kept ledger.
- * `lock`: inside the swap's transaction, the live lane's row and the checkpoint are locked, so
- * that the lane cannot move before the commit. Otherwise why not.
+ * `lock`: inside the swap's transaction, after a check without it, the live lane's row and the
+ * checkpoint are locked, so that the lane cannot move before the commit; the ledgers are not
+ * compared again (a lane's ledger changes only as the lane moves). Otherwise why not.
  */
 async function handOver(db: Pool | PoolClient, p: AnyProjection, kept: KeptLedger, o: { lock?: boolean } = {}): Promise<{ lane: string } | { why: string }> {
   const cp = await db.query<{ lane: string; position: string }>(`SELECT lane, position FROM floe.projection_checkpoints WHERE projection = $1 AND shard = $2`, [
@@ -388,6 +389,8 @@ async function handOver(db: Pool | PoolClient, p: AnyProjection, kept: KeptLedge
   if (l.rows[0].ledger_rules !== LEDGER_RULES) return { why: `the live lane ${lane}'s email ledger was built by other ledger rules (${l.rows[0].ledger_rules ?? 'unknown'}, not ${LEDGER_RULES})` };
   const dead = await db.query(`SELECT 1 FROM floe.dead_letters WHERE shard = $1 AND lane = ANY($2::text[]) AND retriable LIMIT 1`, [kept.shard, [lane, kept.lane]]);
   if (dead.rowCount) return { why: `events were dead-lettered in lane ${lane} or the rebuild's` };
+  // Locked, the lane stands where it stood when its ledger was compared: the ledger is the same.
+  if (o.lock) return { lane };
   const n = await db.query<{ n: string }>('SELECT count(*) AS n FROM floe.projection_email_ledger WHERE lane = $1 AND shard = $2', [lane, kept.shard]);
   if (Number(n.rows[0].n) !== kept.ledger.size) return { why: `the live lane ${lane}'s email ledger holds ${n.rows[0].n} emails, the rebuild's ${kept.ledger.size}` };
   const every = Math.max(1, Math.floor(kept.ledger.size / HANDOVER_SAMPLE));

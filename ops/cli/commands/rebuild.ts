@@ -22,20 +22,24 @@ with their own checkpoint, while the live tables keep serving and the live proje
 advancing. When the shadow has caught up, one short transaction locks the live tables and
 swaps the shadows in (readers wait a moment, never see a half-built or empty table), drops
 the old tables, and hands the projection's checkpoint over; a running floe project picks
-the projection up from there by itself. The rebuilt projection keeps a lane of its own
-(floe project then reads the store once per lane). A reader's long transaction on the live
-tables holds the swap back: after 10 s waiting for their locks it lets go, catches up and
-tries again (up to 20 times, each said on stderr).
+the projection up from there by itself. When the shadow ends where the live projection
+stands (the live projector idle or stopped), the rebuilt projection stays in its live lane,
+whose email ledger is the one the rebuild built; otherwise it keeps a lane of its own
+(floe project then reads the store once per lane until the lanes meet). A reader's long
+transaction on the live tables holds the swap back: after 10 s waiting for their locks it
+lets go, catches up and tries again (up to 20 times, each said on stderr).
 
   --period YYYY-MM   rebuild only that month: the shadow stops exactly at the live
                      checkpoint and only that month's partition of each partitioned table
                      is exchanged (DETACH/ATTACH in one transaction); other months untouched
   --batch-size N     events per batch (default 5000)
-  --json             one JSON line: {"projection","period","position","events","seconds","swapped","resumed"}
+  --json             one JSON line: {"projection","period","position","events","seconds","swapped","resumed",
+                     "liveLane"} (liveLane: the live lane the projection stayed in, or null)
 
 It reads only the events of the projection's types. The shadow's email ledger is kept in
-memory (up to ${REBUILD_LEDGER_IN_MEMORY.toLocaleString('en-US')} emails) and saved once caught up. Stopped with Ctrl-C or SIGTERM, it
-saves it and exits 1 (ABORTED); run it again and it resumes from the shadow's checkpoint.
+memory (up to ${REBUILD_LEDGER_IN_MEMORY.toLocaleString('en-US')} emails) and saved once caught up, unless the projection stays
+in its live lane (or only a period is swapped). Stopped with Ctrl-C or SIGTERM, it saves it
+and exits 1 (ABORTED); run it again and it resumes from the shadow's checkpoint.
 Killed part-way (SIGKILL, a crash), the live tables are untouched; run it again and it
 completes, starting afresh if the ledger was not saved yet. A progress bar (events/s, ETA)
 is shown on a terminal.`,
