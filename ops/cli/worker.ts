@@ -45,6 +45,22 @@ export function runInWorker<R>(
   job: { module: string; export: string; args: unknown },
   o: { signal?: AbortSignal; onEvent?: (event: unknown) => void } = {},
 ): Promise<R> {
+  return startWorker(job).run<R>(job.args, o);
+}
+
+/** A worker thread loading a job's code, waiting for its arguments (`startWorker`). */
+export interface StartedWorker {
+  /** Run the job with these arguments (once): as `runInWorker`. */
+  run<R>(args: unknown, o?: { signal?: AbortSignal; onEvent?: (event: unknown) => void }): Promise<R>;
+  /** Let the thread go without running the job (nothing to do when it ran). */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Start the worker thread of `job` now, and give it its arguments later (`run`): the thread
+ * loads the job's code (a few hundred milliseconds) while the caller gets them ready.
+ */
+export function startWorker(job: { module: string; export: string }): StartedWorker {
   // V8 reads heap flags when an isolate is made: these size the worker's heap, not this
   // thread's. (A worker's resourceLimits cap its young generation but leave it to grow from
   // 1 MB, which it barely did: a rebuild's collections stayed as frequent as by default.)
@@ -52,47 +68,84 @@ export function runInWorker<R>(
   setFlagsFromString(`--min-semi-space-size=${SEMI_SPACE_MB}`);
   const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)}).workerMain();`, {
     eval: true,
-    workerData: job,
+    workerData: { module: job.module, export: job.export },
   });
-  const abort = () => worker.postMessage('abort');
-  o.signal?.addEventListener('abort', abort, { once: true });
-  return new Promise<R>((resolve, reject) => {
-    let settled = false;
-    worker.on('message', (m: FromWorker) => {
-      if (m.kind === 'event') o.onEvent?.(m.event);
-      else {
-        settled = true;
-        if (m.kind === 'done') resolve(m.result as R);
-        else reject(revive(m.error));
-      }
-    });
-    worker.on('error', (e) => {
-      settled = true;
-      reject(e);
-    });
+  let onEvent: ((event: unknown) => void) | undefined;
+  let outcome: { ok: true; value: unknown } | { ok: false; error: unknown } | undefined;
+  let settle: ((o: NonNullable<typeof outcome>) => void) | undefined;
+  let ran = false;
+  /** The first outcome is the job's (a thread that exits after its result has one already). */
+  const finish = (o: NonNullable<typeof outcome>) => {
+    if (outcome) return;
+    outcome = o;
+    settle?.(o);
+  };
+  worker.on('message', (m: FromWorker) => {
+    if (m.kind === 'event') onEvent?.(m.event);
+    else if (m.kind === 'done') finish({ ok: true, value: m.result });
+    else finish({ ok: false, error: revive(m.error) });
+  });
+  worker.on('error', (error) => finish({ ok: false, error }));
+  const exited = new Promise<void>((resolve) =>
     worker.on('exit', (code) => {
-      o.signal?.removeEventListener('abort', abort);
-      if (!settled) reject(new Error(`the worker thread exited (code ${code}) before its job finished`));
-    });
-  });
+      finish({ ok: false, error: new Error(`the worker thread exited (code ${code}) before its job finished`) });
+      resolve();
+    }),
+  );
+  return {
+    run<R>(args: unknown, o: { signal?: AbortSignal; onEvent?: (event: unknown) => void } = {}): Promise<R> {
+      if (ran) throw new Error('a started worker runs its job once');
+      ran = true;
+      onEvent = o.onEvent;
+      const abort = () => worker.postMessage('abort');
+      worker.postMessage({ kind: 'run', args });
+      if (o.signal?.aborted) abort();
+      else o.signal?.addEventListener('abort', abort, { once: true });
+      return new Promise<R>((resolve, reject) => {
+        settle = (x) => (x.ok ? resolve(x.value as R) : reject(x.error));
+        if (outcome) settle(outcome);
+      }).finally(() => o.signal?.removeEventListener('abort', abort));
+    },
+    async cancel() {
+      if (ran) return;
+      await worker.terminate();
+      await exited;
+    },
+  };
 }
 
-/** The worker's side: run the job named by workerData, report its events and its outcome, then let the thread end. */
-export async function workerMain(): Promise<void> {
+/**
+ * The worker's side: load the job's module at once, run the job when its arguments come,
+ * report its events and its outcome, then let the thread end.
+ */
+export function workerMain(): void {
   const port = parentPort!;
-  const { module, export: name, args } = workerData as { module: string; export: string; args: unknown };
+  const { module, export: name } = workerData as { module: string; export: string };
   const stop = new AbortController();
-  port.on('message', (m) => m === 'abort' && stop.abort());
+  let loaded: Record<string, unknown> | undefined;
+  let failedToLoad: unknown;
   try {
-    const job = require(module)[name] as WorkerJob<unknown, unknown>;
-    const result = await job(args, { emit: (event) => port.postMessage({ kind: 'event', event }), signal: stop.signal });
-    port.postMessage({ kind: 'done', result });
+    loaded = require(module);
   } catch (e) {
-    port.postMessage({ kind: 'failed', error: serialize(e) });
-  } finally {
-    port.removeAllListeners('message');
-    port.unref();
+    failedToLoad = e;
   }
+  const run = async (args: unknown) => {
+    try {
+      if (!loaded) throw failedToLoad;
+      const job = loaded[name] as WorkerJob<unknown, unknown>;
+      const result = await job(args, { emit: (event) => port.postMessage({ kind: 'event', event }), signal: stop.signal });
+      port.postMessage({ kind: 'done', result });
+    } catch (e) {
+      port.postMessage({ kind: 'failed', error: serialize(e) });
+    } finally {
+      port.removeAllListeners('message');
+      port.unref();
+    }
+  };
+  port.on('message', (m: 'abort' | { kind: 'run'; args: unknown }) => {
+    if (m === 'abort') stop.abort();
+    else if (m.kind === 'run') void run(m.args);
+  });
 }
 
 function serialize(e: unknown): SerializedError {

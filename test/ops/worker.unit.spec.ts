@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
 import { isFloeError } from '../../schemas/errors';
-import { runInWorker, SEMI_SPACE_MB } from '../../ops/cli/worker';
+import { runInWorker, SEMI_SPACE_MB, startWorker } from '../../ops/cli/worker';
 
 const JOBS = path.join(__dirname, '..', 'helpers', 'workerJobs.ts');
 
@@ -38,6 +38,31 @@ describe('runInWorker: a job on a worker thread', function () {
       (e: Error) => e,
     );
     expect(error?.message).to.match(/not a function/);
+  });
+
+  it('started before its arguments are ready, runs the job once given them; let go unrun, its thread ends', async () => {
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const before = ports();
+    const unrun = startWorker({ module: JOBS, export: 'count' });
+    expect(ports(), 'the waiting thread keeps the process alive').to.equal(before + 1);
+    await unrun.cancel();
+    expect(ports(), 'and no longer once let go').to.equal(before);
+
+    const started = startWorker({ module: JOBS, export: 'count' });
+    await new Promise((r) => setTimeout(r, 300)); // the caller getting its arguments ready
+    const events: unknown[] = [];
+    expect(await started.run<number>({ to: 3 }, { onEvent: (e) => events.push(e) })).to.equal(6);
+    expect(events).to.deep.equal([{ i: 1 }, { i: 2 }, { i: 3 }]);
+    expect(() => started.run({ to: 1 })).to.throw('once');
+  });
+
+  it('rejects with the error of a module that fails to load, once run', async () => {
+    const started = startWorker({ module: path.join(__dirname, 'no-such-module.ts'), export: 'count' });
+    const error = await started.run({ to: 1 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).to.match(/Cannot find module/);
   });
 
   it(`gives the job semi-spaces of ${SEMI_SPACE_MB} MB from the start (by default a whole new space holds at most 32 MB)`, async () => {

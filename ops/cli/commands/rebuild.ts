@@ -9,7 +9,7 @@ import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
 import { untilStopped } from '../signals';
-import { runInWorker, type WorkerJob } from '../worker';
+import { startWorker, type WorkerJob } from '../worker';
 
 export const rebuild: Command = {
   usage: 'rebuild NAME [--period YYYY-MM] [--batch-size N] [--json]',
@@ -47,7 +47,12 @@ is shown on a terminal.`,
     const name = p.positionals[0];
     if (!name) throw new UsageError('rebuild needs a projection name (floe status lists them)');
     const [projection] = selectProjections([name]);
-    const ctx = await openContext((m) => io.err(m));
+    // The fold's thread loads its code while this one connects and checks the database.
+    const worker = startWorker({ module: __filename, export: 'rebuildJob' });
+    const ctx = await openContext((m) => io.err(m)).catch(async (e) => {
+      await worker.cancel();
+      throw e;
+    });
     try {
       return await untilStopped(async (signal) => {
         const head = await headPosition(ctx.pool);
@@ -55,23 +60,20 @@ is shown on a terminal.`,
         const progress = io.tty ? new Progress(`rebuilding ${name}`, io.err, toFold) : undefined;
         let reached = head - BigInt(toFold);
         const args: RebuildArgs = { url: ctx.url, projection: projection.name, period: stringOption(p, 'period'), batchSize: intOption(p, 'batch-size', 5000, 1) };
-        const r = await runInWorker<RebuildResult>(
-          { module: __filename, export: 'rebuildJob', args },
-          {
-            signal,
-            onEvent: (e) => {
-              const event = e as RebuildEvent;
-              if ('log' in event) io.err(event.log);
-              else if ('timings' in event) event.timings.forEach((l) => io.err(l));
-              else {
-                // It reads only the events of its types: progress goes by the positions covered.
-                const position = BigInt(event.position);
-                progress?.tick(Number(position > reached ? position - reached : 0n));
-                if (position > reached) reached = position;
-              }
-            },
+        const r = await worker.run<RebuildResult>(args, {
+          signal,
+          onEvent: (e) => {
+            const event = e as RebuildEvent;
+            if ('log' in event) io.err(event.log);
+            else if ('timings' in event) event.timings.forEach((l) => io.err(l));
+            else {
+              // It reads only the events of its types: progress goes by the positions covered.
+              const position = BigInt(event.position);
+              progress?.tick(Number(position > reached ? position - reached : 0n));
+              if (position > reached) reached = position;
+            }
           },
-        );
+        });
         progress?.done();
         if (r.period) {
           // A month without rows (one in the future, say): nothing to swap, or empty partitions.
@@ -84,6 +86,7 @@ is shown on a terminal.`,
         return 0;
       });
     } finally {
+      await worker.cancel(); // never ran (the command failed before): let its thread go
       await ctx.close();
     }
   },
