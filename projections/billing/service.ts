@@ -18,7 +18,7 @@ import type { RecordedEvent } from '../../streams/envelope';
 import { prepareEvent } from '../../streams/prepare';
 import { appendPrepared } from '../../streams/postgres/append';
 import type { PostgresEventStore } from '../../streams/postgres';
-import { readStored, TENANT_SHARD_SQL } from '../../streams/postgres/read';
+import { readStoredUnordered, TENANT_SHARD_SQL } from '../../streams/postgres/read';
 import { firstSends } from '../runtime/ledger';
 import { periodOfMonth, type Period } from './periods';
 import { anchorOf, BILLING_COUNTERS, BILLING_TYPES, billingRows, firstSubscription, type BillingRow, type HistoryEvent } from './recompute';
@@ -93,8 +93,8 @@ const CLOSED = 'billing.period_closed';
  * visit), and each page of a paged read would scan it again. The history is held whole anyway.
  */
 async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<HistoryEvent[]> {
-  const all = await readStored(store.pool, { tenant, types: [...BILLING_TYPES, CLOSED], limit: Number.MAX_SAFE_INTEGER }, store.schemas);
-  return all.filter((e) => e.position <= upTo || e.type === CLOSED);
+  const all = await readStoredUnordered(store.pool, { tenant, types: [...BILLING_TYPES, CLOSED] }, store.schemas);
+  return all.filter((e) => e.position <= upTo || e.type === CLOSED).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
 }
 
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */

@@ -196,6 +196,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   const released: bigint[] = [];
   const deadLetters: DeadLetter[] = []; // recorded once, by the transaction that skips the event
   const skip = (e: StoredEvent): boolean => {
+    if (dead.size === 0) return false; // the pipelined path: no event id is hashed for nothing
     const d = dead.get(e.id);
     if (d) deadLetters.push(d);
     return d !== undefined;

@@ -22,8 +22,11 @@ export const TENANT_SHARD_SQL = (column: string, count: string) => `(abs(hashtex
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
-/** The rows these options select, as `FROM … WHERE … ORDER BY … LIMIT …` (COPY takes no parameters: every value a literal). */
-function selected(o: ReadOptions): string {
+/**
+ * The rows these options select, as `FROM … WHERE … ORDER BY … LIMIT …` (COPY takes no
+ * parameters: every value a literal); `unordered`: every row, in no particular order.
+ */
+function selected(o: ReadOptions, unordered = false): string {
   const where = [`global_position > ${literal(String(o.after ?? 0n))}::bigint`];
   if (o.stream !== undefined) where.push(`stream_id = ${literal(o.stream)}`);
   if (o.tenant !== undefined) where.push(`tenant_id = ${literal(o.tenant)}`);
@@ -33,6 +36,7 @@ function selected(o: ReadOptions): string {
   if (o.typePrefixes !== undefined) anyOf.push(`type LIKE ANY(${literal(o.typePrefixes.map((t) => escapeLike(t) + '%'))})`);
   if (anyOf.length) where.push(anyOf.length > 1 ? `(${anyOf.join(' OR ')})` : anyOf[0]);
   if (o.shard !== undefined) where.push(`${TENANT_SHARD_SQL('tenant_id', literal(o.shard.count))} = ${literal(o.shard.index)}`);
+  if (unordered) return `FROM floe.events WHERE ${where.join(' AND ')}`;
   return `FROM floe.events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT ${literal(o.limit ?? 1000)}`;
 }
 
@@ -61,6 +65,16 @@ const TENANTS = new TextInterner();
 /** The events these options select, without recorded_at (`StoredEvent`): what the projection runtime and `floe billing recompute` read. */
 export const readStored = (pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<StoredEvent[]> =>
   readDecoded<StoredEvent>(pool, selected(o), false, schemas);
+
+/**
+ * Every event these options select (`limit` does not apply), in no particular order: for a
+ * reader that takes them all and orders them itself. A scan of the whole table (one tenant's
+ * events are spread over all of it) runs in parallel, and PostgreSQL would merge-sort the
+ * workers' rows on disk first (`floe billing recompute`: 0.6 s against 0.76 s for 56k rows of
+ * a 2-million-event store).
+ */
+export const readStoredUnordered = (pool: Pool, o: Omit<ReadOptions, 'limit'>, schemas: SchemaResolver): Promise<StoredEvent[]> =>
+  readDecoded<StoredEvent>(pool, selected(o, true), false, schemas);
 
 /** The events these options select, with the instant each was recorded (`RecordedEvent`): the store's read. */
 export const readEvents = (pool: Pool, o: ReadOptions, schemas: SchemaResolver): Promise<RecordedEvent[]> =>

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { Catalog, defaultCatalog } from '../../schemas';
 import { PostgresEventStore } from '../../streams/postgres';
-import { readStored } from '../../streams/postgres/read';
+import { readStored, readStoredUnordered } from '../../streams/postgres/read';
 import { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { useDatabase } from '../helpers/backends';
 
@@ -83,6 +83,11 @@ describe('readStored: the projection runtime’s read (PostgreSQL)', function ()
       const got = (await readStored(pool, { limit: 1000, ...o }, reader)).map((e) => ({ ...e, recordedAt: undefined }));
       expect(got, JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).to.deep.equal(expected);
       sizes.push(got.length);
+      // Unordered, the same events (all of them: no limit), in some order.
+      const { limit: _limit, ...rest } = o as { limit?: number };
+      const every = (await store.read({ limit: 1000, ...rest })).map((e) => ({ ...e, recordedAt: undefined }));
+      const unordered = (await readStoredUnordered(pool, rest, reader)).map((e) => ({ ...e, recordedAt: undefined }));
+      expect(unordered.sort((a, b) => Number(a.position - b.position)), `unordered ${JSON.stringify(rest, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`).to.deep.equal(every);
     }
     // Each option selected something, but the pattern characters (escaped) and the made-up type.
     expect(sizes.map((n) => n > 0)).to.deep.equal([true, true, true, false, true, false, true, true]);
