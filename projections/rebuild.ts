@@ -38,10 +38,11 @@ import { MATERIALIZED_VIEWS } from './tables/views';
 export const SHADOW = '__shadow';
 
 /**
- * Emails whose ledger entries a rebuild keeps in memory, saved once at the end (when the
- * rebuilt projection does not stay in its live lane: `handOver`) instead of with every batch (the runner's `memoryLedgerLimit`): saving the ledger batch by batch was
- * most of a rebuild's writes (a rebuild of `campaign_analytics` from 1.06 million events:
- * 15.3 s against 12.7 s). Each entry holds about 0.8 KB of heap (peak RSS 610 MB with 286k
+ * Emails whose ledger entries a rebuild keeps in memory, saved once at the end (unless the
+ * rebuilt projection stays in its live lane: `handOver`) instead of with every batch (the
+ * runner's `memoryLedgerLimit`): saving the ledger batch by batch was most of a rebuild's
+ * writes (a rebuild of `campaign_analytics` from 1.06 million events: 15.3 s against
+ * 12.7 s). Each entry holds about 0.8 KB of heap (peak RSS 610 MB with 286k
  * emails, 383 MB without), so the bound is some 500 MB, reached by a store of about 2.2
  * million events of the generated workload, or a quarter of the V8 heap limit if that is
  * less; past it the ledger is saved and the rebuild goes on saving it with every batch.
