@@ -121,12 +121,15 @@ export async function saveKeptLedger(pool: Pool, kept: KeptLedger, o: { backoffM
 
 /**
  * The events a lane needs (`handledOnly`): the types its projections handle and, when it
- * keeps an email ledger, every `email.*` event (the ledger follows each email's whole lifecycle).
+ * keeps an email ledger, every `email.*` event (the ledger follows each email's whole
+ * lifecycle); the types the prefix covers are not listed again (PostgreSQL would compare each
+ * row's type with every one of them before trying the prefix).
  */
-export const laneTypes = (projections: readonly AnyProjection[]): { types: string[]; typePrefixes?: string[] } => ({
-  types: [...new Set(projections.flatMap((p) => p.types))].sort(),
-  typePrefixes: usesLedger(projections) ? ['email.'] : undefined,
-});
+export function laneTypes(projections: readonly AnyProjection[]): { types: string[]; typePrefixes?: string[] } {
+  const typePrefixes = usesLedger(projections) ? ['email.'] : undefined;
+  const types = [...new Set(projections.flatMap((p) => p.types))].filter((t) => !typePrefixes?.some((x) => t.startsWith(x)));
+  return { types: types.sort(), typePrefixes };
+}
 
 /** The lane's position is not where this writer left it: another writer, or a commit we did not hear back from. */
 export class LaneMovedError extends Error {

@@ -31,9 +31,10 @@ function selected(o: ReadOptions, unordered = false): string {
   if (o.stream !== undefined) where.push(`stream_id = ${literal(o.stream)}`);
   if (o.tenant !== undefined) where.push(`tenant_id = ${literal(o.tenant)}`);
   if (o.typePrefix !== undefined) where.push(`type LIKE ${literal(escapeLike(o.typePrefix) + '%')}`);
+  // Prefixes first: a lane's read names a family (`email.`) that holds most of its rows.
   const anyOf: string[] = [];
-  if (o.types !== undefined) anyOf.push(`type = ANY(${literal(o.types)})`);
   if (o.typePrefixes !== undefined) anyOf.push(`type LIKE ANY(${literal(o.typePrefixes.map((t) => escapeLike(t) + '%'))})`);
+  if (o.types !== undefined) anyOf.push(`type = ANY(${literal(o.types)})`);
   if (anyOf.length) where.push(anyOf.length > 1 ? `(${anyOf.join(' OR ')})` : anyOf[0]);
   if (o.shard !== undefined) where.push(`${TENANT_SHARD_SQL('tenant_id', literal(o.shard.count))} = ${literal(o.shard.index)}`);
   if (unordered) return `FROM floe.events WHERE ${where.join(' AND ')}`;
