@@ -9,7 +9,7 @@ import type { PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
 import type { StoredEvent } from '../../streams/envelope';
 import { applyEmailEvent, firstSends, LaneLedger, loadLedger, MemoryLedger, Owner, ownedElsewhere, saveLedger, sentState, usesLedger } from './ledger';
-import { Reader, Rows, upsert } from './sql';
+import { arrayParams, Reader, Rows, upsert } from './sql';
 import { timings } from './timings';
 import type { AnyProjection, EmailState, Fact, Tx } from './types';
 
@@ -310,6 +310,11 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   return { accs, changed, parked: parkedNow, released, deadLetters, outcome, before: ledger, ledgerInMemory: input.cache instanceof MemoryLedger };
 }
 
+const PARKING_SQL = `WITH released AS (DELETE FROM floe.projection_parked WHERE lane = $1 AND shard = $2 AND position = ANY($5::bigint[]))
+  INSERT INTO floe.projection_parked (lane, shard, email_id, position)
+  SELECT $1, $2, u.email_id, u.position FROM unnest($3::text[], $4::bigint[]) AS u(email_id, position)
+  ON CONFLICT (lane, shard, position) DO NOTHING`;
+
 /** Write a folded batch inside the caller's transaction: every projection, the ledger, parking, dead letters. */
 export async function writeBatch(client: PoolClient, lane: LaneRef, plan: BatchPlan): Promise<void> {
   const { accs, changed, parked, released, deadLetters } = plan;
@@ -325,26 +330,19 @@ export async function writeBatch(client: PoolClient, lane: LaneRef, plan: BatchP
   timings.add('ledger save', performance.now() - t0);
   t0 = performance.now();
 
-  const parkRows = new Rows(4);
-  for (const [id, list] of parked) for (const e of list) parkRows.push(lane.lane, lane.shard, id, String(e.position));
-  await upsert(
-    client,
-    'floe.projection_parked',
-    [
-      { name: 'lane', type: 'text' },
-      { name: 'shard', type: 'text' },
-      { name: 'email_id', type: 'text' },
-      { name: 'position', type: 'bigint' },
-    ],
-    parkRows.columns,
-    { conflict: ['lane', 'shard', 'position'] },
-  );
-  if (released.length) {
-    await client.query('DELETE FROM floe.projection_parked WHERE lane = $1 AND shard = $2 AND position = ANY($3::bigint[])', [
-      lane.lane,
-      lane.shard,
-      released.map(String),
-    ]);
+  // Parked events: this batch's parked, the ones it released gone, in one statement (two
+  // disjoint sets of positions: an event parked and released by the same batch is in neither).
+  const ids: string[] = [];
+  const positions: string[] = [];
+  for (const [id, list] of parked) {
+    for (const e of list) {
+      ids.push(id);
+      positions.push(String(e.position));
+    }
+  }
+  if (ids.length || released.length) {
+    const values = [lane.lane, lane.shard, ids, positions, released.map(String)];
+    await client.query({ name: 'floe_parking', text: PARKING_SQL, values: arrayParams(PARKING_SQL, values) });
   }
 
   timings.add('parking', performance.now() - t0);

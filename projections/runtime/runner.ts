@@ -303,23 +303,26 @@ export function laneApplier(o: LaneApplierOptions): LaneApply {
 }
 
 async function advanceLane(client: PoolClient, lane: Lane, position: bigint, events: number, ignored: number): Promise<void> {
-  const moved = await client.query(
-    `UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4`,
-    [lane.lane, lane.shard, String(position), String(lane.position)],
+  // One round trip: the lane's row moves only from where this writer left it, and its members'
+  // checkpoints (as this writer knows them: names and versions) with it.
+  const { rows } = await client.query<{ moved: number; members: number }>(
+    `WITH moved AS (
+       UPDATE floe.projection_lanes SET position = $3, updated_at = now() WHERE lane = $1 AND shard = $2 AND position = $4 RETURNING 1),
+     members AS (
+       UPDATE floe.projection_checkpoints SET position = $3, events = events + $5, ignored = ignored + $6, updated_at = now()
+        WHERE lane = $1 AND shard = $2 AND (projection, version) IN (SELECT * FROM unnest($7::text[], $8::int[])) AND EXISTS (SELECT 1 FROM moved)
+        RETURNING 1)
+     SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM members)::int AS members`,
+    [lane.lane, lane.shard, String(position), String(lane.position), events, ignored, lane.projections.map((p) => p.name), lane.projections.map((p) => p.version)],
   );
-  if (moved.rowCount !== 1) {
+  if (rows[0].moved !== 1) {
     // A rebuild that swapped out every member of the lane retired the lane's row with them.
     const { rowCount } = await client.query('SELECT 1 FROM floe.projection_lanes WHERE lane = $1 AND shard = $2', [lane.lane, lane.shard]);
     throw rowCount ? new LaneMovedError(lane, position) : new LaneChangedError(lane);
   }
-  const members = await client.query(
-    `UPDATE floe.projection_checkpoints SET position = $3, events = events + $4, ignored = ignored + $5, updated_at = now()
-      WHERE lane = $1 AND shard = $2 AND (projection, version) IN (SELECT * FROM unnest($6::text[], $7::int[]))`,
-    [lane.lane, lane.shard, String(position), events, ignored, lane.projections.map((p) => p.name), lane.projections.map((p) => p.version)],
-  );
   // A rebuild swapped one of the lane's projections out (its checkpoint moved to the rebuilt
   // lane), or swapped in tables of another version that stay in this lane.
-  if (members.rowCount !== lane.projections.length) throw new LaneChangedError(lane);
+  if (rows[0].members !== lane.projections.length) throw new LaneChangedError(lane);
 }
 
 /** The write of a folded batch in flight; `undo` takes its entries out of a memory ledger again. */
