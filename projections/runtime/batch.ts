@@ -171,6 +171,9 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       parkedInStore.set(r.email_id, list);
     }
   }
+  // Read back at once, before the fold: one read per batch, not one per send that releases some.
+  const parkedRead = new Map<bigint, StoredEvent>();
+  if (parkedInStore.size) for (const w of await input.loadEvents([...parkedInStore.values()].flat())) parkedRead.set(w.position, w);
   // A shard (--shards, a Kafka partition) sees only its own tenants' events, so its ledger
   // lacks the emails that tenants of other shards sent: the store says whose those are.
   // (A dead-letters retry passes position 0: the batch's own events bound the lookup then.)
@@ -263,10 +266,9 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       const waiting: StoredEvent[] = [];
       const stored = parkedInStore.get(id);
       if (stored) {
-        const loaded = await input.loadEvents(stored);
+        const loaded = stored.flatMap((p) => parkedRead.get(p) ?? []);
         if (loaded.length !== stored.length) {
-          const found = new Set(loaded.map((w) => w.position));
-          const missing = stored.filter((p) => !found.has(p));
+          const missing = stored.filter((p) => !parkedRead.has(p));
           throw new StopProjecting(
             'PARKED_EVENT_MISSING',
             `email ${id}: events parked at positions ${missing.join(', ')} are not in the store this projector reads ` +
