@@ -518,11 +518,17 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
      * failure is retried); the lane then saves its ledger with every batch (a bounded cache).
      */
     const saveMemoryLedgerOf = async (lane: Lane): Promise<void> => {
-      const ledger = caches.get(lane.lane);
-      if (!(ledger instanceof MemoryLedger)) return;
-      await land(lane);
-      await saveKeptLedger(o.pool, { lane: lane.lane, shard: lane.shard, position: lane.position, ledger }, { backoffMs, log });
+      const kept = await keptLedgerOf(lane);
+      if (!kept) return;
+      await saveKeptLedger(o.pool, kept, { backoffMs, log });
       caches.set(lane.lane, newCache());
+    };
+    /** The lane's memory ledger, if it has one, once its writes have landed: at the lane's position. */
+    const keptLedgerOf = async (lane: Lane): Promise<KeptLedger | undefined> => {
+      const ledger = caches.get(lane.lane);
+      if (!(ledger instanceof MemoryLedger)) return undefined;
+      await land(lane);
+      return { lane: lane.lane, shard: lane.shard, position: lane.position, ledger };
     };
     const saveMemoryLedgers = async () => {
       for (const lane of lanes) await saveMemoryLedgerOf(lane);
@@ -681,10 +687,8 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       // Caught up: the caller saves them, or lets them go with their lanes.
       result.memoryLedgers = [];
       for (const lane of lanes) {
-        const ledger = caches.get(lane.lane);
-        if (!(ledger instanceof MemoryLedger)) continue;
-        await land(lane);
-        result.memoryLedgers.push({ lane: lane.lane, shard: lane.shard, position: lane.position, ledger });
+        const kept = await keptLedgerOf(lane);
+        if (kept) result.memoryLedgers.push(kept);
       }
     } else {
       await saveMemoryLedgers(); // stopped (caught up, or a signal): what is in memory is saved at the lane's position

@@ -10,6 +10,6 @@ export { decodeIngestMessage } from './decode';
 export type { Decoded, PayloadDecoder } from './decode';
 export { DEFAULT_INGEST_CHUNK, DEFAULT_PARTITIONS_AT_ONCE, ingest } from './ingest';
 export type { IngestOptions, IngestStats } from './ingest';
-export { publish, toOutbound } from './publish';
+export { publish } from './publish';
 export type { PublishOptions, PublishStats } from './publish';
 export { DEFAULT_EVENTS_TOPIC, DEFAULT_INGEST_TOPIC, dlqTopicOf, H as HEADERS, headerText, ingestEventId, INGEST_ID_NAMESPACE, uuidv5 } from './messages';

@@ -77,11 +77,6 @@ export interface PublishStats {
   position: bigint;
 }
 
-/** A row of the log with its instants as Dates, as a `floe.events` message. */
-export function toOutbound(r: Omit<PageRow, 'occurred_at' | 'recorded_at'> & { occurred_at: Date; recorded_at: Date }): OutboundMessage {
-  return outbound({ ...r, occurred_at: r.occurred_at.toISOString(), recorded_at: r.recorded_at.toISOString() });
-}
-
 function outbound(r: PageRow): OutboundMessage {
   const headers: Record<string, string> = {
     [H.type]: r.type,
