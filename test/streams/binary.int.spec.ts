@@ -10,12 +10,14 @@ import { arrayLiteral, copyRows, queryArrays } from '../../projections/runtime/s
 import { useDatabase } from '../helpers/backends';
 
 const SAMPLES: Record<string, unknown[]> = {
-  text: ['a', '', 'é "quoted" \\ back\\slash, {braces}', null, 'NULL', '🙂', 42],
+  // ASCII copied by hand up to 64 units, the runtime's encoder past that or at the first non-ASCII unit
+  text: ['a', '', 'é "quoted" \\ back\\slash, {braces}', null, 'NULL', '🙂', 42, 'x'.repeat(64), 'y'.repeat(65), 'ascii first, then é', '€'.repeat(64), 'z'.repeat(5000)],
   int: [0, -1, 2147483647, -2147483648, null, '17'],
   bigint: [0n, -1n, 9007199254740993n, '-9223372036854775808', 12, null],
   boolean: [true, false, null],
   date: ['2026-01-31', '1999-12-31', '2000-01-01', '1970-01-01', '0999-06-01', null],
-  timestamptz: [Date.UTC(2026, 0, 5, 12, 34, 56, 789), 0, -1, Date.UTC(1999, 11, 31, 23, 59, 59, 999), new Date(Date.UTC(2000, 1, 29)), '2026-03-29T01:00:00.5Z', '2026-03-29T01:00:00+00:00', null],
+  // (beyond about 285 years from 2000, microseconds no longer fit a double exactly: 1500 and 9999 take the other path)
+  timestamptz: [Date.UTC(2026, 0, 5, 12, 34, 56, 789), 0, -1, Date.UTC(2200, 5, 1, 0, 0, 0, 1), Date.UTC(1800, 0, 1, 23, 59, 59, 999), Date.UTC(1500, 0, 1), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(1999, 11, 31, 23, 59, 59, 999), new Date(Date.UTC(2000, 1, 29)), '2026-03-29T01:00:00.5Z', '2026-03-29T01:00:00+00:00', null],
   uuid: ['0b7f7c2e-8d1a-4c55-9a0e-6f3c2b1d4e5f', null, 'FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF'],
   jsonb: [{ a: 1, b: [true, null, 'x'] }, null, '{"already": "JSON text"}', '"a JSON string"'],
 };
