@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { KafkaBenchRun, KafkaFigures } from './kafka';
 import { RECOMPUTE_TENANT_EVENTS, type ReplayResult } from './replay';
 import { LEDGER_CACHE_SIZE } from '../../projections/runtime/ledger';
+import { BATCH_SIZE } from '../../projections/runtime/runner';
 import { MB } from './shared';
 import { DEFAULT_INGEST_CHUNK, DEFAULT_PARTITIONS_AT_ONCE } from '../../streams/kafka/ingest';
 
@@ -243,7 +244,7 @@ duplicates, out-of-order tracking, late opens, second sends and other tenants' e
 appended once per bench run by Floe (${n0(c.prepareSeconds)} s) and left \`VACUUM ANALYZE\`d. Each
 repetition projects into a fresh file-level copy of that database (\`CREATE DATABASE … TEMPLATE\`),
 so every run starts from "store loaded, nothing projected". Floe is \`floe project
---until-caught-up --json\` as a child process (batches of 5,000), once with \`--only
+--until-caught-up --json\` as a child process (batches of at most ${n0(BATCH_SIZE)}), once with \`--only
 campaign_analytics\` and once with every projection; its rate is the events folded over the
 seconds it reports (after start-up and migration, up to its last commit and the final refresh of
 \`campaign_performance_summary\`).
@@ -371,7 +372,7 @@ ${
     ? `The data the projector keeps is flat with history: the live heap is about the same at 1× and
 4×. It is mostly the per-lane email ledger cache (an LRU of at most ${n0(LEDGER_CACHE_SIZE)} emails' states,
 with one shared copy of each tenant, campaign, step, mailbox and company id), the Bloom filter of
-known emails (8 MB), two batches of 5,000 events (one folding while the other is written) and one
+known emails (8 MB), two batches of ${n0(BATCH_SIZE)} events (one folding while the other is written) and one
 page read ahead, with their per-key deltas. The resident size is several times the live heap
 because V8 lets its old generation grow to about four times the survivors of the last full
 collection before collecting again (\`--trace-gc\`), plus code, buffers and the allocator's arenas.

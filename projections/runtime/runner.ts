@@ -23,6 +23,15 @@ import { transaction } from './sql';
 import { timings } from './timings';
 import type { AnyProjection } from './types';
 
+/**
+ * Most events per batch by default. A batch's writes touch each row once however many of its
+ * events move it, so larger batches write fewer rows: catching up every projection over 1M
+ * generated events (2026-12-05, medians of 3) took 56 s in batches of 5,000, 48 s of 10,000
+ * and 45 s of 20,000, whose peak RSS (460-490 MB) leaves too little room under 512 MB for a
+ * longer history. Following live, a batch is whatever was appended since the last one.
+ */
+export const BATCH_SIZE = 10_000;
+
 export interface ProjectorOptions {
   pool: Pool;
   url: string;
@@ -347,7 +356,7 @@ const ledgerInDoubt = (lane: Lane): StopProjecting =>
 export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult> {
   const shard = o.shard ?? { index: 0, count: 1 };
   const key = shardKey(shard);
-  const batchSize = o.batchSize ?? 5000;
+  const batchSize = o.batchSize ?? BATCH_SIZE;
   const log = o.log ?? (() => undefined);
   const tableName = o.tableName ?? ((_p, t) => t);
   const attempts = o.attempts ?? 3;

@@ -5,6 +5,7 @@ import { DEFAULT_EVENTS_TOPIC } from '../../../streams/kafka/messages';
 import { openKafka } from '../../kafka/brokers';
 import { timings } from '../../../projections/runtime/timings';
 import { eventsToFold, shardKey } from '../../../projections/runtime/lanes';
+import { BATCH_SIZE } from '../../../projections/runtime/runner';
 import { Command, Io, intOption, Parsed, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
@@ -27,7 +28,7 @@ export const project: Command = {
     json: { type: 'boolean' },
   },
   help: `
-Reads the store from each projection's checkpoint in batches (default 5000 events), folds
+Reads the store from each projection's checkpoint in batches (default ${BATCH_SIZE} events), folds
 every batch into all selected projections and commits their rows with the checkpoints in
 one transaction, so effects are exactly-once whatever stops the process. Then follows new
 events live until Ctrl-C / SIGTERM, which finish the current batch and exit 0.
@@ -43,7 +44,8 @@ rebuilt blue/green (as floe rebuild does) while the others keep following live (
                       take only tenants with abs(hashtextextended(tenant_id, 0)) % N = I;
                       run one process per shard (I = 0 … N-1); with N > 1, --shard is
                       required. A projection keeps the shard count it was first projected with.
-  --batch-size N      events per batch (default 5000)
+  --batch-size N      most events per batch (default ${BATCH_SIZE}; following live, a batch is what
+                      has been appended since the last, so only a catch-up fills it)
   --json              print one JSON summary line at the end: {"events","batches","seconds","lanes"}
                       (events: summed over lanes, so an event read by two lanes counts twice;
                       with --source kafka also "skipped": re-sent messages skipped by position,
@@ -86,7 +88,7 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
     if (p.values.shard !== undefined && p.values.shards === undefined) throw new UsageError('--shard needs --shards');
     if (count > 1 && p.values.shard === undefined) throw new UsageError(`--shards N needs --shard I (0 to ${count - 1}; one process per shard)`);
     if (index >= count) throw new UsageError(`--shard must be below --shards (${count}), got ${index}`);
-    const batchSize = intOption(p, 'batch-size', 5000, 1);
+    const batchSize = intOption(p, 'batch-size', BATCH_SIZE, 1);
     const untilCaughtUp = p.values['until-caught-up'] === true;
     const ctx = await openContext((m) => io.err(m));
     try {
