@@ -317,25 +317,20 @@ const PARKING_SQL = `WITH released AS (DELETE FROM floe.projection_parked WHERE 
   SELECT $1, $2, u.email_id, u.position FROM unnest($3::text[], $4::bigint[]) AS u(email_id, position)
   ON CONFLICT (lane, shard, position) DO NOTHING`;
 
-/**
- * Write a folded batch inside the caller's transaction: every projection, the ledger, parking,
- * dead letters. They are started together: each builds its statements' parameters while the
- * server runs the statements queued before them (a connection runs its queries one after the
- * other, in the order they were issued), so the server goes from one table's write to the
- * next without waiting for Node.js to encode it. Each projection owns its tables, and its
- * own statements still run in its order. The first failure is the batch's error (the
- * statements after it fail only because the transaction is aborted).
- */
+/** Write a folded batch inside the caller's transaction: every projection, the ledger, parking, dead letters. */
 export async function writeBatch(client: PoolClient, lane: LaneRef, plan: BatchPlan): Promise<void> {
   const { accs, changed, parked, released, deadLetters } = plan;
   const tx: Omit<Tx, 'table'> = { client };
-  const writes: Promise<void>[] = [];
-  const timed = (name: string, start: number) => () => timings.add(name, performance.now() - start);
   for (const { p, acc } of accs) {
     const t0 = performance.now();
-    writes.push(p.write(acc, { ...tx, table: (name: string) => lane.table(p, name) }).then(timed(`write ${p.name}`, t0)));
+    await p.write(acc, { ...tx, table: (name: string) => lane.table(p, name) });
+    timings.add(`write ${p.name}`, performance.now() - t0);
   }
-  if (!plan.ledgerInMemory) writes.push(saveLedger(client, lane.lane, lane.shard, changed, plan.outcome.created).then(timed('ledger save', performance.now())));
+
+  let t0 = performance.now();
+  if (!plan.ledgerInMemory) await saveLedger(client, lane.lane, lane.shard, changed, plan.outcome.created);
+  timings.add('ledger save', performance.now() - t0);
+  t0 = performance.now();
 
   // Parked events: this batch's parked, the ones it released gone, in one statement (two
   // disjoint sets of positions: an event parked and released by the same batch is in neither).
@@ -349,18 +344,11 @@ export async function writeBatch(client: PoolClient, lane: LaneRef, plan: BatchP
   }
   if (ids.length || released.length) {
     const values = [lane.lane, lane.shard, ids, positions, released.map(String)];
-    const t0 = performance.now();
-    writes.push(client.query({ name: 'floe_parking', text: PARKING_SQL, values: arrayParams(PARKING_SQL, values) }).then(timed('parking', t0)));
+    await client.query({ name: 'floe_parking', text: PARKING_SQL, values: arrayParams(PARKING_SQL, values) });
   }
-  writes.push(recordDeadLetters(client, lane, deadLetters));
-  await settleAll(writes);
-}
 
-/** Wait for every promise to settle; reject with the first rejection in time (not in order of the list), if any. */
-export async function settleAll(promises: Promise<unknown>[]): Promise<void> {
-  let first: { error: unknown } | undefined;
-  await Promise.all(promises.map((p) => p.catch((error: unknown) => void (first ??= { error }))));
-  if (first) throw first.error;
+  timings.add('parking', performance.now() - t0);
+  await recordDeadLetters(client, lane, deadLetters);
 }
 
 async function recordDeadLetters(client: PoolClient, lane: LaneRef, letters: DeadLetter[]): Promise<void> {

@@ -438,19 +438,27 @@ describe('projection runtime (PostgreSQL)', function () {
       await h.pool.query(`CREATE TABLE test_companies (company_id text PRIMARY KEY, name text NOT NULL CONSTRAINT sane CHECK (name NOT IN ('bad-1', 'bad-2')))`);
       const company = (n: string) => ({ type: 'company.created', tenantId: 'wt', occurredAt: '2026-03-01T10:00:00.000Z', data: { companyId: `c-${n}`, name: n } });
       await h.store.append(['ok-1', 'bad-1', 'ok-2', 'bad-2', 'ok-3'].map(company));
-      await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [companies], untilCaughtUp: true, backoffMs: 1 });
+      // Written in the same batches, one projection's statements queued before the failing one
+      // and one's after it (which fail only because the transaction is aborted by then).
+      const around = ['test_before', 'test_after'].map((t) => tenantCounts(t, ['company.created'], () => false));
+      for (const t of around) await h.pool.query(`CREATE TABLE ${t.name} (tenant_id text PRIMARY KEY, n int NOT NULL)`);
+      const lane = [around[0], companies, around[1]];
+      await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: lane, untilCaughtUp: true, backoffMs: 1 });
       expect(await names()).to.deep.equal(['ok-1', 'ok-2', 'ok-3']);
-      expect((await listDeadLetters(h.pool)).map((d) => d.attempts)).to.deep.equal([1, 1]);
+      const letters = await listDeadLetters(h.pool);
+      expect(letters.map((d) => d.attempts)).to.deep.equal([1, 1]);
+      expect(letters.map((d) => d.error), 'the failing statement’s error, not an aborted transaction’s').to.satisfy((es: string[]) => es.every((e) => e.includes('violates check constraint "sane"')));
+      for (const t of around) expect((await h.pool.query(`SELECT n FROM ${t.name}`)).rows, t.name).to.deep.equal([{ n: 3 }]);
 
       // The cause is still there: both stay dead, each with its error, and nothing is thrown.
-      const still = await retryDeadLetters(h.pool, h.store.schemas, [companies]);
+      const still = await retryDeadLetters(h.pool, h.store.schemas, lane);
       expect(still).to.include({ retried: 2, resolved: 0 });
       expect(still.stillFailing.map((f) => f.error)).to.have.length(2).and.satisfy((es: string[]) => es.every((e) => e.includes('violates check constraint "sane"')));
       expect((await listDeadLetters(h.pool)).map((d) => d.attempts)).to.deep.equal([2, 2]);
 
       // Half fixed: the lane's letters fail together, then one at a time: bad-1 lands, bad-2 stays.
       await h.pool.query(`ALTER TABLE test_companies DROP CONSTRAINT sane, ADD CONSTRAINT sane CHECK (name <> 'bad-2')`);
-      const half = await retryDeadLetters(h.pool, h.store.schemas, [companies]);
+      const half = await retryDeadLetters(h.pool, h.store.schemas, lane);
       expect(half).to.include({ retried: 2, resolved: 1 });
       expect(half.stillFailing).to.have.length(1);
       expect(await names()).to.deep.equal(['bad-1', 'ok-1', 'ok-2', 'ok-3']);
