@@ -28,12 +28,21 @@ export const COUNTER_COLUMNS: Column[] = COUNTERS.map((name) => ({ name, type: '
 
 const became = (prev: unknown, next: unknown): number => (prev === null && next !== null ? 1 : 0);
 
-/** How one fact moves the counters of its email (indexed like COUNTERS), or null when it moves none. */
-export function counterDelta(f: Fact): number[] | null {
+const SENT: readonly number[] = Object.freeze(COUNTERS.map((_, i) => (i === 0 ? 1 : 0)));
+
+/**
+ * How one fact moves the counters of its email (indexed like COUNTERS), or null when it moves
+ * none: worked out by the first projection that asks, and shared (read-only) with the others.
+ */
+export function counterDelta(f: Fact): readonly number[] | null {
   const m = f.email;
   if (!m) return null;
-  const { prev, next } = m;
-  if (prev === null) return [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  if (m.delta === undefined) m.delta = movedCounters(m.prev, m.next);
+  return m.delta;
+}
+
+function movedCounters(prev: EmailState | null, next: EmailState): readonly number[] | null {
+  if (prev === null) return SENT;
   const d = [
     0,
     became(prev.deliveredAt, next.deliveredAt),

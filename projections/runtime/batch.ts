@@ -224,7 +224,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       return state;
     }
     const next = applyEmailEvent(state, e);
-    fold({ event: e, email: { prev: state, next } });
+    fold({ event: e, email: { prev: state, next, delta: undefined } });
     return next;
   };
 
@@ -261,7 +261,7 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
       }
       state = sentState(e);
       created.add(id);
-      fold({ event: e, email: { prev: null, next: state } });
+      fold({ event: e, email: { prev: null, next: state, delta: undefined } });
       // Release what waited for this send, in store order.
       const waiting: StoredEvent[] = [];
       const stored = parkedInStore.get(id);

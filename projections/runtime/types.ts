@@ -58,7 +58,11 @@ export interface EmailState {
  */
 export interface Fact {
   event: StoredEvent;
-  email?: { prev: EmailState | null; next: EmailState };
+  /**
+   * The email's ledger entry before and after the event; `delta`, how it moves the §5
+   * counters, is worked out once for all the projections that count it (`counterDelta`).
+   */
+  email?: { prev: EmailState | null; next: EmailState; delta: readonly number[] | null | undefined };
 }
 
 /** The batch transaction as a projection sees it. */

@@ -78,20 +78,26 @@ export class BinaryWriter {
    */
   text(s: string): void {
     const len = s.length;
-    this.room(4 + 3 * len); // a UTF-16 unit is at most 3 bytes of UTF-8
-    const buf = this.buf;
-    const start = this.at + 4;
-    let i = 0;
     if (len <= SHORT_TEXT) {
+      this.room(4 + len);
+      const buf = this.buf;
+      const start = this.at + 4;
+      let i = 0;
       for (; i < len; i++) {
         const c = s.charCodeAt(i);
         if (c > 0x7f) break;
         buf[start + i] = c;
       }
+      if (i === len) {
+        buf.writeInt32BE(len, this.at);
+        this.at = start + len;
+        return;
+      }
     }
-    const n = i === len ? len : buf.write(s, start);
-    buf.writeInt32BE(n, this.at);
-    this.at = start + n;
+    const n = Buffer.byteLength(s);
+    this.room(4 + n);
+    this.at = this.buf.writeInt32BE(n, this.at);
+    this.at += this.buf.write(s, this.at);
   }
   uuid(s: string): void {
     this.room(20);
@@ -216,7 +222,13 @@ PUT.integer = PUT.int;
 export function encodeArray(type: string, values: unknown[]): Buffer | undefined {
   const put = PUT[type];
   if (!put) return undefined;
-  const w = new BinaryWriter(20 + values.length * 16);
+  let size = 20 + values.length * 16;
+  if (type === 'text') {
+    // Sized for ASCII text, so that the buffer is rarely copied into a larger one.
+    size = 20;
+    for (const v of values) size += 4 + (typeof v === 'string' ? v.length : 20);
+  }
+  const w = new BinaryWriter(size);
   w.int32(1); // dimensions
   w.int32(values.some((v) => v === null || v === undefined) ? 1 : 0);
   w.int32(OIDS[type]);
