@@ -17,6 +17,7 @@ import { Client, Pool } from 'pg';
 import { defaultCatalog } from '../../schemas';
 import { PostgresEventStore } from '../../streams/postgres';
 import { readStored, readStoredRecords } from '../../streams/postgres/read';
+import { BATCH_SIZE } from '../../projections/runtime/runner';
 import { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { dropDatabase, ensureDatabase } from '../db/connect';
@@ -187,8 +188,8 @@ export async function readFloor(url: string, events: number): Promise<ReadFloor>
       let n = 0;
       while (n < limit) {
         const page = decode
-          ? (await readStored(pool, { after, limit: 5000 }, schemas)).map((e) => e.position)
-          : (await readStoredRecords(pool, { after, limit: 5000 })).map((r) => r.position);
+          ? (await readStored(pool, { after, limit: BATCH_SIZE }, schemas)).map((e) => e.position)
+          : (await readStoredRecords(pool, { after, limit: BATCH_SIZE })).map((r) => r.position);
         if (page.length === 0) break;
         n += page.length;
         after = page[page.length - 1];

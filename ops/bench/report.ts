@@ -300,7 +300,7 @@ start-up and V8's helper threads included (\`/proc/PID/stat\`); the rest it wait
 statements one after the other on one backend (and, on this shared machine, for a CPU).${serverLine(c)}
 
 **The floor.** Reading the store's pages exactly as the projector reads them (the same binary
-COPY, 5,000 events each, one after the other, in one process, nothing folded or written) runs at
+COPY, ${n0(BATCH_SIZE)} events each, one after the other, in one process, nothing folded or written) runs at
 ${n0(c.floor.read)} events/s and costs Node.js ${c.floor.readCpuUs.toFixed(1)} µs of CPU per event (the COPY's
 fields turned into an event object: UUID and stream strings, a Date, a BigInt); with the Avro decoding
 ${n0(c.floor.decode)} events/s, ${c.floor.decodeCpuUs.toFixed(1)} µs per event. That is already ${(c.floor.decode / c.baseline).toFixed(2)}× the baseline's rate
