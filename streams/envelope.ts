@@ -49,6 +49,9 @@ export interface RecordedEvent<D = Record<string, unknown>> {
  */
 export type StoredEvent<D = Record<string, unknown>> = Omit<RecordedEvent<D>, 'recordedAt'>;
 
+/** Store order (by global position), for `Array.prototype.sort`. */
+export const byPosition = (a: { position: bigint }, b: { position: bigint }): number => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
+
 const STREAM_RULES: Array<[prefix: string, build: (tenantId: string, data: Record<string, unknown>) => unknown]> = [
   ['email.', (_t, d) => d.emailId !== undefined && d.emailId !== null && `email-${d.emailId}`],
   ['warmup.', (_t, d) => d.mailboxId !== undefined && d.mailboxId !== null && `mailbox-${d.mailboxId}`],

@@ -41,17 +41,20 @@ interface SerializedError {
  * `onEvent` in order, an abort of `signal` aborts the job's signal, and the job's result or
  * error (with its code, context and the like) comes back as the promise's.
  */
-export function runInWorker<R>(
-  job: { module: string; export: string; args: unknown },
-  o: { signal?: AbortSignal; onEvent?: (event: unknown) => void } = {},
-): Promise<R> {
+export function runInWorker<R>(job: { module: string; export: string; args: unknown }, o: RunOptions = {}): Promise<R> {
   return startWorker(job).run<R>(job.args, o);
+}
+
+/** How a run reports: `signal` aborts the job's signal, `onEvent` gets its events in order. */
+export interface RunOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: unknown) => void;
 }
 
 /** A worker thread loading a job's code, waiting for its arguments (`startWorker`). */
 export interface StartedWorker {
   /** Run the job with these arguments (once): as `runInWorker`. */
-  run<R>(args: unknown, o?: { signal?: AbortSignal; onEvent?: (event: unknown) => void }): Promise<R>;
+  run<R>(args: unknown, o?: RunOptions): Promise<R>;
   /** Let the thread go without running the job (nothing to do when it ran). */
   cancel(): Promise<void>;
 }
@@ -93,7 +96,7 @@ export function startWorker(job: { module: string; export: string }): StartedWor
     }),
   );
   return {
-    run<R>(args: unknown, o: { signal?: AbortSignal; onEvent?: (event: unknown) => void } = {}): Promise<R> {
+    run<R>(args: unknown, o: RunOptions = {}): Promise<R> {
       if (ran) throw new Error('a started worker runs its job once');
       ran = true;
       onEvent = o.onEvent;

@@ -19,7 +19,7 @@
  *   const rows = billingRows(tenant, events);
  *   const march = rows.find((r) => r.period_start === periodOfMonth('2026-03', anchor).start);
  */
-import type { StoredEvent } from '../../streams/envelope';
+import { byPosition, type StoredEvent } from '../../streams/envelope';
 import { ownedElsewhere, type Owner } from '../runtime/ledger';
 import { CALENDAR_ANCHOR, dayMs, periodsBetween } from './periods';
 import { activeWarmups, type WarmupMark } from './warmups';
@@ -79,7 +79,7 @@ export function firstSubscription(events: readonly HistoryEvent[]): HistoryEvent
 
 /** The tenant's rows, sorted by period_start; events of other tenants are ignored. */
 export function billingRows(tenantId: string, events: readonly HistoryEvent[], owners: ReadonlyMap<string, Owner> = new Map()): BillingRow[] {
-  const own = events.filter((e) => e.tenantId === tenantId).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  const own = events.filter((e) => e.tenantId === tenantId).sort(byPosition);
   const subscription = firstSubscription(own);
   const created = new Map<string, HistoryEvent>(); // first mailbox.created per mailbox
   const sent = new Set<string>();

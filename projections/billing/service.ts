@@ -14,7 +14,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { FloeError } from '../../schemas/errors';
-import type { RecordedEvent } from '../../streams/envelope';
+import { byPosition, type RecordedEvent } from '../../streams/envelope';
 import { prepareEvent } from '../../streams/prepare';
 import { appendPrepared } from '../../streams/postgres/append';
 import type { PostgresEventStore } from '../../streams/postgres';
@@ -94,7 +94,7 @@ const CLOSED = 'billing.period_closed';
  */
 async function tenantHistory(store: PostgresEventStore, tenant: string, upTo: bigint): Promise<HistoryEvent[]> {
   const all = await readStoredUnordered(store.pool, { tenant, types: [...BILLING_TYPES, CLOSED] }, store.schemas);
-  return all.filter((e) => e.position <= upTo || e.type === CLOSED).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  return all.filter((e) => e.position <= upTo || e.type === CLOSED).sort(byPosition);
 }
 
 /** The billing projection's checkpoint for the tenant's shard; throws when it has never run. */

@@ -11,6 +11,7 @@
  * nowhere. With one start and at most one later stop per mailbox (all the generator
  * writes) this is the oracle's [startedAt, stoppedAt) rule exactly.
  */
+import { byPosition } from '../../streams/envelope';
 import { dayMs, type Period } from './periods';
 
 export interface WarmupMark {
@@ -26,7 +27,7 @@ interface Interval {
   to: number;
 }
 
-const byTime = (a: WarmupMark, b: WarmupMark): number => a.at - b.at || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
+const byTime = (a: WarmupMark, b: WarmupMark): number => a.at - b.at || byPosition(a, b);
 
 /** Each mailbox's non-empty warm-up intervals ([from, to), `to` Infinity while open). */
 function intervals(marks: readonly WarmupMark[]): Map<string, Interval[]> {
