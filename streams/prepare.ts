@@ -14,7 +14,29 @@ import { isUuid, uuidv7 } from './uuid';
 export const MAX_EVENT_BYTES = 256 * 1024;
 
 /** ISO-8601 date-time with an explicit offset (Z or ±hh:mm); fractional seconds optional. */
-const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):?(\d{2}))$/;
+
+const daysIn = (year: number, month: number): number =>
+  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+
+/**
+ * The instant of an `occurredAt`, or why it is not one. JavaScript's Date takes a day past the
+ * month's end (2026-02-30 is 2026-03-02) and the hour 24 as the next day: both are refused
+ * here, with every other field out of its range, so no event lands on a day its producer did
+ * not write.
+ */
+export function parseInstant(text: unknown): Date | string {
+  const m = typeof text === 'string' ? ISO_RE.exec(text) : null;
+  if (!m) return `not an ISO-8601 timestamp with a time zone: ${JSON.stringify(text)}`;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const wrong = (what: string) => `not a valid timestamp: ${JSON.stringify(text)} (${what})`;
+  if (month < 1 || month > 12) return wrong(`month ${m[2]}`);
+  if (day < 1 || day > daysIn(year, month)) return wrong(`${m[1]}-${m[2]} has no day ${m[3]}`);
+  if (hour > 23 || minute > 59 || second > 59) return wrong(`time ${m[4]}:${m[5]}:${m[6]}`);
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return wrong(`offset ${m[8]}`);
+  const at = new Date(text as string);
+  return Number.isNaN(at.getTime()) ? wrong('out of range') : at;
+}
 
 export interface PreparedEvent {
   id: string;
@@ -59,9 +81,10 @@ export function prepareEvent(catalog: Catalog, input: unknown, options: { byteLe
   }
   let occurredAt: Date | undefined;
   if (e.occurredAt === undefined || e.occurredAt === null) issues.push({ path: 'occurredAt', message: 'required field is missing' });
-  else if (typeof e.occurredAt !== 'string' || !ISO_RE.test(e.occurredAt) || Number.isNaN((occurredAt = new Date(e.occurredAt)).getTime())) {
-    issues.push({ path: 'occurredAt', message: `not an ISO-8601 timestamp with a time zone: ${JSON.stringify(e.occurredAt)}` });
-    occurredAt = undefined;
+  else {
+    const at = parseInstant(e.occurredAt);
+    if (typeof at === 'string') issues.push({ path: 'occurredAt', message: at });
+    else occurredAt = at;
   }
   if (e.metadata !== undefined && e.metadata !== null && (typeof e.metadata !== 'object' || Array.isArray(e.metadata))) {
     issues.push({ path: 'metadata', message: 'must be an object' });
