@@ -3,6 +3,11 @@
  * counters, plus `completed_leads`, the distinct leads that completed the campaign that
  * UTC day. It keeps two private tables: the campaigns' companies (for rows made only of
  * completions, and emails sent without a company) and the completions already counted.
+ *
+ * A row's `company_id` is its first email's company, else the campaign's (`campaign.created`).
+ * When `campaign.created` arrives after rows of its campaign were written without a company,
+ * those rows get the campaign's then, so that the table does not depend on where batches
+ * (or runs) began: projecting live gives what a replay gives.
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
 import { queryArrays, Rows, upsert, utcDay } from '../runtime/sql';
@@ -20,7 +25,8 @@ const COMPLETIONS = 'floe.campaign_analytics_completions';
 
 export const campaignAnalytics: Projection<Acc> = {
   name: 'campaign_analytics',
-  version: 1,
+  // 2: rows written before their campaign.created get the campaign's company when it comes.
+  version: 2,
   tables: [TABLE, CAMPAIGNS, COMPLETIONS],
   types: [...COUNTED_EMAIL_TYPES, 'campaign.created', 'campaign.lead_completed'],
   begin: () => ({ counters: new KeyedCounters(COUNTERS.length), campaigns: new Rows(3), completions: new Rows(4) }),
@@ -84,6 +90,16 @@ export const campaignAnalytics: Projection<Acc> = {
            company_id = COALESCE(cur.company_id, EXCLUDED.company_id),
            completed_leads = cur.completed_leads + EXCLUDED.completed_leads, updated_at = now()`,
         acc.completions.columns,
+      );
+    }
+    if (acc.campaigns.length) {
+      await queryArrays(
+        tx.client,
+        `UPDATE ${t} AS r SET company_id = c.company_id, updated_at = now()
+           FROM ${campaigns} c, unnest($1::text[], $2::text[]) AS b(tenant_id, campaign_id)
+          WHERE c.tenant_id = b.tenant_id AND c.campaign_id = b.campaign_id AND c.company_id IS NOT NULL
+            AND r.tenant_id = c.tenant_id AND r.campaign_id = c.campaign_id AND r.company_id IS NULL`,
+        acc.campaigns.columns.slice(0, 2),
       );
     }
   },
