@@ -4,7 +4,7 @@ import { campaignAnalytics } from '../../projections/olap/campaignAnalytics';
 import { project } from '../../projections/pipeline';
 import { PostgresEventStore } from '../../streams/postgres';
 import { useDatabase } from '../helpers/backends';
-import { appendLines, expectSameRows, tableRows, workload } from '../helpers/pipeline';
+import { appendLines, expectSameRows, tableRows, useStore, workload } from '../helpers/pipeline';
 
 const OPTS = { seed: 'proj-spec', tenants: 4, emails: 1500, start: '2026-03-01', days: 30 };
 
@@ -30,31 +30,21 @@ describe('campaign_analytics projection (PostgreSQL)', () => {
 });
 
 describe('campaign_analytics: a campaign created after its emails (PostgreSQL)', () => {
-  const db = useDatabase();
-  let pool: Pool;
-  let store: PostgresEventStore;
-  before(async function () {
-    if (!db.url) return this.skip();
-    pool = new Pool({ connectionString: db.url, max: 4 });
-    store = await PostgresEventStore.open(db.url, { pool });
-  });
-  after(async () => {
-    await pool?.end();
-  });
+  const h = useStore(4);
 
   const at = (day: string) => `2026-03-${day}T10:00:00.000Z`;
   const sent = (emailId: string, day: string, companyId?: string) => ({
     type: 'email.sent', tenantId: 'late-t', occurredAt: at(day),
     data: { emailId, campaignId: 'c1', mailboxId: 'm1', leadId: `lead-${emailId}`, ...(companyId ? { companyId } : {}) },
   });
-  const run = () => project({ pool, url: db.url, schemas: store.schemas, projections: [campaignAnalytics], untilCaughtUp: true });
+  const run = () => project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [campaignAnalytics], untilCaughtUp: true });
   const companies = async () =>
-    (await pool.query<{ day: string; company_id: string | null; sent: number; completed_leads: number }>(
+    (await h.pool.query<{ day: string; company_id: string | null; sent: number; completed_leads: number }>(
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, company_id, sent, completed_leads FROM campaign_analytics WHERE tenant_id = 'late-t' ORDER BY day`,
     )).rows;
 
   it("gives rows written before it the campaign's company, as a replay does; an email's own company stays", async () => {
-    await appendLines(store, [
+    await appendLines(h.store, [
       sent('e1', '03'),
       { type: 'campaign.lead_completed', tenantId: 'late-t', occurredAt: at('04'), data: { campaignId: 'c1', leadId: 'lead-e1' } },
       sent('e2', '05', 'co-email'),
@@ -65,7 +55,7 @@ describe('campaign_analytics: a campaign created after its emails (PostgreSQL)',
       { day: '2026-03-04', company_id: null, sent: 0, completed_leads: 1 },
       { day: '2026-03-05', company_id: 'co-email', sent: 1, completed_leads: 0 },
     ]);
-    await appendLines(store, [{ type: 'campaign.created', tenantId: 'late-t', occurredAt: at('06'), data: { campaignId: 'c1', companyId: 'co1', name: 'C1' } }] as never);
+    await appendLines(h.store, [{ type: 'campaign.created', tenantId: 'late-t', occurredAt: at('06'), data: { campaignId: 'c1', companyId: 'co1', name: 'C1' } }] as never);
     await run();
     const live = await companies();
     expect(live).to.deep.equal([
@@ -74,12 +64,12 @@ describe('campaign_analytics: a campaign created after its emails (PostgreSQL)',
       { day: '2026-03-05', company_id: 'co-email', sent: 1, completed_leads: 0 },
     ]);
     // The same store replayed in one batch.
-    await pool.query(`DELETE FROM campaign_analytics WHERE tenant_id = 'late-t'`);
-    await pool.query(`DELETE FROM floe.campaign_analytics_campaigns WHERE tenant_id = 'late-t'`);
-    await pool.query(`DELETE FROM floe.campaign_analytics_completions WHERE tenant_id = 'late-t'`);
-    await pool.query(`DELETE FROM floe.projection_checkpoints`);
-    await pool.query(`DELETE FROM floe.projection_lanes`);
-    await pool.query(`DELETE FROM floe.projection_email_ledger`);
+    await h.pool.query(`DELETE FROM campaign_analytics WHERE tenant_id = 'late-t'`);
+    await h.pool.query(`DELETE FROM floe.campaign_analytics_campaigns WHERE tenant_id = 'late-t'`);
+    await h.pool.query(`DELETE FROM floe.campaign_analytics_completions WHERE tenant_id = 'late-t'`);
+    await h.pool.query(`DELETE FROM floe.projection_checkpoints`);
+    await h.pool.query(`DELETE FROM floe.projection_lanes`);
+    await h.pool.query(`DELETE FROM floe.projection_email_ledger`);
     await run();
     expect(await companies()).to.deep.equal(live);
   });
