@@ -16,8 +16,10 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 /** ISO-8601 date-time with an explicit offset (Z or ±hh:mm); fractional seconds optional. */
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):?(\d{2}))$/;
 
-const daysIn = (year: number, month: number): number =>
-  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+/** Days of each month, February in a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const leap = (year: number): boolean => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+const daysIn = (year: number, month: number): number => (month === 2 && leap(year) ? 29 : MONTH_DAYS[month - 1]);
 
 /**
  * The instant of an `occurredAt`, or why it is not one. JavaScript's Date takes a day past the
