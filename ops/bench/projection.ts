@@ -13,7 +13,11 @@
  * folded over the seconds it reports (from after start-up and migration to its last
  * commit and final view refresh). Its peak RSS (VmHWM) is sampled from /proc.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Client, Pool } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { PROJECTIONS } from '../../projections';
 import { defaultCatalog } from '../../schemas';
 import { PostgresEventStore } from '../../streams/postgres';
 import { readStored, readStoredRecords } from '../../streams/postgres/read';
@@ -207,6 +211,59 @@ export async function readFloor(url: string, events: number): Promise<ReadFloor>
   }
 }
 
+/**
+ * The floor under any projector that writes through PostgreSQL: the final contents of every
+ * projected table analysts query (the public ones; not the projections' private state, not the
+ * email ledger), read out of a caught-up copy, the tables emptied, and every row written back
+ * once by binary COPY into the same tables (their indexes, partitions and constraints), one
+ * table after the other. Whatever folds the events, it must at least write these rows.
+ */
+export interface WriteFloor {
+  rows: number;
+  seconds: number;
+  /** CPU time of PostgreSQL's processes over the writes, s. */
+  serverCpuSeconds: number;
+}
+
+export async function writeFloor(url: string): Promise<WriteFloor> {
+  const tables = PROJECTIONS.flatMap((p) => p.tables).filter((t) => !t.includes('.'));
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const copies: Array<{ table: string; sql: string; chunks: Buffer[]; rows: number }> = [];
+    let rows = 0;
+    for (const t of tables) {
+      const { rows: cols } = await client.query<{ name: string }>(
+        `SELECT quote_ident(attname) AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
+        [`public.${t}`],
+      );
+      const list = cols.map((c) => c.name).join(', ');
+      const chunks: Buffer[] = [];
+      const out = client.query(copyTo(`COPY (SELECT ${list} FROM public.${t}) TO STDOUT (FORMAT binary)`));
+      for await (const chunk of out) chunks.push(chunk as Buffer);
+      rows += out.rowCount;
+      copies.push({ table: t, sql: `COPY public.${t} (${list}) FROM STDIN (FORMAT binary)`, chunks, rows: out.rowCount });
+    }
+    await client.query(`TRUNCATE ${tables.map((t) => `public.${t}`).join(', ')}`);
+    await client.query('CHECKPOINT');
+    const cpu0 = serverCpuSeconds();
+    const t0 = process.hrtime.bigint();
+    const written = new Map<string, number>();
+    for (const c of copies) {
+      const into = client.query(copyFrom(c.sql));
+      await pipeline(Readable.from(c.chunks), into);
+      written.set(c.table, into.rowCount);
+    }
+    const wall = seconds(t0);
+    for (const c of copies) {
+      if (written.get(c.table) !== c.rows) throw new Error(`${c.table}: ${c.rows} rows read out, ${written.get(c.table)} written back`);
+    }
+    return { rows, seconds: wall, serverCpuSeconds: serverCpuSeconds() - cpu0 };
+  } finally {
+    await client.end();
+  }
+}
+
 export interface CatchupRep {
   baseline: number;
   baselineSeconds: number;
@@ -215,6 +272,7 @@ export interface CatchupRep {
   campaignCheck: Comparison;
   allCheck: Comparison;
   floor: ReadFloor;
+  writeFloor: WriteFloor;
 }
 
 export interface CatchupResult {
@@ -234,6 +292,7 @@ export interface CatchupResult {
     campaignServerShare: number;
     allServerShare: number;
     floor: ReadFloor;
+    writeFloor: WriteFloor;
     /** Largest live heap after a full GC of the all-projection runs, MB. */
     allHeapLiveMb: number;
   };
@@ -266,12 +325,14 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
         async (db) => {
           const r = await projectOnce(db, only, { profile });
           if (r.events !== store.events) throw new Error(`floe project folded ${r.events} events, the store holds ${store.events}`);
-          return { r, check: compareRows(await campaignRows(db, 'campaign_analytics'), baseRows) };
+          const check = compareRows(await campaignRows(db, 'campaign_analytics'), baseRows);
+          return { r, check, written: only.length === 0 ? await writeFloor(db) : undefined };
         },
         'catchup',
       );
     const campaign = await floe(['campaign_analytics']);
     const all = await floe([]);
+    const written = all.written!;
     const floor = await readFloor(store.url, store.events);
     const strip = (r: ProjectRun & { run?: FloeRun }): ProjectRun => ({ ...r, run: undefined }) as ProjectRun;
     const rep: CatchupRep = {
@@ -282,12 +343,14 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
       campaignCheck: campaign.check,
       allCheck: all.check,
       floor,
+      writeFloor: written,
     };
     for (const c of [campaign.check, all.check]) if (!c.identical) mismatch ??= c;
     log(
       `catch-up ${i === 0 ? 'warm-up (profiled)' : `run ${i}/${runs}`}: baseline ${Math.round(rep.baseline)} events/s, ` +
         `floe campaign_analytics ${Math.round(rep.campaign.rate)} events/s, all projections ${Math.round(rep.all.rate)} events/s, ` +
         `reading alone ${Math.round(floor.read)} events/s (${Math.round(floor.decode)} decoded); ` +
+        `the projected tables' ${written.rows} rows written back alone ${written.seconds.toFixed(1)} s (PostgreSQL CPU ${written.serverCpuSeconds.toFixed(1)} s); ` +
         `rows ${campaign.check.identical && all.check.identical ? 'IDENTICAL' : 'DIFFERENT'} (${baseRows.length})`,
     );
     if (i === 0) warmup = rep;
@@ -312,6 +375,11 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
         decode: median(reps.map((r) => r.floor.decode)),
         readCpuUs: median(reps.map((r) => r.floor.readCpuUs)),
         decodeCpuUs: median(reps.map((r) => r.floor.decodeCpuUs)),
+      },
+      writeFloor: {
+        rows: median(reps.map((r) => r.writeFloor.rows)),
+        seconds: median(reps.map((r) => r.writeFloor.seconds)),
+        serverCpuSeconds: median(reps.map((r) => r.writeFloor.serverCpuSeconds)),
       },
       allHeapLiveMb: median(reps.map((r) => r.all.heap?.liveMb ?? NaN)),
     },

@@ -44,6 +44,10 @@ describe('floe bench (smoke)', function () {
     expect(s.catchup.runs).to.have.length(1);
     expect(s.catchup.profile.all.map((p: { step: string }) => p.step)).to.include('write campaign_analytics');
     for (const k of ['read', 'decode', 'readCpuUs', 'decodeCpuUs']) expect(s.catchup.floor[k], `floor.${k}`).to.be.greaterThan(0);
+    // Every sent email has its row in `emails` (and more in the other tables): at least one row per 10 events.
+    expect(s.catchup.writeFloor.rows).to.be.greaterThan(s.catchup.events / 10);
+    expect(s.catchup.writeFloor.seconds).to.be.greaterThan(0);
+    if (/@(127\.0\.0\.1|localhost)[:/]/.test(url)) expect(s.catchup.writeFloor.serverCpuSeconds).to.be.greaterThan(0);
     // A server on this machine (the embedded one) shows its processes' CPU.
     if (/@(127\.0\.0\.1|localhost)[:/]/.test(url)) expect(s.catchup.serverShare.all).to.be.greaterThan(0);
 

@@ -181,6 +181,7 @@ scenario broke, 2 usage.`,
             cpuShare: { campaign: c.median.campaignCpuShare, all: c.median.allCpuShare },
             serverShare: { campaign: c.median.campaignServerShare, all: c.median.allServerShare },
             floor: c.median.floor,
+            writeFloor: c.median.writeFloor,
             profile: { campaign: parseProfile(c.warmup.campaign.profile), all: parseProfile(c.warmup.all.profile) },
           };
           if (!c.identical) summary.ok = false;
