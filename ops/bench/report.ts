@@ -113,7 +113,8 @@ const met = (ok: boolean, missed: string) => (ok ? 'met' : `**missed** (${missed
 /** Node.js time left per event, after reading and decoding, at half the baseline's rate. */
 function floorBudget(baseline: number, decodeCpuUs: number): string {
   const left = 1e6 / (baseline * TARGETS.campaignVsBaseline) - decodeCpuUs;
-  return left > 0 ? `${left.toFixed(1)} µs` : `nothing (reading and decoding alone are ${(-left).toFixed(1)} µs over)`;
+  if (left >= 0.05) return `${left.toFixed(1)} µs`;
+  return left > -0.05 ? 'nothing (reading and decoding alone take it all)' : `nothing (reading and decoding alone are ${(-left).toFixed(1)} µs over)`;
 }
 
 /** The floor of the writes, and what it and the read floor leave of the all-projections target. */
@@ -124,6 +125,9 @@ const writeFloorText = (c: NonNullable<Summary['catchup']>): string => {
   const pgUs = (1e6 * w.serverCpuSeconds) / c.events;
   const ceiling = (1e6 * cores) / (pgUs + c.floor.decodeCpuUs);
   const budget = (1e6 * cores) / TARGETS.allProjections;
+  const left = budget - pgUs - c.floor.decodeCpuUs;
+  const nodeUs = (1e6 * c.cpuShare.all) / c.all;
+  const serverUs = (1e6 * c.serverShare.all) / c.all;
   return `
 
 **The floor of the writes.** After each all-projections run, the final contents of every projected
@@ -133,9 +137,11 @@ into the same tables with their indexes and partitions: ${w.seconds.toFixed(1)} 
 ${pgUs.toFixed(1)} µs per event of the store. Any projector that writes these tables through PostgreSQL pays at least
 that; with the read floor's ${c.floor.decodeCpuUs.toFixed(1)} µs, ${(pgUs + c.floor.decodeCpuUs).toFixed(1)} µs of the ${budget.toFixed(0)} µs per event that ${n0(TARGETS.allProjections)} events/s
 allows on ${cores} cores are spent before anything is folded, and no fold at all could run faster than
-${n0(ceiling)} events/s here. And that is a row written once: an incremental projector writes a row
-again each time a later batch moves it (an email's events span days; a batch of ${n0(BATCH_SIZE)} events, hours),
-and an upsert costs more than a COPY.`;
+${n0(ceiling)} events/s here. That leaves ${left > 0 ? `${left.toFixed(1)} µs` : 'nothing'} per event for folding every projection, building the writes, the
+collector, and every write of a row beyond its first: an incremental projector writes a row again
+each time a later batch moves it (an email's events span days; a batch of ${n0(BATCH_SIZE)} events, hours), by an
+upsert, which costs more than a COPY. The projector above spent ${nodeUs.toFixed(1)} µs of Node.js and ${serverUs.toFixed(1)} µs of
+PostgreSQL CPU per event.`;
 };
 
 const serverLine = (c: NonNullable<Summary['catchup']>) => {
