@@ -180,6 +180,9 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
   const upTo = events.reduce((max, e) => (e.position > max ? e.position : max), input.position);
   const owners =
     !ledgered || lane.shard === UNSHARDED ? new Map<string, Owner>() : await firstSends(client, events.filter((e) => !ledger.has(emailIdOf(e) ?? '')), upTo);
+  // A shard's parked events whose email a tenant of another shard has sent since they were
+  // parked: this shard never reads that send, so nothing here would release them (see below).
+  const parkedOwners = !ledgered || lane.shard === UNSHARDED ? [] : await parkedEmailOwners(client, lane, [...(pending?.parked.keys() ?? [])], upTo);
   timings.add('ledger load', performance.now() - tLoad);
   const tFold = performance.now();
 
@@ -306,10 +309,57 @@ export async function foldBatch(client: Reader, lane: LaneRef, input: BatchInput
     changed.set(id, applyLifecycle(state, e));
   }
 
+  // Unsharded, such events are dead-lettered when the send arrives (another tenant's email,
+  // DESIGN §5); a shard does the same once it has read past that send. An email this shard
+  // has an entry for was sent by one of its tenants: its parked events were released then.
+  const orphans = parkedOwners.filter((o) => !changed.has(o.emailId) && !ledger.has(o.emailId) && !pending?.changed.has(o.emailId));
+  if (orphans.length) {
+    const owners = new Map(orphans.map((o) => [o.emailId, o.owner]));
+    const stored = orphans.flatMap((o) => (o.position === null ? [] : [o.position]));
+    const waiting = new Map<bigint, StoredEvent>();
+    for (const w of stored.length ? await input.loadEvents(stored) : []) waiting.set(w.position, w);
+    for (const id of owners.keys()) for (const w of pending?.parked.get(id) ?? []) waiting.set(w.position, w);
+    for (const w of [...waiting.values()].sort((x, y) => (x.position < y.position ? -1 : 1))) {
+      const id = emailIdOf(w)!;
+      const owner = owners.get(id)!;
+      if (w.tenantId === owner.tenantId) continue; // its send is this shard's to read
+      released.push(w.position);
+      if (!skip(w)) deadLetters.push(tenantMismatch(w, { emailId: id, tenantId: owner.tenantId }));
+    }
+  }
+
   timings.add('fold', performance.now() - tFold);
   outcome.parked = [...parkedNow.values()].reduce((n, list) => n + list.length, 0);
   outcome.deadLettered = deadLetters.length;
   return { accs, changed, parked: parkedNow, released, deadLetters, outcome, before: ledger, ledgerInMemory: input.cache instanceof MemoryLedger };
+}
+
+/**
+ * The first `email.sent` up to `upTo` (looked up as `firstSends` does, in the email's own
+ * stream) of every email with events parked in the lane's shard, or parked by the batch in
+ * flight (`pending`, not committed yet); with the position of each stored parked event (null
+ * for the batch in flight's, which the caller holds).
+ */
+async function parkedEmailOwners(
+  client: Reader,
+  lane: LaneRef,
+  pending: string[],
+  upTo: bigint,
+): Promise<Array<{ emailId: string; position: bigint | null; owner: Owner }>> {
+  const { rows } = await client.query<{ email_id: string; position: string | null; tenant_id: string; sent: string }>(
+    `SELECT p.email_id, p.position, s.tenant_id, s.global_position AS sent
+       FROM (SELECT email_id, position FROM floe.projection_parked WHERE lane = $1 AND shard = $2
+             UNION ALL SELECT unnest($3::text[]), NULL) p
+       CROSS JOIN LATERAL (SELECT tenant_id, global_position FROM floe.events
+                            WHERE stream_id = 'email-' || p.email_id AND type = 'email.sent' AND global_position <= $4
+                            ORDER BY global_position LIMIT 1) s`,
+    [lane.lane, lane.shard, pending, String(upTo)],
+  );
+  return rows.map((r) => ({
+    emailId: r.email_id,
+    position: r.position === null ? null : BigInt(r.position),
+    owner: { tenantId: r.tenant_id, position: BigInt(r.sent) },
+  }));
 }
 
 const PARKING_SQL = `WITH released AS (DELETE FROM floe.projection_parked WHERE lane = $1 AND shard = $2 AND position = ANY($5::bigint[]))

@@ -519,6 +519,16 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
       await transaction(o.pool, (client) => advanceLane(client, lane, to, 0, 0));
       lane.position = to;
     };
+    /**
+     * Whether a shard's lane with nothing of its own to fold has events parked: their email may
+     * have been sent by another shard's tenant meanwhile, which only a fold finds out (and
+     * dead-letters them, as unsharded).
+     */
+    const waitsOnOtherShards = async (lane: Lane): Promise<boolean> => {
+      if (shard.count === 1 || !usesLedger(lane.projections)) return false;
+      const { rowCount } = await o.pool.query('SELECT 1 FROM floe.projection_parked WHERE lane = $1 AND shard = $2 LIMIT 1', [lane.lane, lane.shard]);
+      return rowCount === 1 || (flights.get(lane.lane)?.plan.parked.size ?? 0) > 0;
+    };
     const landAll = async () => {
       for (const lane of lanes) await land(lane);
     };
@@ -639,7 +649,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
         }
         try {
           folded.set(lane.lane, position);
-          await (events.length ? step(lane, events, position) : skipTo(lane, position));
+          await (events.length || (await waitsOnOtherShards(lane)) ? step(lane, events, position) : skipTo(lane, position));
           const ledger = caches.get(lane.lane);
           if (ledger instanceof MemoryLedger && ledger.size > o.memoryLedgerLimit!) await saveMemoryLedgerOf(lane); // outgrown
         } catch (e) {

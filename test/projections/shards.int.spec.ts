@@ -79,14 +79,22 @@ describe('sharded projectors reach the head', function () {
         { type: 'email.sent', tenantId: b, stream: 'outbox-b', occurredAt: at(13), data: { emailId: 'e9', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
         { type: 'email.sent', tenantId: a, occurredAt: at(14), data: { emailId: 'e3', mailboxId: 'mb-a', leadId: 'l-a', campaignId: 'c-a' } },
         { type: 'email.sent', tenantId: b, stream: 'outbox-b', occurredAt: at(15), data: { emailId: 'e3', mailboxId: 'mb-b', leadId: 'l-b', campaignId: 'c-b' } },
+        // B's open of e5 before anyone sent e5, projected: it waits for its send.
+        { type: 'email.opened', tenantId: b, occurredAt: at(16), data: { emailId: 'e5', machine: false } },
       ];
-      const input = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+      // Appended and projected after the rest: e5's send is A's, which B's shard never reads;
+      // the open is still dead-lettered there once the shard has read past the send, not left
+      // parked for ever, as unsharded.
+      const later = [{ type: 'email.sent', tenantId: a, occurredAt: at(17), data: { emailId: 'e5', mailboxId: 'mb-a', leadId: 'l-a', campaignId: 'c-a' } }];
       const only = ['--only', 'emails,campaign_analytics,billing_analytics'];
-      for (const url of [unsharded.url, sharded.url]) expect(floe(url, ['append', '-'], input).code).to.equal(0);
-      expect(floe(unsharded.url, ['project', ...only, '--until-caught-up']).code).to.equal(0);
-      for (const shard of ['0', '1']) {
-        const r = floe(sharded.url, ['project', ...only, '--until-caught-up', '--shards', '2', '--shard', shard]);
-        expect(r.code, r.err).to.equal(0);
+      for (const part of [lines, later]) {
+        const input = part.map((l) => JSON.stringify(l)).join('\n') + '\n';
+        for (const url of [unsharded.url, sharded.url]) expect(floe(url, ['append', '-'], input).code).to.equal(0);
+        expect(floe(unsharded.url, ['project', ...only, '--until-caught-up']).code).to.equal(0);
+        for (const shard of ['0', '1']) {
+          const r = floe(sharded.url, ['project', ...only, '--until-caught-up', '--shards', '2', '--shard', shard]);
+          expect(r.code, r.err).to.equal(0);
+        }
       }
       const tables = async (url: string) => {
         const k = new Client({ connectionString: url });
@@ -105,7 +113,8 @@ describe('sharded projectors reach the head', function () {
         }
       };
       const want = await tables(unsharded.url);
-      expect(want.emails.map((r) => `${r.tenant_id}/${r.email_id}/${r.status}`)).to.deep.equal([`${a}/e1/sent`, `${a}/e3/sent`, `${b}/e2/sent`, `${b}/e9/sent`].sort());
+      expect(want.emails.map((r) => `${r.tenant_id}/${r.email_id}/${r.status}`)).to.deep.equal([`${a}/e1/sent`, `${a}/e3/sent`, `${a}/e5/sent`, `${b}/e2/sent`, `${b}/e9/sent`].sort());
+      expect(want.parked).to.deep.equal([{ n: 0 }]);
       expect(await tables(sharded.url)).to.deep.equal(want);
     });
   });
