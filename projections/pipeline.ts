@@ -14,6 +14,7 @@ import { staleProjections } from './runtime/lanes';
 import type { AnyProjection } from './runtime/types';
 import { TABLES } from './tables/ddl';
 import { ensureMonthPartitions } from './tables/partitions';
+import { monthStart } from './utc';
 import { MATERIALIZED_VIEWS } from './tables/views';
 
 export interface ProjectOptions extends Omit<ProjectorOptions, 'prepare' | 'afterCommit'> {
@@ -23,10 +24,7 @@ export interface ProjectOptions extends Omit<ProjectorOptions, 'prepare' | 'afte
 
 const PARTITION_COLUMN = new Map(TABLES.filter((t) => t.partitionColumn).map((t) => [t.name, t.partitionColumn!]));
 
-const monthStart = (ms: number): number => {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-};
+const monthOf = (ms: number): number => monthStart(ms).getTime();
 
 /**
  * Project, first rebuilding blue/green (while the others follow live) the projections
@@ -92,10 +90,10 @@ export function tableHooks(o: {
     for (const e of events) {
       const t = e.occurredAt.getTime();
       if (t >= from && t < to) continue;
-      from = monthStart(t);
-      to = monthStart(from + 32 * 86_400_000);
+      from = monthOf(t);
+      to = monthOf(from + 32 * 86_400_000);
       months.add(from);
-      months.add(monthStart(from - 1));
+      months.add(monthOf(from - 1));
     }
     for (const p of lane.projections) {
       for (const table of p.tables) {

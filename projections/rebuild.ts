@@ -33,6 +33,7 @@ import { transaction } from './runtime/sql';
 import type { AnyProjection, EmailState } from './runtime/types';
 import { tableDef, TABLES } from './tables/ddl';
 import { ensureMonthPartitions, listPartitions, MONTHS_AHEAD } from './tables/partitions';
+import { monthStart, utcDay } from './utc';
 import { MATERIALIZED_VIEWS } from './tables/views';
 
 export const SHADOW = '__shadow';
@@ -248,11 +249,10 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   }
 }
 
-const addMonths = (d: Date, n: number): Date => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1));
 
 function parsePeriod(s: string): Date {
   const { year, month } = parseMonth(s);
-  return new Date(Date.UTC(year, month, 1));
+  return new Date(utcDay(year, month, 1));
 }
 
 async function livePosition(db: Pool | PoolClient, name: string): Promise<bigint | null> {
@@ -291,7 +291,7 @@ async function prepareShadow(pool: Pool, p: AnyProjection, shadow: AnyProjection
         for (const sql of tableDef(t).create(shadowName(t))) await client.query(sql);
         // The months ahead the live table has (the migration's), so a swap does not lose them.
         const column = PARTITIONED.get(t);
-        if (column) await ensureMonthPartitions(client, shadowName(t), column, new Date(), addMonths(new Date(), MONTHS_AHEAD), { inTransaction: true });
+        if (column) await ensureMonthPartitions(client, shadowName(t), column, new Date(), monthStart(new Date(), MONTHS_AHEAD), { inTransaction: true });
       } else {
         await client.query(`CREATE TABLE ${shadowName(t)} (LIKE ${t} INCLUDING ALL)`);
       }
@@ -407,7 +407,7 @@ async function handOver(db: Pool | PoolClient, p: AnyProjection, kept: KeptLedge
 async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Promise<string[]> {
   const swapped: string[] = [];
   const from = month.toISOString().slice(0, 10);
-  const to = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+  const to = monthStart(month, 1).toISOString().slice(0, 10);
   const suffix = `_p${from.slice(0, 7).replace('-', '')}`;
   for (const t of p.tables.filter((x) => PARTITIONED.has(x))) {
     const column = PARTITIONED.get(t)!;

@@ -37,8 +37,36 @@ export function parseInstant(text: unknown): Date | string {
   if (hour > 23 || minute > 59 || second > 59) return wrong(`time ${m[4]}:${m[5]}:${m[6]}`);
   if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return wrong(`offset ${m[8]}`);
   const at = new Date(text as string);
-  return Number.isNaN(at.getTime()) ? wrong('out of range') : at;
+  if (Number.isNaN(at.getTime())) return wrong('out of range');
+  // Year 0000 is no year of the calendar PostgreSQL keeps (it is 1 BC there), and partitions,
+  // days and periods are named with four-digit years.
+  const utcYear = at.getUTCFullYear();
+  return utcYear < 1 || utcYear > 9999 ? wrong('outside the years 0001-9999 in UTC') : at;
 }
+
+/**
+ * The path of the first string (or object key) under `value` holding U+0000, which PostgreSQL
+ * cannot store in text or jsonb: such an event would fail its append, or be stored and then
+ * fail every projection that writes the string.
+ */
+function nulAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = nulAt(value[i], `${path}[${i}]`);
+      if (at) return at;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key.includes('\0')) return `${path}.${key}`;
+    const at = nulAt((value as Record<string, unknown>)[key], `${path}.${key}`);
+    if (at) return at;
+  }
+  return undefined;
+}
+const NUL_MESSAGE = 'contains the character U+0000 (NUL), which PostgreSQL cannot store in text';
 
 export interface PreparedEvent {
   id: string;
@@ -109,6 +137,10 @@ export function prepareEvent(catalog: Catalog, input: unknown, options: { byteLe
       issues.push(...r.issues);
       payload = r.value;
     }
+  }
+  for (const [field, v] of [['tenantId', e.tenantId], ['stream', e.stream], ['data', e.data], ['metadata', e.metadata]] as const) {
+    const at = nulAt(v, field);
+    if (at) issues.push({ path: at, message: NUL_MESSAGE });
   }
   let stream = e.stream;
   if (stream === undefined && payload && typeof e.tenantId === 'string') {

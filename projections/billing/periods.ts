@@ -15,6 +15,7 @@
 
 import { FloeError } from '../../schemas/errors';
 import { memoized } from '../../streams/memo';
+import { utcDay } from '../utc';
 
 /** The anchor of a tenant without a subscription: calendar months. */
 export const CALENDAR_ANCHOR = 1;
@@ -29,8 +30,8 @@ const DAY_MS = 86_400_000;
 
 /** Midnight UTC of (year, month, anchor), the anchor clamped to the month's length. */
 function anchored(year: number, month: number, anchor: number): number {
-  const last = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return Date.UTC(year, month, Math.min(anchor, last));
+  const last = new Date(utcDay(year, month + 1, 0)).getUTCDate();
+  return utcDay(year, month, Math.min(anchor, last));
 }
 
 /** Start (epoch ms) of the period holding the instant `at`. */

@@ -23,6 +23,7 @@
  *   // inside the caller's open transaction:
  *   await ensureMonthPartitions(tx, 'analytics_hourly', 'hour', from, to, { inTransaction: true });
  */
+import { monthStart } from '../utc';
 import { FloeError } from '../../schemas/errors';
 import { TABLES } from './ddl';
 import { derivedRelation, ident, literal, relation, type Relation } from './names';
@@ -149,7 +150,7 @@ export async function ensureMonthPartitions(
     for (const month of missing) {
       const partition = derivedRelation(parent, `${parent.name}_p${isoDate(month).slice(0, 7).replace('-', '')}`);
       const lower = literal(formatBound(month));
-      const upper = literal(formatBound(addMonths(month, 1)));
+      const upper = literal(formatBound(monthStart(month, 1)));
       // Indexes are not copied: ATTACH builds them after the rows are in, which is cheaper.
       const statements = [`CREATE TABLE ${partition.sql} (LIKE ${parent.sql} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS)`];
       if (defaultPartition) {
@@ -184,7 +185,7 @@ export async function ensurePartitionsAhead(
   const created: string[] = [];
   for (const table of TABLES) {
     if (!table.partitionColumn) continue;
-    created.push(...(await ensureMonthPartitions(client, table.name, table.partitionColumn, now, addMonths(monthStart(now), months), options)));
+    created.push(...(await ensureMonthPartitions(client, table.name, table.partitionColumn, now, monthStart(monthOf(now), months), options)));
   }
   return created;
 }
@@ -215,18 +216,14 @@ async function transaction<T>(client: SqlClient, options: PartitionOptions, work
 /** The UTC months from `from`'s to `to`'s, inclusive, as their first instants. */
 function monthsBetween(from: Date | string, to: Date | string): Date[] {
   const months: Date[] = [];
-  for (let m = monthStart(from), last = monthStart(to); m <= last; m = addMonths(m, 1)) months.push(m);
+  for (let m = monthOf(from), last = monthOf(to); m <= last; m = monthStart(m, 1)) months.push(m);
   return months;
 }
 
-function monthStart(value: Date | string): Date {
+function monthOf(value: Date | string): Date {
   const d = typeof value === 'string' ? new Date(value) : value;
   if (Number.isNaN(d.getTime())) throw new FloeError('BAD_MONTH', `not a date: ${String(value)}`);
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
-}
-
-function addMonths(month: Date, n: number): Date {
-  return new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + n, 1));
+  return monthStart(d);
 }
 
 function isoDate(d: Date): string {

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { dayMs, periodOf, periodOfDay } from '../../projections/billing/periods';
+import { monthStart } from '../../projections/utc';
 
 describe('billing periods', () => {
   it('runs from the anchor day to the same day next month, clamped to short months', () => {
@@ -14,6 +15,17 @@ describe('billing periods', () => {
     expect(periodOfDay('2026-02-28', 31)).to.deep.equal({ start: '2026-02-28', end: '2026-03-31' });
     expect(periodOfDay('2024-02-29', 30)).to.deep.equal({ start: '2024-02-29', end: '2024-03-30' });
     expect(periodOfDay('2026-01-01', 1)).to.deep.equal({ start: '2026-01-01', end: '2026-02-01' });
+  });
+
+  it('keeps the years 1-99 as they are (Date.UTC would read them as 1901-1999)', () => {
+    expect(periodOfDay('0050-06-15', 1)).to.deep.equal({ start: '0050-06-01', end: '0050-07-01' });
+    expect(periodOfDay('0004-02-29', 31)).to.deep.equal({ start: '0004-02-29', end: '0004-03-31' });
+    expect(periodOfDay('0099-12-31', 15)).to.deep.equal({ start: '0099-12-15', end: '0100-01-15' });
+    expect(periodOf(Date.parse('0001-01-01T00:00:00.000Z'), 1)).to.deep.equal({ start: '0001-01-01', end: '0001-02-01' });
+    // The months partitions and period swaps are cut by.
+    expect(monthStart(new Date('0050-06-15T07:30:10.403Z')).toISOString()).to.equal('0050-06-01T00:00:00.000Z');
+    expect(monthStart(Date.parse('0050-12-15T00:00:00Z'), 1).toISOString()).to.equal('0051-01-01T00:00:00.000Z');
+    expect(monthStart(Date.parse('2026-01-15T00:00:00Z'), -2).toISOString()).to.equal('2025-11-01T00:00:00.000Z');
   });
 
   it('gives, memoised, what computing afresh gives for every day and anchor', () => {

@@ -62,9 +62,47 @@ describe('occurredAt', () => {
     expect(refusal('2026-03-02T10:00:00+01:60')).to.contain('offset +01:60');
   });
 
+  it('takes the years 0001-9999 in UTC, and refuses 0000 and instants an offset moves outside them', () => {
+    expect((parseInstant('0050-06-15T07:30:10.403Z') as Date).toISOString()).to.equal('0050-06-15T07:30:10.403Z');
+    expect((parseInstant('9999-12-31T23:59:59.999Z') as Date).toISOString()).to.equal('9999-12-31T23:59:59.999Z');
+    expect(refusal('0000-06-15T07:30:10Z')).to.contain('outside the years 0001-9999');
+    expect(refusal('0001-01-01T00:30:00+01:00')).to.contain('outside the years 0001-9999');
+    expect(refusal('9999-12-31T23:00:00-02:00')).to.contain('outside the years 0001-9999');
+  });
+
   it('refuses what is not an ISO-8601 date-time with a time zone', () => {
     for (const bad of ['yesterday', '2026-03-02T10:00:00', '2026-03-02', '2026-03-02 10:00:00Z', 1772445600000, true]) {
       expect(refusal(bad), String(bad)).to.equal(`not an ISO-8601 timestamp with a time zone: ${JSON.stringify(bad)}`);
     }
+  });
+});
+
+describe('U+0000 (NUL) in strings', () => {
+  const refused = (input: Record<string, unknown>): Array<{ path: string; message: string }> => {
+    try {
+      prepareEvent(catalog, input);
+    } catch (e) {
+      expect(e).to.be.instanceOf(ValidationError);
+      return (e as ValidationError).issues.map((i) => ({ path: i.path, message: i.message }));
+    }
+    return expect.fail('accepted');
+  };
+  const sent = { type: 'email.sent', tenantId: 't1', occurredAt: '2026-03-02T10:00:00Z', data: { emailId: 'e1', mailboxId: 'm1', leadId: 'l1' } };
+
+  it('is refused wherever PostgreSQL would have to store it, naming the field', () => {
+    const why = 'contains the character U+0000 (NUL), which PostgreSQL cannot store in text';
+    expect(refused({ ...sent, data: { ...sent.data, emailId: 'e\u00001' } })).to.deep.equal([{ path: 'data.emailId', message: why }]);
+    expect(refused({ ...sent, tenantId: 't\u0000' })).to.deep.equal([{ path: 'tenantId', message: why }]);
+    expect(refused({ ...sent, stream: 'email-\u0000' })).to.deep.equal([{ path: 'stream', message: why }]);
+    expect(refused({ ...sent, metadata: { trace: { hops: ['a', 'b\u0000'] } } })).to.deep.equal([{ path: 'metadata.trace.hops[1]', message: why }]);
+    expect(refused({ ...sent, metadata: { 'k\u0000': 1 } })).to.deep.equal([{ path: 'metadata.k\u0000', message: why }]);
+    const company = { type: 'company.created', tenantId: 't1', occurredAt: '2026-03-02T10:00:00Z', data: { companyId: 'c1', name: 'A\u0000B' } };
+    expect(refused(company)).to.deep.equal([{ path: 'data.name', message: why }]);
+  });
+
+  it('is the only thing refused: other control characters and any other text are kept', () => {
+    const e = prepareEvent(catalog, { ...sent, data: { ...sent.data, emailId: 'e\u0001\t\u00e9\ud83d\ude00' }, metadata: { note: '\u0007' } });
+    expect(e.stream).to.equal('email-e\u0001\t\u00e9\ud83d\ude00');
+    expect(e.metadata).to.deep.equal({ note: '\u0007' });
   });
 });
