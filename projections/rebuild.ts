@@ -382,8 +382,9 @@ async function handOver(db: Pool | PoolClient, p: AnyProjection, kept: KeptLedge
     [p.name, kept.shard, lane],
   );
   const at = String(kept.position);
-  if (!l.rows[0] || !c.rows[0] || c.rows[0].position !== at || l.rows[0].position !== at) {
-    return { why: `the live lane ${lane} is not at the rebuild's position ${at}` };
+  if (!l.rows[0] || l.rows[0].position !== at) return { why: `the live lane ${lane} is at ${l.rows[0]?.position ?? 'no position'}, not at the rebuild's position ${at}` };
+  if (!c.rows[0] || c.rows[0].position !== at) {
+    return { why: `${p.name}'s live checkpoint (lane ${lane}) is at ${c.rows[0]?.position ?? 'no position'}, not at the rebuild's position ${at}` };
   }
   if (l.rows[0].ledger_at !== null) return { why: `the live lane ${lane} keeps its email ledger in memory` };
   if (l.rows[0].ledger_rules !== LEDGER_RULES) return { why: `the live lane ${lane}'s email ledger was built by other ledger rules (${l.rows[0].ledger_rules ?? 'unknown'}, not ${LEDGER_RULES})` };
