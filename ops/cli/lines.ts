@@ -34,11 +34,15 @@ export function checkInputFile(source: string): void {
   if (!stat.isFile()) throw new UsageError(`${source} is not a file`);
 }
 
-/** Numbered non-empty lines of FILE, or of stdin for `-`. */
+/**
+ * Numbered non-empty lines of FILE, or of stdin for `-`. A UTF-8 byte order mark opening the
+ * input (as some Windows editors write) is not part of the first line.
+ */
 export async function* readLines(file: string): AsyncIterable<Line> {
   const rl = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
   let no = 0;
-  for await (const text of rl) {
+  for await (const line of rl) {
+    const text = no === 0 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
     no++;
     if (text.trim().length) yield { no, text };
   }

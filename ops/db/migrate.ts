@@ -15,7 +15,14 @@ export const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations');
 const migrationFiles = (): string[] => readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.ts'));
 
 /** `register: false` leaves the schema files unregistered (`floe schemas check` checks them first). */
-export async function migrate(url: string, o: { register?: boolean } = {}): Promise<string[]> {
+export interface Migrated {
+  /** Migrations applied, by file name. */
+  applied: string[];
+  /** Schema versions registered, as `type vN`. */
+  registered: string[];
+}
+
+export async function migrate(url: string, o: { register?: boolean } = {}): Promise<Migrated> {
   const client = new Client({ connectionString: url });
   await client.connect();
   let current = false;
@@ -35,14 +42,13 @@ export async function migrate(url: string, o: { register?: boolean } = {}): Prom
   }
   let applied: string[] = [];
   if (!current) applied = await runKnexMigrations(url);
-  if (o.register === false) return applied;
+  if (o.register === false) return { applied, registered: [] };
   const pool = new Pool({ connectionString: url, max: 1 });
   try {
-    await registerSchemas(pool, defaultCatalog());
+    return { applied, registered: await registerSchemas(pool, defaultCatalog()) };
   } finally {
     await pool.end();
   }
-  return applied;
 }
 
 async function runKnexMigrations(url: string): Promise<string[]> {

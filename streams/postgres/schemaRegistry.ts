@@ -59,12 +59,12 @@ export function schemaProblems(catalog: Catalog, registered: RegisteredSchema[],
  * compatible with the older ones. Once registered, a schema is there for good (events may be
  * written with it), so it is checked first.
  */
-export async function registerSchemas(pool: Pool, catalog: Catalog): Promise<void> {
+export async function registerSchemas(pool: Pool, catalog: Catalog): Promise<string[]> {
   const freshOf = (registered: RegisteredSchema[]) => {
     const known = new Map(registered.map((r) => [`${r.type}@${r.version}`, r.fingerprint]));
     return catalog.all().filter((s) => !known.get(`${s.type}@${s.version}`)?.equals(s.fingerprint));
   };
-  if (freshOf(await registeredSchemas(pool)).length === 0) return; // every command asks: the usual answer, no lock
+  if (freshOf(await registeredSchemas(pool)).length === 0) return []; // every command asks: the usual answer, no lock
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -93,6 +93,7 @@ export async function registerSchemas(pool: Pool, catalog: Catalog): Promise<voi
       ]);
     }
     await client.query('COMMIT');
+    return fresh.map((s) => `${s.type} v${s.version}`);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;

@@ -99,6 +99,18 @@ describe('floe append / read / status (CLI)', function () {
     expect(conflict.err).to.contain('line 1').and.contain('already stored with different content');
   });
 
+  it('reads a file that opens with a UTF-8 byte order mark, and names a NUL in a field as the line\'s error', () => {
+    const opened = (emailId: string) => JSON.stringify({ type: 'email.opened', tenantId: 'bom-t', occurredAt: '2026-03-02T10:00:00.000Z', data: { emailId } });
+    const bom = path.join(dir, 'bom.ndjson');
+    writeFileSync(bom, '\ufeff' + [opened('bom-1'), opened('bom-2')].join('\r\n') + '\r\n');
+    const r = floe(db.url, ['append', bom]);
+    expect(r.code, r.err).to.equal(0);
+    expect(JSON.parse(r.out)).to.include({ appended: 2, rejected: 0 });
+    const nul = floe(db.url, ['append', '-'], [opened('bom-3'), opened('bom-\u0000-4')].join('\n'));
+    expect(nul.code).to.equal(2);
+    expect(nul.err).to.contain('line 2').and.contain('data.emailId: contains the character U+0000 (NUL)');
+  });
+
   it('with --rejects, appends the valid lines and writes each bad one with its reason', () => {
     const base = { tenantId: 'rej-t', occurredAt: '2026-03-02T10:00:00.000Z' };
     const input = [

@@ -49,7 +49,8 @@ describe('floe schemas list / check (CLI)', function () {
       // Checking the breaking files does not register them either, and the store stays usable.
       expect(floe(db.url, ['schemas', 'check', '--dir', path.join(fixtures, 'schemas-breaking')]).code).to.equal(1);
       expect(floe(db.url, ['status', '--json']).code).to.equal(0);
-      await registerSchemas(pool, Catalog.load(path.join(fixtures, 'schemas-v2')));
+      expect(await registerSchemas(pool, Catalog.load(path.join(fixtures, 'schemas-v2')))).to.deep.equal(['email.opened v2']);
+      expect(await registerSchemas(pool, Catalog.load(path.join(fixtures, 'schemas-v2'))), 'registered once').to.deep.equal([]);
       const opened = (await registeredSchemas(pool)).filter((r) => r.type === 'email.opened').map((r) => r.version);
       expect(opened).to.deep.equal([1, 2]);
       // v2 is registered but not among the shipped files: listed as such.

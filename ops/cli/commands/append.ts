@@ -269,7 +269,7 @@ function stopped(e: unknown, batch: Array<{ e: PreparedEvent; line: number }>, t
   } else if (e instanceof EventIdConflictError) {
     where = e.conflicts.map((c) => `line ${batch[c.index].line} (${batch[c.index].e.type}, id ${c.id}): ${c.reason}`).join('; ') + ` [${e.code}]`;
   } else return e;
-  const lines = `lines ${batch[0].line}-${batch[batch.length - 1].line}`;
+  const lines = batch.length === 1 ? `line ${batch[0].line}` : `lines ${batch[0].line}-${batch[batch.length - 1].line}`;
   const before = totals.appended + totals.duplicates
     ? `the batches before it are committed (${totals.appended} appended, ${totals.duplicates} duplicates, up to position ${totals.lastPosition ?? '-'}); `
     : '';

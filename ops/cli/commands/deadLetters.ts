@@ -23,7 +23,8 @@ kept failing for it, or it names another tenant's email. No projection of the la
   --projection NAME   only the lane NAME belongs to (names as in floe status; an unknown
                       one is an error, exit 2)
   --all               include resolved ones
-Without --json: a header line, then one tab-separated line per dead letter: position, event
+Without --json: a header line, then one tab-separated line per dead letter (none: nothing on
+stdout; the count is on stderr either way): position, event
 id, type, tenant, lane (shard), the projection whose fold threw (or "(every one of the
 lane)": a tenant mismatch, or a write no single fold is to blame for), attempts, error.
   --json              one JSON object per line: {"eventId","position","type","tenantId","lane","shard",

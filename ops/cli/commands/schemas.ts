@@ -33,7 +33,8 @@ Lists every type of the catalog (schemas/avro, or --dir DIR) with each version's
 CRC-64-AVRO fingerprint and whether it is registered in floe.event_schemas, and the
 registered versions that have no file here ("registered, no file": written by another
 producer, or a file removed); the files are not registered by this command.
-  --json   one JSON array: [{"type","version","fingerprint","registered","file","current"}]`,
+  --dir DIR   list the schema files in DIR instead of schemas/avro
+  --json      one JSON array: [{"type","version","fingerprint","registered","file","current"}]`,
   async run(p, io) {
     const { catalog, registered } = await loadSchemas(stringOption(p, 'dir'), (m) => io.err(m));
     const known = new Set(registered.map((r) => r.fingerprint.toString('hex')));
