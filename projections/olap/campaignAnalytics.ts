@@ -1,13 +1,14 @@
 /**
  * `campaign_analytics`: campaign emails by (tenant, campaign, cohort day) with the §5
  * counters, plus `completed_leads`, the distinct leads that completed the campaign that
- * UTC day. It keeps two private tables: the campaigns' companies (for rows made only of
- * completions, and emails sent without a company) and the completions already counted.
+ * UTC day. It keeps three private tables: the campaigns' companies, each row's first email
+ * company, and the completions already counted.
  *
- * A row's `company_id` is its first email's company, else the campaign's (`campaign.created`).
- * When `campaign.created` arrives after rows of its campaign were written without a company,
- * those rows get the campaign's then, so that the table does not depend on where batches
- * (or runs) began: projecting live gives what a replay gives.
+ * A row's `company_id` is the company of its first email (by store position) that names one,
+ * else the campaign's (`campaign.created`), else NULL. Both are kept apart from the row, and the
+ * row's company is worked out again from them whenever a batch writes it (and, for rows of a
+ * campaign whose `campaign.created` arrives later, then), so that the table does not depend on
+ * where batches (or runs) began: projecting live gives what a replay gives.
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
 import { queryArrays, Rows, upsert, utcDay } from '../runtime/sql';
@@ -15,25 +16,34 @@ import { COUNTED_EMAIL_TYPES, COUNTER_COLUMNS, COUNTERS, counterDelta, KeyedCoun
 
 interface Acc {
   counters: KeyedCounters;
-  campaigns: Rows;
+  /** Each campaign created in the batch, with the first company given for it. */
+  campaigns: Map<string, { tenantId: string; campaignId: string; companyId: string | null }>;
   completions: Rows;
 }
 
 const TABLE = 'campaign_analytics';
 const CAMPAIGNS = 'floe.campaign_analytics_campaigns';
 const COMPLETIONS = 'floe.campaign_analytics_completions';
+const COMPANIES = 'floe.campaign_analytics_companies';
 
 export const campaignAnalytics: Projection<Acc> = {
   name: 'campaign_analytics',
   // 2: rows written before their campaign.created get the campaign's company when it comes.
-  version: 2,
-  tables: [TABLE, CAMPAIGNS, COMPLETIONS],
+  // 3: a row's email company is its first email's that names one, kept apart (COMPANIES).
+  version: 3,
+  tables: [TABLE, CAMPAIGNS, COMPLETIONS, COMPANIES],
   types: [...COUNTED_EMAIL_TYPES, 'campaign.created', 'campaign.lead_completed'],
-  begin: () => ({ counters: new KeyedCounters(COUNTERS.length), campaigns: new Rows(3), completions: new Rows(4) }),
+  begin: () => ({ counters: new KeyedCounters(COUNTERS.length), campaigns: new Map(), completions: new Rows(4) }),
   fold(acc: Acc, f: Fact) {
     const e = f.event;
     if (e.type === 'campaign.created') {
-      acc.campaigns.push(e.tenantId, e.data.campaignId, e.data.companyId ?? null);
+      // A campaign created twice keeps its first company (one row per campaign in the upsert).
+      const campaignId = e.data.campaignId as string;
+      const companyId = (e.data.companyId as string | null | undefined) ?? null;
+      const key = `${e.tenantId}\u001f${campaignId}`;
+      const known = acc.campaigns.get(key);
+      if (!known) acc.campaigns.set(key, { tenantId: e.tenantId, campaignId, companyId });
+      else known.companyId ??= companyId;
       return;
     }
     if (e.type === 'campaign.lead_completed') {
@@ -48,30 +58,47 @@ export const campaignAnalytics: Projection<Acc> = {
   async write(acc: Acc, tx: Tx) {
     const t = tx.table(TABLE);
     const campaigns = tx.table(CAMPAIGNS);
-    await upsert(
-      tx.client,
-      campaigns,
-      [
-        { name: 'tenant_id', type: 'text' },
-        { name: 'campaign_id', type: 'text' },
-        { name: 'company_id', type: 'text' },
-      ],
-      acc.campaigns.columns,
-      { conflict: ['tenant_id', 'campaign_id'], update: { company_id: 'COALESCE(cur.company_id, EXCLUDED.company_id)' } },
-    );
+    const companies = tx.table(COMPANIES);
+    // The row's company as things stand: its first email company, else its campaign's.
+    const companyOf = (alias: string) =>
+      `COALESCE((SELECT e.company_id FROM ${companies} e WHERE e.tenant_id = ${alias}.tenant_id AND e.campaign_id = ${alias}.campaign_id AND e.day = ${alias}.day),
+                (SELECT c.company_id FROM ${campaigns} c WHERE c.tenant_id = ${alias}.tenant_id AND c.campaign_id = ${alias}.campaign_id))`;
+    const created = [...acc.campaigns.values()];
+    if (created.length) {
+      await upsert(
+        tx.client,
+        campaigns,
+        [
+          { name: 'tenant_id', type: 'text' },
+          { name: 'campaign_id', type: 'text' },
+          { name: 'company_id', type: 'text' },
+        ],
+        [created.map((c) => c.tenantId), created.map((c) => c.campaignId), created.map((c) => c.companyId)],
+        { conflict: ['tenant_id', 'campaign_id'], update: { company_id: 'COALESCE(cur.company_id, EXCLUDED.company_id)' } },
+      );
+    }
     if (acc.counters.size) {
-      const cols = ['tenant_id', 'campaign_id', 'day', 'company_id', ...COUNTERS];
-      const types = ['text', 'text', 'date', 'text', ...COUNTER_COLUMNS.map((c) => c.type)];
+      const columns = acc.counters.columns();
+      // The batch's first email company of each row, unless an earlier batch's is kept.
       await queryArrays(
         tx.client,
-        `INSERT INTO ${t} AS cur (${cols.join(', ')})
-         SELECT u.tenant_id, u.campaign_id, u.day, COALESCE(u.company_id, c.company_id), ${COUNTERS.map((c) => `u.${c}`).join(', ')}
+        `INSERT INTO ${companies} (tenant_id, campaign_id, day, company_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[]) AS u(tenant_id, campaign_id, day, company_id)
+          WHERE u.company_id IS NOT NULL
+         ON CONFLICT DO NOTHING`,
+        columns.slice(0, 4),
+      );
+      const cols = ['tenant_id', 'campaign_id', 'day', ...COUNTERS];
+      const types = ['text', 'text', 'date', ...COUNTER_COLUMNS.map((c) => c.type)];
+      await queryArrays(
+        tx.client,
+        `INSERT INTO ${t} AS cur (${cols.join(', ')}, company_id)
+         SELECT ${cols.map((c) => `u.${c}`).join(', ')}, ${companyOf('u')}
            FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS u(${cols.join(', ')})
-           LEFT JOIN ${campaigns} c ON c.tenant_id = u.tenant_id AND c.campaign_id = u.campaign_id
          ON CONFLICT (tenant_id, campaign_id, day) DO UPDATE SET
-           company_id = COALESCE(cur.company_id, EXCLUDED.company_id),
+           company_id = EXCLUDED.company_id,
            ${COUNTERS.map((c) => `${c} = cur.${c} + EXCLUDED.${c}`).join(', ')}, updated_at = now()`,
-        acc.counters.columns(),
+        [...columns.slice(0, 3), ...columns.slice(4)],
       );
     }
     if (acc.completions.length) {
@@ -81,25 +108,25 @@ export const campaignAnalytics: Projection<Acc> = {
            INSERT INTO ${tx.table(COMPLETIONS)} (tenant_id, campaign_id, lead_id, day)
            SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
            ON CONFLICT DO NOTHING
-           RETURNING tenant_id, campaign_id, day)
+           RETURNING tenant_id, campaign_id, day),
+         days AS (SELECT tenant_id, campaign_id, day, count(*) AS n FROM fresh GROUP BY tenant_id, campaign_id, day)
          INSERT INTO ${t} AS cur (tenant_id, campaign_id, day, company_id, completed_leads)
-         SELECT f.tenant_id, f.campaign_id, f.day, min(c.company_id), count(*)
-           FROM fresh f LEFT JOIN ${campaigns} c ON c.tenant_id = f.tenant_id AND c.campaign_id = f.campaign_id
-          GROUP BY f.tenant_id, f.campaign_id, f.day
+         SELECT f.tenant_id, f.campaign_id, f.day, ${companyOf('f')}, f.n FROM days f
          ON CONFLICT (tenant_id, campaign_id, day) DO UPDATE SET
-           company_id = COALESCE(cur.company_id, EXCLUDED.company_id),
+           company_id = EXCLUDED.company_id,
            completed_leads = cur.completed_leads + EXCLUDED.completed_leads, updated_at = now()`,
         acc.completions.columns,
       );
     }
-    if (acc.campaigns.length) {
+    if (created.length) {
+      // Rows of these campaigns written before the campaign was known, without an email company.
       await queryArrays(
         tx.client,
         `UPDATE ${t} AS r SET company_id = c.company_id, updated_at = now()
            FROM ${campaigns} c, unnest($1::text[], $2::text[]) AS b(tenant_id, campaign_id)
           WHERE c.tenant_id = b.tenant_id AND c.campaign_id = b.campaign_id AND c.company_id IS NOT NULL
             AND r.tenant_id = c.tenant_id AND r.campaign_id = c.campaign_id AND r.company_id IS NULL`,
-        acc.campaigns.columns.slice(0, 2),
+        [created.map((c) => c.tenantId), created.map((c) => c.campaignId)],
       );
     }
   },

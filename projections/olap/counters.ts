@@ -86,6 +86,10 @@ export class KeyedCounters {
       r = { key, attrs, counts: new Array(this.width).fill(0) };
       level.set(key[last], r);
       this.rows.push(r);
+    } else {
+      // Each attribute is the first one given that is not null, as the tables' upserts keep
+      // theirs (COALESCE(cur, new)): a row's attributes do not depend on where batches began.
+      for (let i = 0; i < attrs.length; i++) if (r.attrs[i] == null && attrs[i] != null) r.attrs[i] = attrs[i];
     }
     for (let i = 0; i < delta.length; i++) r.counts[offset + i] += delta[i];
   }

@@ -12,7 +12,8 @@ const TABLE = 'sequence_step_analytics';
 
 export const sequenceStepAnalytics: Projection<KeyedCounters> = {
   name: TABLE,
-  version: 1,
+  // 2: a row's campaign and company are the first its emails give that are not null, in a batch as across batches.
+  version: 2,
   tables: [TABLE],
   types: COUNTED_EMAIL_TYPES,
   begin: () => new KeyedCounters(COUNTERS.length),

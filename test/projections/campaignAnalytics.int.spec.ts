@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Pool } from 'pg';
 import { campaignAnalytics } from '../../projections/olap/campaignAnalytics';
+import { sequenceStepAnalytics } from '../../projections/olap/sequenceStepAnalytics';
 import { project } from '../../projections/pipeline';
 import { PostgresEventStore } from '../../streams/postgres';
 import { useDatabase } from '../helpers/backends';
@@ -67,10 +68,72 @@ describe('campaign_analytics: a campaign created after its emails (PostgreSQL)',
     await h.pool.query(`DELETE FROM campaign_analytics WHERE tenant_id = 'late-t'`);
     await h.pool.query(`DELETE FROM floe.campaign_analytics_campaigns WHERE tenant_id = 'late-t'`);
     await h.pool.query(`DELETE FROM floe.campaign_analytics_completions WHERE tenant_id = 'late-t'`);
+    await h.pool.query(`DELETE FROM floe.campaign_analytics_companies WHERE tenant_id = 'late-t'`);
     await h.pool.query(`DELETE FROM floe.projection_checkpoints`);
     await h.pool.query(`DELETE FROM floe.projection_lanes`);
     await h.pool.query(`DELETE FROM floe.projection_email_ledger`);
     await run();
     expect(await companies()).to.deep.equal(live);
+  });
+});
+
+/**
+ * A row's company (and a step row's campaign) must not depend on where batches began: the
+ * same store projected one event per batch and all in one batch gives the same rows. Each
+ * case once made the two differ.
+ */
+describe('campaign_analytics and sequence_step_analytics: batches do not change a row (PostgreSQL)', () => {
+  const one = useStore(4);
+  const whole = useStore(4);
+  const at = (hour: number) => `2026-05-05T${String(hour).padStart(2, '0')}:00:00.000Z`;
+  const sent = (tenantId: string, emailId: string, hour: number, o: { campaignId?: string | null; companyId?: string; stepId?: string } = {}) => ({
+    type: 'email.sent', tenantId, occurredAt: at(hour),
+    data: {
+      emailId, mailboxId: 'm1', leadId: `lead-${emailId}`, stepId: o.stepId ?? 's1',
+      ...(o.campaignId === null ? {} : { campaignId: o.campaignId ?? 'c1' }),
+      ...(o.companyId ? { companyId: o.companyId } : {}),
+    },
+  });
+  const lines = [
+    // The first email names no company, the second does: the row takes the second's.
+    sent('t-a', 'a1', 9),
+    sent('t-a', 'a2', 10, { companyId: 'co-b' }),
+    // A day's completion before its first email: the campaign's company until the email's comes.
+    { type: 'campaign.created', tenantId: 't-b', occurredAt: '2026-05-01T10:00:00.000Z', data: { campaignId: 'c1', companyId: 'co-c', name: 'C' } },
+    { type: 'campaign.lead_completed', tenantId: 't-b', occurredAt: at(9), data: { campaignId: 'c1', leadId: 'l9' } },
+    sent('t-b', 'b1', 10, { companyId: 'co-e' }),
+    // An email without a company, the campaign's then, then an email naming another company.
+    sent('t-c', 'c1', 9),
+    { type: 'campaign.created', tenantId: 't-c', occurredAt: at(10), data: { campaignId: 'c1', companyId: 'co-camp', name: 'C' } },
+    sent('t-c', 'c2', 11, { companyId: 'co-own' }),
+    // A step's first email names no campaign, the next one does.
+    sent('t-d', 'd1', 9, { campaignId: null }),
+    sent('t-d', 'd2', 10, { campaignId: 'c7' }),
+    // A campaign created twice in one batch keeps its first company.
+    { type: 'campaign.created', tenantId: 't-e', occurredAt: at(8), data: { campaignId: 'c1', name: 'C' } },
+    { type: 'campaign.created', tenantId: 't-e', occurredAt: at(8), data: { campaignId: 'c1', companyId: 'co-1', name: 'C' } },
+    { type: 'campaign.created', tenantId: 't-e', occurredAt: at(8), data: { campaignId: 'c1', companyId: 'co-2', name: 'C' } },
+    sent('t-e', 'e1', 9),
+  ];
+  const rows = async (h: typeof one) => ({
+    campaigns: (await h.pool.query(`SELECT tenant_id, campaign_id, to_char(day, 'YYYY-MM-DD') AS day, company_id, sent, completed_leads FROM campaign_analytics ORDER BY 1, 2, 3`)).rows,
+    steps: (await h.pool.query(`SELECT tenant_id, step_id, to_char(day, 'YYYY-MM-DD') AS day, campaign_id, company_id, sent FROM sequence_step_analytics ORDER BY 1, 2, 3`)).rows,
+  });
+
+  it('one event per batch gives the rows of one batch, each as the rules say', async () => {
+    for (const [h, batchSize] of [[one, 1], [whole, 10_000]] as const) {
+      await appendLines(h.store, lines as never);
+      await project({ pool: h.pool, url: h.db.url, schemas: h.store.schemas, projections: [campaignAnalytics, sequenceStepAnalytics], untilCaughtUp: true, batchSize });
+    }
+    const want = await rows(whole);
+    expect(await rows(one)).to.deep.equal(want);
+    const company = (t: string) => want.campaigns.filter((r) => r.tenant_id === t).map((r) => r.company_id);
+    expect(company('t-a')).to.deep.equal(['co-b']);
+    expect(company('t-b')).to.deep.equal(['co-e']);
+    expect(company('t-c')).to.deep.equal(['co-own']);
+    expect(company('t-e')).to.deep.equal(['co-1']);
+    expect(want.campaigns.find((r) => r.tenant_id === 't-b')).to.include({ sent: 1, completed_leads: 1 });
+    expect(want.steps.filter((r) => r.tenant_id === 't-d').map((r) => [r.campaign_id, r.sent])).to.deep.equal([['c7', 2]]);
+    expect(want.steps.filter((r) => r.tenant_id === 't-a').map((r) => [r.company_id, r.sent])).to.deep.equal([['co-b', 2]]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * KeyedCounters, the accumulator every counter table folds into: equal keys add up, any
- * difference in any key column makes another row, the first attributes seen win, and the
+ * difference in any key column makes another row, the first attributes seen (not null) win, and the
  * columns come out in the order rows were first seen.
  */
 import { expect } from 'chai';
@@ -27,6 +27,15 @@ describe('KeyedCounters', () => {
       [0, 1, 0, 0, 0, 0],
       [3, 1, 0, 1, 0, 0],
     ]);
+  });
+
+  it('takes each attribute from the first add that gives it (not null), as the tables keep theirs', () => {
+    const acc = new KeyedCounters(1);
+    acc.add(['t1', 's1', '2026-01-05'], [null, null], [1]);
+    acc.add(['t1', 's1', '2026-01-05'], ['c7', null], [1]);
+    acc.add(['t1', 's1', '2026-01-05'], ['c8', 'co2'], [1]);
+    acc.add(['t1', 's1', '2026-01-05'], [null, 'co3'], [1]);
+    expect(acc.columns()).to.deep.equal([['t1'], ['s1'], ['2026-01-05'], ['c7'], ['co2'], [4]]);
   });
 
   it('is empty until something is added', () => {

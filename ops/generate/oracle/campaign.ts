@@ -21,19 +21,22 @@ export function campaignAnalytics(truth: WorkloadTruth, outcomes: EmailOutcome[]
       completed_leads: 0,
       completed: new Set<string>(),
     }));
+  // A row's company: its first email's that names one, else the campaign's.
   for (const o of outcomes) {
     const { tenantId, campaignId, companyId } = o.email;
     if (campaignId === null) continue;
-    addCounters(row(tenantId, campaignId, o.cohortDay, companyId ?? companyOf.get(campaignId) ?? null) as never, o.counters);
+    const r = row(tenantId, campaignId, o.cohortDay, null);
+    r.company_id ??= companyId;
+    addCounters(r as never, o.counters);
   }
   for (const lead of truth.leads) {
     for (const c of lead.completions) {
-      const r = row(lead.tenantId, c.campaignId, day(c.at), companyOf.get(c.campaignId) ?? null);
-      r.completed.add(lead.leadId);
+      row(lead.tenantId, c.campaignId, day(c.at), null).completed.add(lead.leadId);
     }
   }
   const out: Row[] = [];
   for (const { completed, ...r } of rows.values()) {
+    r.company_id ??= companyOf.get(r.campaign_id as string) ?? null;
     r.completed_leads = completed.size;
     if (counted(r, CAMPAIGN_COUNTED)) out.push(r);
   }
@@ -51,10 +54,13 @@ export function sequenceStepAnalytics(outcomes: EmailOutcome[]): Row[] {
       tenant_id: tenantId,
       step_id: stepId,
       day: o.cohortDay,
-      campaign_id: campaignId,
-      company_id: companyId,
+      campaign_id: null,
+      company_id: null,
       ...zeroCounters(),
     }));
+    // The first email's campaign and company that are given.
+    r.campaign_id ??= campaignId;
+    r.company_id ??= companyId;
     addCounters(r as never, o.counters);
   }
   return sortRows([...rows.values()], ['tenant_id', 'step_id', 'day']);
