@@ -420,6 +420,9 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
     for (const side of sides) waiting ||= await defaultHolds(client, side, column, bounds);
     if (waiting) for (const side of sides) await ensureMonthPartitions(client, side, column, month, month, { inTransaction: true });
     const live = await partitionFor(client, t, bounds[0]);
+    // A live partition with none on the shadow's side (the rebuild folded no event of that
+    // month): it is exchanged for an empty one, not dropped, so the month keeps its partition.
+    if (live && !(await partitionFor(client, shadowName(t), bounds[0]))) await ensureMonthPartitions(client, shadowName(t), column, month, month, { inTransaction: true });
     const fresh = await partitionFor(client, shadowName(t), bounds[0]);
     if (fresh) await client.query(`ALTER TABLE ${shadowName(t)} DETACH PARTITION ${fresh}`);
     if (live) {

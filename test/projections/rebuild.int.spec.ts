@@ -242,6 +242,13 @@ describe('rebuilds (PostgreSQL)', function () {
       const future = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2031-01']);
       expect(future.code, future.err).to.equal(0);
       expect(future.err).to.contain('warning: no rows fall in 2031-01');
+      // A month with an empty live partition (made ahead, or for other tables' events) and none
+      // on the shadow's side: swapped for an empty one, the month keeps its partition.
+      await h.pool.query(`CREATE TABLE campaign_analytics_p203005 PARTITION OF campaign_analytics FOR VALUES FROM ('2030-05-01') TO ('2030-06-01')`);
+      const empty = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2030-05']);
+      expect(empty.code, empty.err).to.equal(0);
+      expect(empty.err).to.contain('warning: no rows fall in 2030-05: its partitions (campaign_analytics_p203005) are empty');
+      expect((await h.pool.query(`SELECT to_regclass('campaign_analytics_p203005') IS NOT NULL AS kept`)).rows[0].kept).to.equal(true);
       // A live row of a month without a partition waits in DEFAULT: the month is rebuilt all the same.
       await h.pool.query(`INSERT INTO campaign_analytics (tenant_id, campaign_id, day, sent) VALUES ('t-x', 'c-x', '2031-02-03', 5)`);
       const waiting = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2031-02']);
