@@ -11,13 +11,13 @@
  * where batches (or runs) began: projecting live gives what a replay gives.
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
-import { queryArrays, Rows, upsert, utcDay } from '../runtime/sql';
-import { COUNTED_EMAIL_TYPES, COUNTER_COLUMNS, COUNTERS, counterDelta, KeyedCounters } from './counters';
+import { queryArrays, Rows, utcDay } from '../runtime/sql';
+import { COUNTED_EMAIL_TYPES, COUNTER_COLUMNS, COUNTERS, counterDelta, GivenCompanies, KeyedCounters } from './counters';
 
 interface Acc {
   counters: KeyedCounters;
-  /** Each campaign created in the batch, with the first company given for it. */
-  campaigns: Map<string, { tenantId: string; campaignId: string; companyId: string | null }>;
+  /** The campaigns the batch creates, with their companies. */
+  campaigns: GivenCompanies;
   completions: Rows;
 }
 
@@ -33,17 +33,11 @@ export const campaignAnalytics: Projection<Acc> = {
   version: 3,
   tables: [TABLE, CAMPAIGNS, COMPLETIONS, COMPANIES],
   types: [...COUNTED_EMAIL_TYPES, 'campaign.created', 'campaign.lead_completed'],
-  begin: () => ({ counters: new KeyedCounters(COUNTERS.length), campaigns: new Map(), completions: new Rows(4) }),
+  begin: () => ({ counters: new KeyedCounters(COUNTERS.length), campaigns: new GivenCompanies(), completions: new Rows(4) }),
   fold(acc: Acc, f: Fact) {
     const e = f.event;
     if (e.type === 'campaign.created') {
-      // A campaign created twice keeps its first company (one row per campaign in the upsert).
-      const campaignId = e.data.campaignId as string;
-      const companyId = (e.data.companyId as string | null | undefined) ?? null;
-      const key = `${e.tenantId}\u001f${campaignId}`;
-      const known = acc.campaigns.get(key);
-      if (!known) acc.campaigns.set(key, { tenantId: e.tenantId, campaignId, companyId });
-      else known.companyId ??= companyId;
+      acc.campaigns.note(e.tenantId, e.data.campaignId as string, (e.data.companyId as string | null | undefined) ?? null);
       return;
     }
     if (e.type === 'campaign.lead_completed') {
@@ -63,20 +57,7 @@ export const campaignAnalytics: Projection<Acc> = {
     const companyOf = (alias: string) =>
       `COALESCE((SELECT e.company_id FROM ${companies} e WHERE e.tenant_id = ${alias}.tenant_id AND e.campaign_id = ${alias}.campaign_id AND e.day = ${alias}.day),
                 (SELECT c.company_id FROM ${campaigns} c WHERE c.tenant_id = ${alias}.tenant_id AND c.campaign_id = ${alias}.campaign_id))`;
-    const created = [...acc.campaigns.values()];
-    if (created.length) {
-      await upsert(
-        tx.client,
-        campaigns,
-        [
-          { name: 'tenant_id', type: 'text' },
-          { name: 'campaign_id', type: 'text' },
-          { name: 'company_id', type: 'text' },
-        ],
-        [created.map((c) => c.tenantId), created.map((c) => c.campaignId), created.map((c) => c.companyId)],
-        { conflict: ['tenant_id', 'campaign_id'], update: { company_id: 'COALESCE(cur.company_id, EXCLUDED.company_id)' } },
-      );
-    }
+    if (acc.campaigns.size) await acc.campaigns.save(tx.client, campaigns, 'campaign_id');
     if (acc.counters.size) {
       const columns = acc.counters.columns();
       // The batch's first email company of each row, unless an earlier batch's is kept.
@@ -118,7 +99,7 @@ export const campaignAnalytics: Projection<Acc> = {
         acc.completions.columns,
       );
     }
-    if (created.length) {
+    if (acc.campaigns.size) {
       // Rows of these campaigns written before the campaign was known, without an email company.
       await queryArrays(
         tx.client,
@@ -126,7 +107,7 @@ export const campaignAnalytics: Projection<Acc> = {
            FROM ${campaigns} c, unnest($1::text[], $2::text[]) AS b(tenant_id, campaign_id)
           WHERE c.tenant_id = b.tenant_id AND c.campaign_id = b.campaign_id AND c.company_id IS NOT NULL
             AND r.tenant_id = c.tenant_id AND r.campaign_id = c.campaign_id AND r.company_id IS NULL`,
-        [created.map((c) => c.tenantId), created.map((c) => c.campaignId)],
+        acc.campaigns.columns().slice(0, 2),
       );
     }
   },

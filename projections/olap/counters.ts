@@ -4,9 +4,10 @@
  * delivery sets `delivered`, the first machine-free open sets `human_opened`, each open
  * adds to `open_events`, and so on, so duplicates and late arrivals never double count.
  */
+import type { ClientBase } from 'pg';
 import type { Column } from '../runtime/sql';
 import { EMAIL_COUNTER_NAMES } from '../tables/ddl';
-import { Rows } from '../runtime/sql';
+import { Rows, upsert } from '../runtime/sql';
 import type { EmailState, Fact } from '../runtime/types';
 
 /** The §5 counters, in column order (the tables' definition is the one list). */
@@ -113,6 +114,47 @@ interface CounterRow {
   counts: number[];
 }
 type Level = Map<unknown, Level | CounterRow>;
+
+/**
+ * The companies a batch's `campaign.created` or `mailbox.created` events give: one per (tenant,
+ * id), the first given that is not null (an upsert must not name a row twice), written to a
+ * projection's private (tenant_id, `key`, company_id) table where, likewise, the first company
+ * given that is not null stays.
+ */
+export class GivenCompanies {
+  private readonly rows = new Map<string, [string, string, string | null]>();
+
+  note(tenantId: string, id: string, companyId: string | null): void {
+    const key = `${tenantId}\u001f${id}`;
+    const row = this.rows.get(key);
+    if (!row) this.rows.set(key, [tenantId, id, companyId]);
+    else row[2] ??= companyId;
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** Column-major: tenant ids, ids, companies. */
+  columns(): [string[], string[], Array<string | null>] {
+    const out: [string[], string[], Array<string | null>] = [[], [], []];
+    for (const [t, id, c] of this.rows.values()) {
+      out[0].push(t);
+      out[1].push(id);
+      out[2].push(c);
+    }
+    return out;
+  }
+
+  save(client: ClientBase, table: string, key: string): Promise<number> {
+    const columns: Column[] = [
+      { name: 'tenant_id', type: 'text' },
+      { name: key, type: 'text' },
+      { name: 'company_id', type: 'text' },
+    ];
+    return upsert(client, table, columns, this.columns(), { conflict: ['tenant_id', key], update: { company_id: 'COALESCE(cur.company_id, EXCLUDED.company_id)' } });
+  }
+}
 
 /** The email's counters land on its cohort day (DESIGN §5). */
 export const cohortDay = (s: EmailState): string => s.cohortDay;

@@ -10,8 +10,8 @@
  * written get the mailbox's company then.
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
-import { queryArrays, Rows, upsert, utcDay } from '../runtime/sql';
-import { COUNTED_EMAIL_TYPES, COUNTERS, counterDelta } from './counters';
+import { queryArrays, Rows, utcDay } from '../runtime/sql';
+import { COUNTED_EMAIL_TYPES, COUNTERS, counterDelta, GivenCompanies } from './counters';
 import { MailboxDays, type GaugeSlot } from './gauges';
 
 const TABLE = 'mailbox_analytics';
@@ -28,7 +28,7 @@ const SLOTS: GaugeSlot[] = [
 interface Acc {
   days: MailboxDays;
   /** (tenant, mailbox, company) from `mailbox.created`. */
-  mailboxes: Rows;
+  mailboxes: GivenCompanies;
   /** The first email company seen per day row in the batch: the fallback when the mailbox has no company. */
   emailCompany: Map<string, string>;
 }
@@ -48,11 +48,11 @@ export const mailboxAnalytics: Projection<Acc> = {
     'warmup.progressed',
     'warmup.stopped',
   ],
-  begin: () => ({ days: new MailboxDays(COUNTER_NAMES, SLOTS), mailboxes: new Rows(3), emailCompany: new Map() }),
+  begin: () => ({ days: new MailboxDays(COUNTER_NAMES, SLOTS), mailboxes: new GivenCompanies(), emailCompany: new Map() }),
   fold(acc: Acc, f: Fact) {
     const e = f.event;
     if (e.type === 'mailbox.created') {
-      acc.mailboxes.push(e.tenantId, e.data.mailboxId, e.data.companyId ?? null);
+      acc.mailboxes.note(e.tenantId, e.data.mailboxId as string, (e.data.companyId as string | null | undefined) ?? null);
       return;
     }
     if (e.type.startsWith('warmup.')) {
@@ -73,17 +73,7 @@ export const mailboxAnalytics: Projection<Acc> = {
   async write(acc: Acc, tx: Tx) {
     const t = tx.table(TABLE);
     const mailboxes = tx.table(MAILBOXES);
-    await upsert(
-      tx.client,
-      mailboxes,
-      [
-        { name: 'tenant_id', type: 'text' },
-        { name: 'mailbox_id', type: 'text' },
-        { name: 'company_id', type: 'text' },
-      ],
-      acc.mailboxes.columns,
-      { conflict: ['tenant_id', 'mailbox_id'], update: { company_id: 'COALESCE(cur.company_id, EXCLUDED.company_id)' } },
-    );
+    if (acc.mailboxes.size) await acc.mailboxes.save(tx.client, mailboxes, 'mailbox_id');
     await acc.days.saveGauges(tx.client, tx.table(GAUGES));
     await acc.days.upsertRows(tx.client, {
       table: t,
@@ -96,7 +86,7 @@ export const mailboxAnalytics: Projection<Acc> = {
         join: `LEFT JOIN ${mailboxes} m ON m.tenant_id = u.tenant_id AND m.mailbox_id = u.mailbox_id`,
       },
     });
-    if (acc.mailboxes.length) {
+    if (acc.mailboxes.size) {
       // Rows written before their mailbox.created carry the email's company (or none): the mailbox's wins.
       await queryArrays(
         tx.client,
@@ -104,7 +94,7 @@ export const mailboxAnalytics: Projection<Acc> = {
            FROM ${mailboxes} m, unnest($1::text[], $2::text[]) AS b(tenant_id, mailbox_id)
           WHERE m.tenant_id = b.tenant_id AND m.mailbox_id = b.mailbox_id AND m.company_id IS NOT NULL
             AND r.tenant_id = m.tenant_id AND r.mailbox_id = m.mailbox_id AND r.company_id IS DISTINCT FROM m.company_id`,
-        acc.mailboxes.columns.slice(0, 2),
+        acc.mailboxes.columns().slice(0, 2),
       );
     }
   },
