@@ -53,33 +53,32 @@ export const campaignAnalytics: Projection<Acc> = {
     const t = tx.table(TABLE);
     const campaigns = tx.table(CAMPAIGNS);
     const companies = tx.table(COMPANIES);
-    // The row's company as things stand: its first email company, else its campaign's.
-    const companyOf = (alias: string) =>
-      `COALESCE((SELECT e.company_id FROM ${companies} e WHERE e.tenant_id = ${alias}.tenant_id AND e.campaign_id = ${alias}.campaign_id AND e.day = ${alias}.day),
+    // The row's company as things stand: its first email company (kept, or `fresh`: recorded
+    // by the same statement), else its campaign's.
+    const companyOf = (alias: string, fresh?: string) => {
+      const row = (x: string) => `${x}.tenant_id = ${alias}.tenant_id AND ${x}.campaign_id = ${alias}.campaign_id AND ${x}.day = ${alias}.day`;
+      return `COALESCE((SELECT e.company_id FROM ${companies} e WHERE ${row('e')}),${fresh ? ` (SELECT f.company_id FROM ${fresh} f WHERE ${row('f')}),` : ''}
                 (SELECT c.company_id FROM ${campaigns} c WHERE c.tenant_id = ${alias}.tenant_id AND c.campaign_id = ${alias}.campaign_id))`;
+    };
     if (acc.campaigns.size) await acc.campaigns.save(tx.client, campaigns, 'campaign_id');
     if (acc.counters.size) {
-      const columns = acc.counters.columns();
-      // The batch's first email company of each row, unless an earlier batch's is kept.
+      const cols = ['tenant_id', 'campaign_id', 'day', 'company_id', ...COUNTERS];
+      const types = ['text', 'text', 'date', 'text', ...COUNTER_COLUMNS.map((c) => c.type)];
+      // The batch's first email company of each row is recorded unless an earlier batch's is.
       await queryArrays(
         tx.client,
-        `INSERT INTO ${companies} (tenant_id, campaign_id, day, company_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[]) AS u(tenant_id, campaign_id, day, company_id)
-          WHERE u.company_id IS NOT NULL
-         ON CONFLICT DO NOTHING`,
-        columns.slice(0, 4),
-      );
-      const cols = ['tenant_id', 'campaign_id', 'day', ...COUNTERS];
-      const types = ['text', 'text', 'date', ...COUNTER_COLUMNS.map((c) => c.type)];
-      await queryArrays(
-        tx.client,
-        `INSERT INTO ${t} AS cur (${cols.join(', ')}, company_id)
-         SELECT ${cols.map((c) => `u.${c}`).join(', ')}, ${companyOf('u')}
-           FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS u(${cols.join(', ')})
+        `WITH u AS (SELECT * FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS u(${cols.join(', ')})),
+         fresh AS (
+           INSERT INTO ${companies} (tenant_id, campaign_id, day, company_id)
+           SELECT tenant_id, campaign_id, day, company_id FROM u WHERE company_id IS NOT NULL
+           ON CONFLICT DO NOTHING
+           RETURNING tenant_id, campaign_id, day, company_id)
+         INSERT INTO ${t} AS cur (${cols.join(', ')})
+         SELECT u.tenant_id, u.campaign_id, u.day, ${companyOf('u', 'fresh')}, ${COUNTERS.map((c) => `u.${c}`).join(', ')} FROM u
          ON CONFLICT (tenant_id, campaign_id, day) DO UPDATE SET
            company_id = EXCLUDED.company_id,
            ${COUNTERS.map((c) => `${c} = cur.${c} + EXCLUDED.${c}`).join(', ')}, updated_at = now()`,
-        [...columns.slice(0, 3), ...columns.slice(4)],
+        acc.counters.columns(),
       );
     }
     if (acc.completions.length) {
