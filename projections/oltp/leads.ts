@@ -28,6 +28,25 @@ const LEADS = 'leads';
 const SUPPRESSION = 'suppression_list';
 
 /** Lead statuses, lowest precedence first. */
+/**
+ * Whether `a` sorts before `b` as PostgreSQL's COLLATE "C" sorts them (UTF-8 bytes, that is
+ * code points), as the upsert breaks the same tie across batches. JavaScript's `<` compares
+ * UTF-16 units, which puts a character above U+FFFF (a surrogate pair) before U+E000-U+FFFF.
+ */
+export function beforeInC(a: string, b: string): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (D800-DFFF) above E000-FFFF; the order within each range stays.
+    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
+    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
+    return x < y;
+  }
+  return a.length < b.length;
+}
+
 export const LEAD_STATUSES = ['active', 'replied', 'bounced', 'unsubscribed', 'complained'] as const;
 /** Suppression types, lowest precedence first. */
 export const SUPPRESSION_TYPES = ['hard_bounce', 'unsubscribe', 'complaint'] as const;
@@ -149,7 +168,7 @@ export const leads: Projection<Acc> = {
       return;
     }
     cur.rank = Math.max(cur.rank, type);
-    if (at < cur.at || (at === cur.at && s.emailId < cur.emailId)) {
+    if (at < cur.at || (at === cur.at && beforeInC(s.emailId, cur.emailId))) {
       cur.at = at;
       cur.emailId = s.emailId;
     }

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { Pool } from 'pg';
 import { OLTP_PROJECTIONS } from '../../projections/oltp';
+import { beforeInC } from '../../projections/oltp/leads';
 import '../../projections/runtime/pgTypes';
 import { runProjector } from '../../projections/runtime/runner';
 import type { EventInput } from '../../streams/envelope';
@@ -490,5 +491,25 @@ describe('OLTP projections: precedence and out-of-order arrival (PostgreSQL)', (
       created_at: at(10),
     });
     expect(await one('companies', `tenant_id = '${t}'`, ['name', 'created_at'])).to.deep.equal({ name: 'First', created_at: at(10) });
+  });
+});
+
+describe('suppression_list ties broken as PostgreSQL breaks them (COLLATE "C")', () => {
+  const db = useDatabase();
+
+  it('orders email ids as the upsert does, characters above U+FFFF included', async function () {
+    if (!db.url) return this.skip();
+    const ids = ['', 'a', 'ab', 'b', 'é', 'eＡ', 'e😀', 'e\uE000', 'e\uFFFF', 'e𝔸', 'e\uD7FF', 'e😀x', 'eＡ😀'];
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      const a: string[] = [];
+      const b: string[] = [];
+      for (const x of ids) for (const y of ids) a.push(x), b.push(y);
+      const { rows } = await pool.query<{ lt: boolean }>('SELECT x COLLATE "C" < y COLLATE "C" AS lt FROM unnest($1::text[], $2::text[]) AS u(x, y)', [a, b]);
+      const wrong = rows.flatMap((r, i) => (beforeInC(a[i], b[i]) === r.lt ? [] : [`${a[i]} < ${b[i]}: PostgreSQL ${r.lt}`]));
+      expect(wrong).to.deep.equal([]);
+    } finally {
+      await pool.end();
+    }
   });
 });
