@@ -128,7 +128,8 @@ const IMPORT_WINS = 'EXCLUDED.imported_at IS NOT NULL AND (cur.imported_at IS NU
 
 export const leads: Projection<Acc> = {
   name: LEADS,
-  version: 1,
+  // 2: a suppression's tie between emails broken by code point in a batch too.
+  version: 2,
   tables: [LEADS, SUPPRESSION],
   types: ['lead.imported', 'lead.erased', 'email.bounced', 'email.replied', 'email.unsubscribed', 'email.complained'],
   begin: () => ({ leads: new Map(), suppressions: new Map() }),
