@@ -16,6 +16,10 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 /** ISO-8601 date-time with an explicit offset (Z or ±hh:mm); fractional seconds optional. */
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):?(\d{2}))$/;
 
+/** The years an `occurredAt` may fall in, in UTC. */
+export const MIN_YEAR = 1000;
+export const MAX_YEAR = 9998;
+
 /** Days of each month, February in a common year. */
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const leap = (year: number): boolean => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
@@ -38,10 +42,11 @@ export function parseInstant(text: unknown): Date | string {
   if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return wrong(`offset ${m[8]}`);
   const at = new Date(text as string);
   if (Number.isNaN(at.getTime())) return wrong('out of range');
-  // Year 0000 is no year of the calendar PostgreSQL keeps (it is 1 BC there), and partitions,
-  // days and periods are named with four-digit years.
+  // Partitions, days and periods are named with four-digit years, and a projection makes the
+  // partitions of the month before and after an event's: years 1000-9998 keep all of them in
+  // 1000-9999 (year 0000 is not even a year PostgreSQL keeps: it is 1 BC there).
   const utcYear = at.getUTCFullYear();
-  return utcYear < 1 || utcYear > 9999 ? wrong('outside the years 0001-9999 in UTC') : at;
+  return utcYear < MIN_YEAR || utcYear > MAX_YEAR ? wrong(`outside the years ${MIN_YEAR}-${MAX_YEAR} in UTC`) : at;
 }
 
 /**

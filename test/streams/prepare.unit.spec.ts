@@ -62,12 +62,12 @@ describe('occurredAt', () => {
     expect(refusal('2026-03-02T10:00:00+01:60')).to.contain('offset +01:60');
   });
 
-  it('takes the years 0001-9999 in UTC, and refuses 0000 and instants an offset moves outside them', () => {
-    expect((parseInstant('0050-06-15T07:30:10.403Z') as Date).toISOString()).to.equal('0050-06-15T07:30:10.403Z');
-    expect((parseInstant('9999-12-31T23:59:59.999Z') as Date).toISOString()).to.equal('9999-12-31T23:59:59.999Z');
-    expect(refusal('0000-06-15T07:30:10Z')).to.contain('outside the years 0001-9999');
-    expect(refusal('0001-01-01T00:30:00+01:00')).to.contain('outside the years 0001-9999');
-    expect(refusal('9999-12-31T23:00:00-02:00')).to.contain('outside the years 0001-9999');
+  it('takes the years 1000-9998 in UTC, and refuses others and instants an offset moves outside them', () => {
+    expect((parseInstant('1000-01-01T00:00:00.000Z') as Date).toISOString()).to.equal('1000-01-01T00:00:00.000Z');
+    expect((parseInstant('9998-12-31T23:59:59.999Z') as Date).toISOString()).to.equal('9998-12-31T23:59:59.999Z');
+    for (const bad of ['0000-06-15T07:30:10Z', '0050-06-15T07:30:10Z', '0999-12-31T23:59:59Z', '9999-01-01T00:00:00Z', '1000-01-01T00:30:00+01:00', '9998-12-31T23:00:00-02:00']) {
+      expect(refusal(bad), bad).to.contain('outside the years 1000-9998 in UTC');
+    }
   });
 
   it('refuses what is not an ISO-8601 date-time with a time zone', () => {
