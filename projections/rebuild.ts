@@ -424,7 +424,10 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
     // month): it is exchanged for an empty one, not dropped, so the month keeps its partition.
     if (live && !(await partitionFor(client, shadowName(t), bounds[0]))) await ensureMonthPartitions(client, shadowName(t), column, month, month, { inTransaction: true });
     const fresh = await partitionFor(client, shadowName(t), bounds[0]);
-    if (fresh) await client.query(`ALTER TABLE ${shadowName(t)} DETACH PARTITION ${fresh}`);
+    if (fresh) {
+      await client.query(`ALTER TABLE ${shadowName(t)} DETACH PARTITION ${fresh}`);
+      await renameParentChecks(client, fresh, shadowName(t), t);
+    }
     if (live) {
       await client.query(`ALTER TABLE ${t} DETACH PARTITION ${live}`);
       await client.query(`DROP TABLE ${live}`);
@@ -436,6 +439,20 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
     if (fresh || live) swapped.push(`${t}${suffix}`); // neither: the month has no partition on either side
   }
   return swapped;
+}
+
+/**
+ * A partition attaches only with its parent's CHECK constraints under their names: those it
+ * took from the shadow (`email_bounces__shadow_bounce_type_check`) are renamed after the live
+ * table's (`email_bounces_bounce_type_check`).
+ */
+async function renameParentChecks(client: PoolClient, partition: string, from: string, to: string): Promise<void> {
+  const bare = (n: string) => (n.includes('.') ? n.split('.')[1] : n);
+  const { rows } = await client.query<{ conname: string }>(`SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'`, [partition]);
+  for (const { conname } of rows) {
+    if (!conname.startsWith(`${bare(from)}_`)) continue;
+    await client.query(`ALTER TABLE ${partition} RENAME CONSTRAINT "${conname}" TO "${bare(to)}${conname.slice(bare(from).length)}"`);
+  }
 }
 
 /** Whether the DEFAULT partition of `table` holds rows in [bounds[0], bounds[1]). */

@@ -242,6 +242,13 @@ describe('rebuilds (PostgreSQL)', function () {
       const future = floe(h.db.url, ['rebuild', 'campaign_analytics', '--period', '2031-01']);
       expect(future.code, future.err).to.equal(0);
       expect(future.err).to.contain('warning: no rows fall in 2031-01');
+      // A table with CHECK constraints (bounce_type): the rebuilt month attaches under them.
+      const bounces = async () => (await h.pool.query(`SELECT to_jsonb(b) - 'recorded_at' AS r FROM email_bounces b WHERE occurred_at >= '2026-03-01' AND occurred_at < '2026-04-01' ORDER BY event_id`)).rows;
+      const bouncesBefore = await bounces();
+      expect(bouncesBefore.length).to.be.greaterThan(0);
+      const checked = floe(h.db.url, ['rebuild', 'email_bounces', '--period', '2026-03']);
+      expect(checked.code, checked.err).to.equal(0);
+      expect(await bounces()).to.deep.equal(bouncesBefore);
       // A month with an empty live partition (made ahead, or for other tables' events) and none
       // on the shadow's side: swapped for an empty one, the month keeps its partition.
       await h.pool.query(`CREATE TABLE campaign_analytics_p203005 PARTITION OF campaign_analytics FOR VALUES FROM ('2030-05-01') TO ('2030-06-01')`);
