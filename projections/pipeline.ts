@@ -24,7 +24,6 @@ export interface ProjectOptions extends Omit<ProjectorOptions, 'prepare' | 'afte
 
 const PARTITION_COLUMN = new Map(TABLES.filter((t) => t.partitionColumn).map((t) => [t.name, t.partitionColumn!]));
 
-const monthOf = (ms: number): number => monthStart(ms).getTime();
 
 /**
  * Project, first rebuilding blue/green (while the others follow live) the projections
@@ -90,10 +89,10 @@ export function tableHooks(o: {
     for (const e of events) {
       const t = e.occurredAt.getTime();
       if (t >= from && t < to) continue;
-      from = monthOf(t);
-      to = monthOf(from + 32 * 86_400_000);
+      from = monthStart(t).getTime();
+      to = monthStart(t, 1).getTime();
       months.add(from);
-      months.add(monthOf(from - 1));
+      months.add(monthStart(t, -1).getTime());
     }
     for (const p of lane.projections) {
       for (const table of p.tables) {

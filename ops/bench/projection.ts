@@ -13,13 +13,12 @@
  * folded over the seconds it reports (from after start-up and migration to its last
  * commit and final view refresh). Its peak RSS (VmHWM) is sampled from /proc.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Client, Pool } from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { to as copyTo } from 'pg-copy-streams';
 import { PROJECTIONS } from '../../projections';
 import { defaultCatalog } from '../../schemas';
 import { PostgresEventStore } from '../../streams/postgres';
+import { copyIn } from '../../streams/postgres/binary';
 import { readStored, readStoredRecords } from '../../streams/postgres/read';
 import { BATCH_SIZE } from '../../projections/runtime/runner';
 import { SchemaResolver } from '../../streams/postgres/schemaRegistry';
@@ -248,17 +247,11 @@ export async function writeFloor(url: string): Promise<WriteFloor> {
     await client.query('CHECKPOINT');
     const cpu0 = serverCpuSeconds();
     const t0 = process.hrtime.bigint();
-    const written = new Map<string, number>();
     for (const c of copies) {
-      const into = client.query(copyFrom(c.sql));
-      await pipeline(Readable.from(c.chunks), into);
-      written.set(c.table, into.rowCount);
+      const written = await copyIn(client, c.sql, c.chunks);
+      if (written !== c.rows) throw new Error(`${c.table}: ${c.rows} rows read out, ${written} written back`);
     }
-    const wall = seconds(t0);
-    for (const c of copies) {
-      if (written.get(c.table) !== c.rows) throw new Error(`${c.table}: ${c.rows} rows read out, ${written.get(c.table)} written back`);
-    }
-    return { rows, seconds: wall, serverCpuSeconds: serverCpuSeconds() - cpu0 };
+    return { rows, seconds: seconds(t0), serverCpuSeconds: serverCpuSeconds() - cpu0 };
   } finally {
     await client.end();
   }

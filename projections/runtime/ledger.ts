@@ -490,7 +490,7 @@ export async function saveMemoryLedger(client: ClientBase, lane: string, shard: 
   // The next chunk is encoded while the server takes in the previous one.
   const sql = `COPY ${LEDGER} (${COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`;
   let w: BinaryWriter | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
+  let inFlight: Promise<unknown> = Promise.resolve();
   const send = async (data: Buffer) => {
     await inFlight;
     inFlight = copyIn(client, sql, data);

@@ -263,7 +263,12 @@ export function encodeCopy(types: string[], columns: unknown[][]): Buffer | unde
   return w.done();
 }
 
-/** Run `COPY … FROM STDIN` with data built in one buffer (`BinaryWriter` with `copyHeader`/`copyEnd`, or `encodeCopy`). */
-export async function copyIn(client: ClientBase, sql: string, data: Buffer): Promise<void> {
-  await pipeline(Readable.from([data]), client.query(copyFrom(sql)));
+/**
+ * Run `COPY … FROM STDIN` with data built in one buffer (`BinaryWriter` with `copyHeader`/`copyEnd`,
+ * or `encodeCopy`), or in chunks sent one after the other; the rows the server took.
+ */
+export async function copyIn(client: ClientBase, sql: string, data: Buffer | Buffer[]): Promise<number> {
+  const into = client.query(copyFrom(sql));
+  await pipeline(Readable.from(Array.isArray(data) ? data : [data]), into);
+  return into.rowCount;
 }
