@@ -4,12 +4,14 @@
  * columns (`warmup_status`, `health_score`, `progress_percentage`) take the value of the
  * day's latest event of their kind by (occurredAt, position), NULL when none (DESIGN §5).
  *
- * Gauges never create a row, but they must show on a row created later (a day whose
- * progress event arrives before its first send). So every gauge is kept in a private
- * table per (tenant, mailbox, day) with the (occurredAt, position) of the event that set
- * it, whatever rows exist; the day-row upsert then reads the gauges from that table for
- * every key the batch touched. A gauge is a *slot*: one or more columns set together by
- * one event (`warmup.progressed` sets both health_score and progress_percentage).
+ * A row exists for every day on which an event counts in it or sets one of its gauges (a
+ * day whose only warm-up event is `warmup.progressed` has its health score on record). The
+ * day's gauges must be the latest of the day whatever the arrival order and however the
+ * events fall into batches, so every gauge is kept in a private table per (tenant,
+ * mailbox, day) with the (occurredAt, position) of the event that set it; the day-row
+ * upsert then reads the gauges from that table for every key the batch touched. A gauge
+ * is a *slot*: one or more columns set together by one event (`warmup.progressed` sets
+ * both health_score and progress_percentage).
  *
  * @example
  *   const days = new MailboxDays(['sent'], [{ name: 'progress', columns: [{ name: 'health_score', type: 'int' }] }]);
@@ -95,7 +97,7 @@ export class MailboxDays {
     const next: Setting = { values, at: event.occurredAt.getTime(), position: event.position };
     const cur = entry.slots[i];
     if (!cur || later(next, cur)) entry.slots[i] = next;
-    // Touch the row with zero deltas so the upsert refreshes its gauges if it exists.
+    // Touch the row with zero deltas: the upsert creates it, or refreshes its gauges.
     this.counters.add([tenantId, mailboxId, day], [], []);
   }
 
@@ -126,8 +128,8 @@ export class MailboxDays {
 
   /**
    * Upsert the day rows the batch touched, with their gauges read from the gauge table:
-   * a key with a counter > 0 inserts or increments its row; a key touched only by gauges
-   * refreshes the gauges of an existing row and never creates one (no all-zero rows).
+   * every key inserts or increments its row (a key touched only by gauges has zero
+   * counters), and every row takes the day's gauges as they now stand.
    */
   async upsertRows(client: ClientBase, target: DayRowsTarget): Promise<void> {
     if (this.counters.size === 0) return;
@@ -157,8 +159,6 @@ export class MailboxDays {
          FROM unnest(${input.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) AS u(${names.join(', ')})
          LEFT JOIN ${target.gauges} g ON ${sameKey('g')}
          ${a?.join ?? ''}
-        WHERE ${counterNames.map((c) => `u.${c} > 0`).join(' OR ')}
-           OR EXISTS (SELECT 1 FROM ${target.table} x WHERE ${sameKey('x')})
        ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${set.join(', ')}`,
       [...columns.slice(0, KEY.length), ...attrValues, ...columns.slice(KEY.length)],
     );

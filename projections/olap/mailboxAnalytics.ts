@@ -1,8 +1,10 @@
 /**
  * `mailbox_analytics`: every counted email (campaign or one-off) by (tenant, first-send
  * mailbox, cohort day) with the §5 counters; `current_volume` = those emails plus the
- * mailbox's `warmup.email_sent` of that (event) day; `warmup_status` / `health_score` =
- * the day's latest warm-up event / `warmup.progressed` (gauges, see gauges.ts).
+ * mailbox's `warmup.email_sent` of that (event) day; `warmup_status` = the day's latest
+ * `warmup.started` ('active') or `warmup.stopped` ('stopped'), `health_score` = the day's
+ * latest `warmup.progressed` (gauges, see gauges.ts: a day with one of these events has a
+ * row). Warm-up sends and interactions carry no status: a send after a stop is no restart.
  *
  * `company_id` is the mailbox's company from `mailbox.created` (as the oracle: the
  * email's company only when the mailbox has none), kept in a private mailbox → company
@@ -37,17 +39,9 @@ const rowKey = (tenantId: string, mailboxId: string, day: string) => `${tenantId
 
 export const mailboxAnalytics: Projection<Acc> = {
   name: 'mailbox_analytics',
-  version: 1,
+  version: 2,
   tables: [TABLE, MAILBOXES, GAUGES],
-  types: [
-    ...COUNTED_EMAIL_TYPES,
-    'mailbox.created',
-    'warmup.started',
-    'warmup.email_sent',
-    'warmup.interaction',
-    'warmup.progressed',
-    'warmup.stopped',
-  ],
+  types: [...COUNTED_EMAIL_TYPES, 'mailbox.created', 'warmup.started', 'warmup.email_sent', 'warmup.progressed', 'warmup.stopped'],
   begin: () => ({ days: new MailboxDays(COUNTER_NAMES, SLOTS), mailboxes: new GivenCompanies(), emailCompany: new Map() }),
   fold(acc: Acc, f: Fact) {
     const e = f.event;
@@ -58,7 +52,9 @@ export const mailboxAnalytics: Projection<Acc> = {
     if (e.type.startsWith('warmup.')) {
       const mailboxId = String(e.data.mailboxId);
       const day = utcDay(e.occurredAt.getTime());
-      acc.days.gauge('status', e.tenantId, mailboxId, day, [e.type === 'warmup.stopped' ? 'stopped' : 'active'], e);
+      if (e.type === 'warmup.started' || e.type === 'warmup.stopped') {
+        acc.days.gauge('status', e.tenantId, mailboxId, day, [e.type === 'warmup.stopped' ? 'stopped' : 'active'], e);
+      }
       if (e.type === 'warmup.progressed') acc.days.gauge('progress', e.tenantId, mailboxId, day, [e.data.healthScore], e);
       if (e.type === 'warmup.email_sent') acc.days.count(e.tenantId, mailboxId, day, [1], VOLUME);
       return;

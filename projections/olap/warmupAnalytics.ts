@@ -2,7 +2,7 @@
  * `warmup_analytics`: warm-up sends and partner interactions per (tenant, mailbox, event
  * day), as event counts, with `health_score` / `progress_percentage` from the day's
  * latest `warmup.progressed` (gauges, see gauges.ts: a day with only a progress event has
- * no row, but its gauges show once a send or interaction of that day arrives).
+ * a row, its counters zero).
  */
 import type { Fact, Projection, Tx } from '../runtime/types';
 import { utcDay } from '../runtime/sql';
@@ -34,7 +34,7 @@ const SLOTS: GaugeSlot[] = [
 
 export const warmupAnalytics: Projection<MailboxDays> = {
   name: 'warmup_analytics',
-  version: 1,
+  version: 2,
   tables: [TABLE, GAUGES],
   types: ['warmup.email_sent', 'warmup.interaction', 'warmup.progressed'],
   begin: () => new MailboxDays(COUNTER_NAMES, SLOTS),

@@ -562,10 +562,11 @@ function expectStepAnalytics(): Row[] {
 }
 
 /**
- * AMBIGUOUS (DESIGN names warmup_status a gauge but not which events set it): as Floe, every
- * warmup.* event of the day sets it, 'stopped' for warmup.stopped and 'active' for the others.
+ * AMBIGUOUS (DESIGN names warmup_status a gauge but not which events set it): the events that
+ * carry a status set it, 'active' for warmup.started and 'stopped' for warmup.stopped; sends,
+ * interactions and progress carry none.
  */
-const warmupStatusOf = (type: string) => (type === 'warmup.stopped' ? 'stopped' : 'active');
+const STATUS_OF: Record<string, string> = { 'warmup.started': 'active', 'warmup.stopped': 'stopped' };
 function expectMailboxAnalytics(): Row[] {
   const rows = new Map<string, Row>();
   const init = (t: string, mb: string, day: string) => () =>
@@ -584,19 +585,19 @@ function expectMailboxAnalytics(): Row[] {
   for (const e of EVENTS) {
     if (!e.type.startsWith('warmup.')) continue;
     const k = `${e.tenantId}|${d(e, 'mailboxId')}|${dayOf(e.ms)}`;
-    if (e.type === 'warmup.email_sent') {
-      const r = group(rows, k, init(e.tenantId, d(e, 'mailboxId'), dayOf(e.ms)));
-      (r.current_volume as number)++;
-      const mc = mailboxCreated.get(`${e.tenantId}|${d(e, 'mailboxId')}`);
-      r.company_id ??= mc ? d(mc, 'companyId') : null;
-    }
-    statusEv.set(k, later(statusEv.get(k), e));
+    const status = STATUS_OF[e.type];
+    // AMBIGUOUS (DESIGN: gauges "on a day row"): a day with an event that sets a gauge has a
+    // row, as a day with an email (cohort) or a warmup send does; interactions set nothing here.
+    if (e.type !== 'warmup.email_sent' && e.type !== 'warmup.progressed' && !status) continue;
+    const r = group(rows, k, init(e.tenantId, d(e, 'mailboxId'), dayOf(e.ms)));
+    if (e.type === 'warmup.email_sent') (r.current_volume as number)++;
+    const mc = mailboxCreated.get(`${e.tenantId}|${d(e, 'mailboxId')}`);
+    r.company_id ??= mc ? d(mc, 'companyId') : null;
+    if (status) statusEv.set(k, later(statusEv.get(k), e));
     if (e.type === 'warmup.progressed') healthEv.set(k, later(healthEv.get(k), e));
   }
-  // AMBIGUOUS (DESIGN: gauges "on a day row"): as Floe, gauge events alone make no row; a row
-  // exists for a day with an email (cohort) or a warmup send.
-  for (const [k, e] of statusEv) if (rows.has(k)) rows.get(k)!.warmup_status = warmupStatusOf(e.type);
-  for (const [k, e] of healthEv) if (rows.has(k)) rows.get(k)!.health_score = d(e, 'healthScore');
+  for (const [k, e] of statusEv) rows.get(k)!.warmup_status = STATUS_OF[e.type];
+  for (const [k, e] of healthEv) rows.get(k)!.health_score = d(e, 'healthScore');
   return [...rows.values()];
 }
 
@@ -623,19 +624,16 @@ function expectWarmupAnalytics(): Row[] {
   for (const e of EVENTS) {
     if (!['warmup.email_sent', 'warmup.interaction', 'warmup.progressed'].includes(e.type)) continue;
     const k = `${e.tenantId}|${d(e, 'mailboxId')}|${dayOf(e.ms)}`;
-    if (e.type === 'warmup.progressed') {
-      gauge.set(k, later(gauge.get(k), e));
-      continue;
-    }
+    // AMBIGUOUS (DESIGN: gauges "on a day row"): a day with only warmup.progressed has a row too.
     const r = group(rows, k, () => ({
       tenant_id: e.tenantId, mailbox_id: d(e, 'mailboxId'), day: dayOf(e.ms),
       sent: 0, delivered: 0, opened_tracked: 0, clicked_tracked: 0, replied: 0, bounced: 0, unsubscribed: 0, spam_complaints: 0, health_score: null, progress_percentage: null,
     }));
+    if (e.type === 'warmup.progressed') gauge.set(k, later(gauge.get(k), e));
     if (e.type === 'warmup.email_sent') (r.sent as number)++;
     if (e.type === 'warmup.interaction') (r[INTERACTION_COLUMN[d(e, 'kind')]] as number)++;
   }
-  // AMBIGUOUS (DESIGN: gauges "on a day row"): as Floe, a day with only warmup.progressed has no row.
-  for (const [k, e] of gauge) if (rows.has(k)) Object.assign(rows.get(k)!, { health_score: d(e, 'healthScore'), progress_percentage: d(e, 'progressPercentage') });
+  for (const [k, e] of gauge) Object.assign(rows.get(k)!, { health_score: d(e, 'healthScore'), progress_percentage: d(e, 'progressPercentage') });
   return [...rows.values()];
 }
 

@@ -16,36 +16,35 @@ export const MAILBOX_ANALYTICS_COLUMNS = [
   'health_score',
 ] as const;
 
-export interface WarmupPoint {
-  at: number;
-  status: 'active' | 'stopped';
-  healthScore?: number;
-  progressPercentage?: number;
-}
+/** A warm-up event that sets a gauge: `warmup.started`/`warmup.stopped` a status, `warmup.progressed` the scores. */
+export type WarmupPoint = { at: number; status: 'active' | 'stopped' } | { at: number; healthScore: number; progressPercentage: number };
 
-/** Every warm-up event of a mailbox as a gauge point: started/stopped plus its facts. */
+/** The gauge events of a mailbox's warm-up, by time. Sends and interactions set no gauge. */
 export function warmupPoints(mailbox: Mailbox): WarmupPoint[] {
   const w = mailbox.warmup;
   if (!w) return [];
   const points: WarmupPoint[] = [{ at: w.startedAt, status: 'active' }];
   if (w.stoppedAt !== null) points.push({ at: w.stoppedAt, status: 'stopped' });
   for (const f of w.events) {
-    points.push(
-      f.type === 'warmup.progressed'
-        ? { at: f.at, status: 'active', healthScore: f.healthScore, progressPercentage: f.progressPercentage }
-        : { at: f.at, status: 'active' },
-    );
+    if (f.type === 'warmup.progressed') points.push({ at: f.at, healthScore: f.healthScore, progressPercentage: f.progressPercentage });
   }
   return points.sort((a, b) => a.at - b.at);
 }
 
-/** Per day: the latest status and the latest warmup.progressed of that day (points sorted by time). */
-export function dailyGauges(points: WarmupPoint[]): Map<string, { status: string; progressed: WarmupPoint | null }> {
-  const days = new Map<string, { status: string; progressed: WarmupPoint | null }>();
+export interface DayGauges {
+  /** The day's latest started/stopped, else null. */
+  status: 'active' | 'stopped' | null;
+  /** The day's latest warmup.progressed, else null. */
+  progressed: { healthScore: number; progressPercentage: number } | null;
+}
+
+/** Per day with a gauge event: its latest status and latest progress (points sorted by time). */
+export function dailyGauges(points: WarmupPoint[]): Map<string, DayGauges> {
+  const days = new Map<string, DayGauges>();
   for (const p of points) {
-    const g = upsert(days, day(p.at), () => ({ status: p.status, progressed: null as WarmupPoint | null }));
-    g.status = p.status;
-    if (p.healthScore !== undefined) g.progressed = p;
+    const g = upsert(days, day(p.at), (): DayGauges => ({ status: null, progressed: null }));
+    if ('status' in p) g.status = p.status;
+    else g.progressed = p;
   }
   return days;
 }
@@ -77,11 +76,10 @@ export function mailboxAnalytics(truth: WorkloadTruth, outcomes: EmailOutcome[])
       (r.current_volume as number)++;
     }
   }
-  // Gauges go on rows that exist; they never create one.
+  // A day with a gauge event has a row, its counters zero when nothing else happened.
   for (const m of truth.mailboxes) {
     for (const [d, g] of dailyGauges(warmupPoints(m))) {
-      const r = rows.get(`${m.tenant.tenantId}\u0000${m.mailboxId}\u0000${d}`);
-      if (!r) continue;
+      const r = row(m.tenant.tenantId, m.mailboxId, d, m.companyId);
       r.warmup_status = g.status;
       r.health_score = g.progressed?.healthScore ?? null;
     }

@@ -3,7 +3,7 @@
  * (event counts), with the day's latest warmup.progressed as gauges.
  */
 import type { WarmupKind, WorkloadTruth } from '../truth';
-import { counted, day, sortRows, upsert, type Row } from './shared';
+import { day, sortRows, upsert, type Row } from './shared';
 import { dailyGauges, warmupPoints } from './mailbox';
 
 const KIND_COLUMN: Record<WarmupKind, string> = {
@@ -25,10 +25,8 @@ export function warmupAnalytics(truth: WorkloadTruth): Row[] {
   for (const m of truth.mailboxes) {
     if (!m.warmup) continue;
     const rows = new Map<string, Row>();
-    for (const f of m.warmup.events) {
-      if (f.type === 'warmup.progressed') continue;
-      const d = day(f.at);
-      const r = upsert(rows, d, () => ({
+    const row = (d: string): Row =>
+      upsert(rows, d, () => ({
         tenant_id: m.tenant.tenantId,
         mailbox_id: m.mailboxId,
         day: d,
@@ -36,16 +34,19 @@ export function warmupAnalytics(truth: WorkloadTruth): Row[] {
         health_score: null,
         progress_percentage: null,
       }));
+    for (const f of m.warmup.events) {
+      if (f.type === 'warmup.progressed') continue;
       const column = f.type === 'warmup.email_sent' ? 'sent' : KIND_COLUMN[f.kind];
-      (r[column] as number)++;
+      (row(day(f.at))[column] as number)++;
     }
+    // A day with a warmup.progressed has a row, its counters zero when nothing else happened.
     for (const [d, g] of dailyGauges(warmupPoints(m))) {
-      const r = rows.get(d);
-      if (!r || !g.progressed) continue;
+      if (!g.progressed) continue;
+      const r = row(d);
       r.health_score = g.progressed.healthScore;
       r.progress_percentage = g.progressed.progressPercentage;
     }
-    for (const r of rows.values()) if (counted(r, WARMUP_COUNTERS)) out.push(r);
+    out.push(...rows.values());
   }
   return sortRows(out, ['tenant_id', 'mailbox_id', 'day']);
 }
