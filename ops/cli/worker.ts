@@ -69,7 +69,8 @@ export function startWorker(job: { module: string; export: string }): StartedWor
   // 1 MB, which it barely did: a rebuild's collections stayed as frequent as by default.)
   setFlagsFromString(`--max-semi-space-size=${SEMI_SPACE_MB}`);
   setFlagsFromString(`--min-semi-space-size=${SEMI_SPACE_MB}`);
-  const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)}).workerMain();`, {
+  // An evaluated worker resolves modules from the working directory: name tsx by its path.
+  const worker = new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(__filename)}).workerMain();`, {
     eval: true,
     workerData: { module: job.module, export: job.export },
   });

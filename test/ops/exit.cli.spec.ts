@@ -12,6 +12,7 @@ import { useDatabase } from '../helpers/backends';
 import { floe } from '../helpers/cli';
 
 const FLOE = path.join(__dirname, '..', '..', 'ops', 'cli', 'floe.js');
+const ROOT = path.join(__dirname, '..', '..');
 
 describe('floe exit codes', function () {
   this.timeout(120_000);
@@ -24,7 +25,7 @@ describe('floe exit codes', function () {
     [['rebuild', 'campaign_analytics', '--period', '2026-3'], /--period must be YYYY-MM/],
     [['rebuild', 'companies', '--period', '2026-03'], /no monthly partitions/],
     [['schemas', 'check', '--dir', '/nonexistent/floe-schemas'], /nonexistent/],
-    [['schemas', 'check', '--dir', 'test/helpers'], /no schema files/],
+    [['schemas', 'check', '--dir', path.join(ROOT, 'test/helpers')], /no schema files/],
     [['dead-letters', 'retry', '--event', 'notauuid'], /--event notauuid: not an event id/],
     [['kafka', 'ingest', '--topic', 'loop.t', '--dlq-topic', 'loop.t'], /--dlq-topic loop.t is the topic read/],
     [['kafka', 'ingest', '--session-timeout-ms', '2000'], /--session-timeout-ms must be an integer >= 6000/],
@@ -37,8 +38,8 @@ describe('floe exit codes', function () {
     [['generate', '--emails=-5'], /--emails must be an integer >= 0, got "-5"/],
     [['read', '--from'], /--from needs a value/],
     [['status', '--json=yes'], /--json takes no value/],
-    [['schemas', 'check', '--dir', 'README.md'], /--dir README.md: not a directory/],
-    [['append', 'package.json', '--rejects', '/nonexistent/rejects.ndjson'], /--rejects \/nonexistent\/rejects.ndjson: no such file or directory/],
+    [['schemas', 'check', '--dir', path.join(ROOT, 'README.md')], /README.md: not a directory/],
+    [['append', path.join(ROOT, 'package.json'), '--rejects', '/nonexistent/rejects.ndjson'], /--rejects \/nonexistent\/rejects.ndjson: no such file or directory/],
   ] as Array<[string[], RegExp]>) {
     it(`exits 2 for bad input: floe ${args.join(' ')}`, function () {
       if (!db.url) return this.skip();
