@@ -35,6 +35,7 @@ import { tableDef, TABLES } from './tables/ddl';
 import { ensureMonthPartitions, listPartitions, MONTHS_AHEAD } from './tables/partitions';
 import { monthStart, utcDay } from './utc';
 import { MATERIALIZED_VIEWS } from './tables/views';
+import { ident } from './tables/names';
 
 export const SHADOW = '__shadow';
 
@@ -426,7 +427,7 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
     const fresh = await partitionFor(client, shadowName(t), bounds[0]);
     if (fresh) {
       await client.query(`ALTER TABLE ${shadowName(t)} DETACH PARTITION ${fresh}`);
-      await renameParentChecks(client, fresh, shadowName(t), t);
+      await renameParentChecks(client, fresh, t);
     }
     if (live) {
       await client.query(`ALTER TABLE ${t} DETACH PARTITION ${live}`);
@@ -443,16 +444,19 @@ async function swapPeriod(client: PoolClient, p: AnyProjection, month: Date): Pr
 
 /**
  * A partition attaches only with its parent's CHECK constraints under their names: those it
- * took from the shadow (`email_bounces__shadow_bounce_type_check`) are renamed after the live
- * table's (`email_bounces_bounce_type_check`).
+ * took from the shadow (`email_bounces__shadow_bounce_type_check`) take the names the live
+ * table gives the same checks (`email_bounces_bounce_type_check`, or whatever an older swap
+ * left there), matched by definition.
  */
-async function renameParentChecks(client: PoolClient, partition: string, from: string, to: string): Promise<void> {
-  const bare = (n: string) => (n.includes('.') ? n.split('.')[1] : n);
-  const { rows } = await client.query<{ conname: string }>(`SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'`, [partition]);
-  for (const { conname } of rows) {
-    if (!conname.startsWith(`${bare(from)}_`)) continue;
-    await client.query(`ALTER TABLE ${partition} RENAME CONSTRAINT "${conname}" TO "${bare(to)}${conname.slice(bare(from).length)}"`);
-  }
+async function renameParentChecks(client: PoolClient, partition: string, parent: string): Promise<void> {
+  const { rows } = await client.query<{ have: string; want: string }>(
+    `SELECT c.conname AS have, p.conname AS want
+       FROM pg_constraint c
+       JOIN pg_constraint p ON p.conrelid = $2::regclass AND p.contype = 'c' AND pg_get_constraintdef(p.oid) = pg_get_constraintdef(c.oid)
+      WHERE c.conrelid = $1::regclass AND c.contype = 'c' AND c.conname <> p.conname`,
+    [partition, parent],
+  );
+  for (const { have, want } of rows) await client.query(`ALTER TABLE ${partition} RENAME CONSTRAINT ${ident(have)} TO ${ident(want)}`);
 }
 
 /** Whether the DEFAULT partition of `table` holds rows in [bounds[0], bounds[1]). */
@@ -495,6 +499,11 @@ async function renameTree(client: PoolClient, from: string, to: string): Promise
   );
   for (const r of indexes) {
     if (renamed(r.relname) !== r.relname) await client.query(`ALTER INDEX ${schema}.${r.relname} RENAME TO ${renamed(r.relname)}`);
+  }
+  // A parent's CHECK constraints (its partitions' inherited copies follow it).
+  const { rows: checks } = await client.query(`SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c' AND coninhcount = 0`, [from]);
+  for (const r of checks) {
+    if (renamed(r.conname) !== r.conname) await client.query(`ALTER TABLE ${from} RENAME CONSTRAINT ${ident(r.conname)} TO ${ident(renamed(r.conname))}`);
   }
   const { rows: policies } = await client.query(`SELECT polname FROM pg_policy WHERE polrelid = $1::regclass`, [from]);
   for (const r of policies) {

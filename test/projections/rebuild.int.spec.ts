@@ -249,6 +249,20 @@ describe('rebuilds (PostgreSQL)', function () {
       const checked = floe(h.db.url, ['rebuild', 'email_bounces', '--period', '2026-03']);
       expect(checked.code, checked.err).to.equal(0);
       expect(await bounces()).to.deep.equal(bouncesBefore);
+      // A whole rebuild leaves the live table's checks under its own names, and a month rebuilds after it.
+      const checks = async () =>
+        (await h.pool.query(`SELECT DISTINCT conname FROM pg_constraint WHERE contype = 'c' AND conrelid::regclass::text LIKE 'email_bounces%' ORDER BY 1`)).rows.map((r) => r.conname);
+      const whole = floe(h.db.url, ['rebuild', 'email_bounces']);
+      expect(whole.code, whole.err).to.equal(0);
+      expect(await checks()).to.deep.equal(['email_bounces_bounce_type_check']);
+      const after = floe(h.db.url, ['rebuild', 'email_bounces', '--period', '2026-03']);
+      expect(after.code, after.err).to.equal(0);
+      expect(await bounces()).to.deep.equal(bouncesBefore);
+      // Checks an older swap left under the shadow's name: the month attaches under those names.
+      await h.pool.query(`ALTER TABLE email_bounces RENAME CONSTRAINT email_bounces_bounce_type_check TO email_bounces__shadow_bounce_type_check`);
+      const older = floe(h.db.url, ['rebuild', 'email_bounces', '--period', '2026-03']);
+      expect(older.code, older.err).to.equal(0);
+      expect(await bounces()).to.deep.equal(bouncesBefore);
       // A month with an empty live partition (made ahead, or for other tables' events) and none
       // on the shadow's side: swapped for an empty one, the month keeps its partition.
       await h.pool.query(`CREATE TABLE campaign_analytics_p203005 PARTITION OF campaign_analytics FOR VALUES FROM ('2030-05-01') TO ('2030-06-01')`);
