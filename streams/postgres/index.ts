@@ -75,8 +75,11 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  /** Events whose id is already stored with other content (checked without appending). */
-  async findIdConflicts(events: PreparedEvent[]): Promise<Array<{ id: string; index: number; reason: string }>> {
+  /**
+   * Which of these events' ids are stored, and which events are stored with other content
+   * (checked without appending).
+   */
+  async findIdConflicts(events: PreparedEvent[]): Promise<{ stored: Set<string>; conflicts: Array<{ id: string; index: number; reason: string }> }> {
     const { rows } = await this.pool.query<StoredRow>(STORED_BY_ID_SQL, [events.map((e) => e.id)]);
     const stored = new Map(rows.map((r) => [r.key, r]));
     const conflicts: Array<{ id: string; index: number; reason: string }> = [];
@@ -85,7 +88,7 @@ export class PostgresEventStore implements EventStore {
       const differ = prior && differences(prior, e);
       if (differ) conflicts.push({ id: e.id, index, reason: `already stored with different content (${differ})` });
     });
-    return conflicts;
+    return { stored: new Set(stored.keys()), conflicts };
   }
 
   async read(options: ReadOptions = {}): Promise<RecordedEvent[]> {

@@ -97,6 +97,17 @@ describe('floe append / read / status (CLI)', function () {
     const conflict = floe(db.url, ['append', '-'], once('b10'));
     expect(conflict.code).to.equal(2);
     expect(conflict.err).to.contain('line 1').and.contain('already stored with different content');
+    // Lines of a stored id are each compared with the stored event: the retry is a duplicate
+    // (in either order), the other content one bad line, reported once.
+    for (const lines of [[once('b9'), once('b10')], [once('b10'), once('b9')]]) {
+      const both = floe(db.url, ['append', '-'], lines.join('\n'));
+      const bad = lines.indexOf(once('b10')) + 1;
+      expect(both.code, both.err).to.equal(2);
+      expect(both.err.split('\n').filter((l) => l.startsWith('line '))).to.deep.equal([
+        `line ${bad} (email.opened, id ${id}): id: already stored with different content (stream email-b9 vs email-b10)`,
+      ]);
+      expect(both.err).to.contain('1 bad line(s)');
+    }
   });
 
   it('reads a file that opens with a UTF-8 byte order mark, and names a NUL in a field as the line\'s error', () => {

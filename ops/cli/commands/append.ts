@@ -133,6 +133,10 @@ async function checkAll(store: PostgresEventStore, file: string, keep: boolean):
   const rejects: Reject[] = [];
   const events: Checked[] = [];
   const digests = new Map<string, { line: number; digest: string }>();
+  // A line repeating an earlier line's id with other content is bad only when the id is not
+  // stored: a stored event is what every line of its id is compared with.
+  const repeats: Reject[] = [];
+  const stored = new Set<string>();
   let chunk: Checked[] = [];
   // The store is asked about one chunk of ids while the next is read and checked.
   let asking: Promise<void> = Promise.resolve();
@@ -140,8 +144,9 @@ async function checkAll(store: PostgresEventStore, file: string, keep: boolean):
     const asked = chunk;
     chunk = [];
     await asking;
-    asking = store.findIdConflicts(asked.map((c) => c.e)).then((conflicts) => {
-      for (const c of conflicts) {
+    asking = store.findIdConflicts(asked.map((c) => c.e)).then((found) => {
+      for (const id of found.stored) stored.add(id);
+      for (const c of found.conflicts) {
         const { e, line, text } = asked[c.index];
         rejects.push({ line, id: e.id, type: e.type, errors: [{ path: 'id', message: c.reason }], input: text });
       }
@@ -157,7 +162,7 @@ async function checkAll(store: PostgresEventStore, file: string, keep: boolean):
     const digest = contentDigest(r);
     const first = digests.get(r.id);
     if (first && first.digest !== digest) {
-      rejects.push({ line: line.no, id: r.id, type: r.type, errors: [{ path: 'id', message: `line ${first.line} has the same id with different content` }], input: line.text });
+      repeats.push({ line: line.no, id: r.id, type: r.type, errors: [{ path: 'id', message: `line ${first.line} has the same id with different content` }], input: line.text });
     } else if (!first) digests.set(r.id, { line: line.no, digest });
     chunk.push({ e: r, line: line.no, text: line.text });
     if (keep) events.push({ e: r, line: line.no, text: '' });
@@ -165,6 +170,7 @@ async function checkAll(store: PostgresEventStore, file: string, keep: boolean):
   }
   if (chunk.length) await flush();
   await asking;
+  for (const r of repeats) if (!stored.has(r.id!)) rejects.push(r);
   return { rejects: rejects.sort((a, b) => a.line - b.line), events: keep ? events : undefined };
 }
 
