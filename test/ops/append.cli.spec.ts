@@ -108,6 +108,13 @@ describe('floe append / read / status (CLI)', function () {
       ]);
       expect(both.err).to.contain('1 bad line(s)');
     }
+    // An id not stored: the line repeating it with other content is the bad one.
+    const fresh = (emailId: string) => JSON.stringify({ id: '7a2f4c1e-1111-4c2d-9e3f-000000000002', type: 'email.opened', tenantId: 'bad-t', occurredAt: '2026-03-02T10:00:00.000Z', data: { emailId } });
+    const repeated = floe(db.url, ['append', '-'], [fresh('b11'), fresh('b11'), fresh('b12')].join('\n'));
+    expect(repeated.code, repeated.err).to.equal(2);
+    expect(repeated.err.split('\n').filter((l) => l.startsWith('line '))).to.deep.equal([
+      'line 3 (email.opened, id 7a2f4c1e-1111-4c2d-9e3f-000000000002): id: line 1 has the same id with different content',
+    ]);
   });
 
   it('reads a file that opens with a UTF-8 byte order mark, and names a NUL in a field as the line\'s error', () => {
