@@ -3,6 +3,7 @@
  * by name before any line is written.
  */
 import { FloeError } from '../../schemas/errors';
+import { MAX_YEAR, MIN_YEAR } from '../../streams/prepare';
 import { DAY, LATE_TAIL } from './rates';
 import type { WorkloadWindow } from './truth';
 
@@ -44,5 +45,10 @@ export function resolveWindow(opts: WorkloadOptions): WorkloadWindow {
     throw invalid('start', 'expected a date as YYYY-MM-DD', opts.start);
   }
   const endMs = startMs + opts.days * DAY;
-  return { startMs, endMs, lateEndMs: endMs + LATE_TAIL, days: opts.days };
+  const lateEndMs = endMs + LATE_TAIL;
+  // Every event must be one `floe append` takes.
+  if (Number(match[1]) < MIN_YEAR || new Date(lateEndMs).getUTCFullYear() > MAX_YEAR) {
+    throw invalid('start', `the workload's events (the --days from --start, then up to 10 days of late tracking) must fall in the years ${MIN_YEAR}-${MAX_YEAR}, as floe append takes them`, opts.start);
+  }
+  return { startMs, endMs, lateEndMs, days: opts.days };
 }

@@ -20,6 +20,9 @@ describe('floe exit codes', function () {
 
   for (const [args, says] of [
     [['rebuild', 'no_such_projection'], /unknown projection no_such_projection/],
+    [['project', '--only', ','], /--only names no projection/],
+    [['generate', '--start', '0999-12-31'], /must fall in the years 1000-9998/],
+    [['generate', '--start', '9998-12-25'], /must fall in the years 1000-9998/],
     [['project', '--only', 'campaign_analytics,nope', '--until-caught-up'], /unknown projection nope/],
     [['billing', 'show', '--tenant', 't-1', '--period', '2026-13'], /--period/],
     [['rebuild', 'campaign_analytics', '--period', '2026-3'], /--period must be YYYY-MM/],

@@ -72,7 +72,9 @@ Kafka: KAFKA_BROKERS=host:port[,…]; without it, the development broker of ops/
 
 Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projection's shard), 2 usage.`,
   async run(p, io) {
-    const only = (stringOption(p, 'only') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const given = stringOption(p, 'only');
+    const only = (given ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    if (given !== undefined && only.length === 0) throw new UsageError(`--only names no projection (${JSON.stringify(given)}): give a comma-separated list, as in floe status`);
     const projections = selectProjections(only);
     const source = stringOption(p, 'source') ?? 'store';
     if (source !== 'store' && source !== 'kafka') throw new UsageError(`--source must be store or kafka, got ${JSON.stringify(source)}`);
