@@ -85,11 +85,12 @@ function badInput(e: unknown): boolean {
 /** Floe and database errors are expected outcomes: their message, not a stack trace. */
 function describeError(e: unknown): string {
   if (isFloeError(e)) return `${e.message} [${e.code}]`;
-  const pg = e as { severity?: string; code?: string; message?: string; address?: string };
+  const pg = e as { severity?: string; code?: string; message?: string; address?: string; port?: number };
   if (pg.severity && pg.code) return `database error: ${pg.message} (SQLSTATE ${pg.code})`;
   if (pg.code === 'ECONNREFUSED') {
     const hint = process.env.DATABASE_URL ? 'check DATABASE_URL' : 'the embedded server stopped? any floe command starts it again';
-    return `cannot connect to PostgreSQL at ${pg.address ?? 'the configured address'}: connection refused (${hint})`;
+    const at = pg.address ? `${pg.address}${pg.port ? `:${pg.port}` : ''}` : 'the configured address';
+    return `cannot connect to PostgreSQL at ${at}: connection refused (${hint})`;
   }
   if ((e as { syscall?: string }).syscall) return (e as Error).message; // file not found and the like
   if (e instanceof Error && e.name.startsWith('KafkaJS')) return `kafka: ${e.message} (${e.name}; check KAFKA_BROKERS)`;

@@ -112,7 +112,7 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       const retry = (rest as { retryCount?: number }).retryCount;
       if (entry.namespace === 'BrokerPool' && retry !== undefined && configured < LogLevel.DEBUG) {
         const error = (rest as { error?: string }).error;
-        if (retry === 0) write(`kafka: ${message}${error ? ` (${error})` : ''}; retrying for about a minute`);
+        if (retry === 0) write(`kafka: ${message}${error ? ` (${error})` : ''}; retrying for a minute or two`);
         return;
       }
       const extra = ['error', 'groupId', 'topic', 'partition', 'retryCount']

@@ -62,6 +62,12 @@ describe('floe exit codes', function () {
     expect(encoder.stderr).to.contain('FLOE_KAFKA_ENCODER must be floe (the default) or kafkajs, not "bogus"');
   });
 
+  it('names the address and port of a PostgreSQL it cannot reach (exit 1)', () => {
+    const r = floe('postgres://floe:floe@127.0.0.1:1/floe', ['status']);
+    expect(r.code, r.err).to.equal(1);
+    expect(r.err).to.contain('cannot connect to PostgreSQL at 127.0.0.1:1: connection refused (check DATABASE_URL)');
+  });
+
   it('has --help for the command groups, listing their subcommands', () => {
     for (const group of ['billing', 'dead-letters', 'schemas', 'kafka', 'db']) {
       const r = floe(db.url, [group, '--help']);

@@ -62,7 +62,7 @@ tenant's billing events (sends, warm-ups, mailboxes, subscriptions) the billing 
 not applied yet (null: never projected), empty is
 true when the period had no billing_analytics row. Either is also a warning on stderr: the
 figures closed are the live ones, whatever they are. The output is JSON with or without
---json (accepted, like every command's).`,
+--json (accepted for scripts that pass it).`,
   async run(p, io) {
     const tenant = required(p, 'tenant');
     const month = checkedMonth(required(p, 'period'));

@@ -5,7 +5,7 @@ import { projectionStatus } from '../../../projections/runtime/status';
 
 export const status: Command = {
   usage: 'status [--json]',
-  summary: 'Show the database in use, the store head, and per projection and shard: version, position, lag, parked events, dead letters',
+  summary: 'Show the database in use, the store head, and per projection and shard: version, position, lag, parked events, dead letters, ignored sends',
   options: { json: { type: 'boolean' } },
   help: `
 One line per projection and shard (kafka:TOPIC/P for a partition of floe project --source
