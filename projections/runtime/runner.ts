@@ -111,6 +111,14 @@ export interface KeptLedger {
   ledger: MemoryLedger;
 }
 
+/** FLOE_PIPELINE: 1 (the default) folds a batch while the previous one is written, 0 does one at a time. */
+function pipelineFromEnv(): boolean {
+  const v = process.env.FLOE_PIPELINE;
+  if (v === undefined || v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new FloeError('INVALID_ARGUMENT', `FLOE_PIPELINE must be 0 or 1, not ${JSON.stringify(v)}`);
+}
+
 /** Save a kept memory ledger (`saveMemoryLedger`, fenced by the lane's position), retrying transient failures. */
 export async function saveKeptLedger(pool: Pool, kept: KeptLedger, o: { backoffMs?: number; log?: (m: string) => void } = {}): Promise<void> {
   const t0 = performance.now();
@@ -445,7 +453,7 @@ export async function runProjector(o: ProjectorOptions): Promise<ProjectorResult
 
     /** Where each lane's next read starts: past the batch in flight, if any. */
     const folded = new Map<string, bigint>();
-    const pipeline = o.pipeline ?? process.env.FLOE_PIPELINE !== '0';
+    const pipeline = o.pipeline ?? pipelineFromEnv();
 
     const commitPlan = async (lane: Lane, plan: BatchPlan, events: StoredEvent[], to: bigint, flight: { commitSent: boolean }): Promise<void> => {
       const started = Date.now();

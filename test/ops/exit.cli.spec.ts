@@ -53,13 +53,16 @@ describe('floe exit codes', function () {
     });
   }
 
-  it('names FLOE_HOME when it is not a directory, and FLOE_KAFKA_ENCODER when it is not a known encoder (exit 2)', () => {
+  it('names FLOE_HOME when it is not a directory, FLOE_KAFKA_ENCODER when it is not a known encoder, FLOE_PIPELINE when not 0 or 1 (exit 2)', () => {
     const home = spawnSync(process.execPath, [FLOE, 'db', 'url'], { env: { ...process.env, DATABASE_URL: '', FLOE_HOME: path.join(__dirname, '..', '..', 'package.json') }, encoding: 'utf8' });
     expect(home.status, home.stderr).to.equal(2);
     expect(home.stderr).to.match(/package\.json cannot be that directory \(a file is in the way\): set FLOE_HOME to a directory/);
     const encoder = spawnSync(process.execPath, [FLOE, 'kafka', 'produce', 'package.json'], { env: { ...process.env, FLOE_KAFKA_ENCODER: 'bogus', KAFKA_BROKERS: '127.0.0.1:1' }, encoding: 'utf8' });
     expect(encoder.status, encoder.stderr).to.equal(2);
     expect(encoder.stderr).to.contain('FLOE_KAFKA_ENCODER must be floe (the default) or kafkajs, not "bogus"');
+    const pipeline = spawnSync(process.execPath, [FLOE, 'project', '--until-caught-up'], { env: { ...process.env, DATABASE_URL: db.url, FLOE_PIPELINE: 'abc' }, encoding: 'utf8' });
+    expect(pipeline.status, pipeline.stderr).to.equal(2);
+    expect(pipeline.stderr).to.contain('FLOE_PIPELINE must be 0 or 1, not "abc"');
   });
 
   it('names the address and port of a PostgreSQL it cannot reach (exit 1)', () => {
