@@ -33,6 +33,7 @@ const PARTITION_COLUMN = new Map(TABLES.filter((t) => t.partitionColumn).map((t)
 export async function project(o: ProjectOptions): Promise<ProjectorResult> {
   const unsharded = (o.shard?.count ?? 1) === 1;
   const stale = o.tableName || !unsharded ? [] : await staleProjections(o.pool, o.projections, { index: 0, count: 1 });
+  const rebuilt: NonNullable<ProjectorResult['rebuilt']> = [];
   if (stale.length) {
     const others = o.projections.filter((p) => !stale.some((s) => s.projection === p));
     const pause = new AbortController();
@@ -44,15 +45,16 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
         o.log?.(`projection ${projection.name}: ${why}; rebuilding it blue/green (the old tables serve until the swap)`);
         const r = await rebuild({ pool: o.pool, url: o.url, schemas: o.schemas, projection, batchSize: o.batchSize, log: o.log, signal: o.signal });
         o.log?.(`rebuilt ${projection.name} at position ${r.position}: swapped ${r.swapped.join(', ')}`);
+        rebuilt.push({ projection: projection.name, events: r.events, seconds: r.seconds, position: r.position });
       }
     } finally {
       pause.abort();
       await meanwhile;
       o.signal?.removeEventListener('abort', onAbort);
     }
-    if (o.signal?.aborted) return { lanes: [], events: 0, batches: 0 };
+    if (o.signal?.aborted) return { lanes: [], events: 0, batches: 0, rebuilt };
   }
-  return projectOnce(o);
+  return { ...(await projectOnce(o)), rebuilt };
 }
 
 export interface TableHooks {

@@ -101,6 +101,8 @@ export interface ProjectorResult {
   batches: number;
   /** `keepMemoryLedgers`: the memory ledgers left unsaved, each at its lane's position. */
   memoryLedgers?: KeptLedger[];
+  /** Projections rebuilt blue/green before projecting (their version changed, or they fell behind their lane). */
+  rebuilt?: Array<{ projection: string; events: number; seconds: number; position: bigint }>;
 }
 
 /** A lane's whole email ledger in memory, not saved, at the lane's position. */

@@ -289,7 +289,14 @@ describe('rebuilds (PostgreSQL)', function () {
       await projectAll(h, { projections: PROJECTIONS.filter((p) => p.name !== 'daily_analytics') });
       const bumped = PROJECTIONS.map((p) => (p.name === 'campaign_analytics' ? { ...p, version: p.version + 1 } : p));
       const logs: string[] = [];
-      await projectAll(h, { projections: bumped, log: (m) => logs.push(m) });
+      const r = await projectAll(h, { projections: bumped, log: (m) => logs.push(m) });
+      const head = (await h.store.head()).count;
+      // The run says what it rebuilt first: each of the two up to the store's head, from the events it folds.
+      expect(r.rebuilt?.map((x) => [x.projection, x.position])).to.have.deep.members([
+        ['campaign_analytics', BigInt(head)],
+        ['daily_analytics', BigInt(head)],
+      ]);
+      for (const x of r.rebuilt!) expect(x.events, x.projection).to.be.within(1, head);
       expect(logs.join('\n')).to.contain(`campaign_analytics: version ${campaignAnalytics.version} → ${campaignAnalytics.version + 1}; rebuilding it blue/green`);
       expect(logs.join('\n')).to.match(/daily_analytics: behind its lane/);
       const { rows } = await h.pool.query(`SELECT projection, version FROM floe.projection_checkpoints WHERE projection IN ('campaign_analytics', 'daily_analytics') ORDER BY 1`);

@@ -46,8 +46,10 @@ rebuilt blue/green (as floe rebuild does) while the others keep following live (
                       required. A projection keeps the shard count it was first projected with.
   --batch-size N      most events per batch (default ${BATCH_SIZE}; following live, a batch is what
                       has been appended since the last, so only a catch-up fills it)
-  --json              print one JSON summary line at the end: {"events","batches","seconds","lanes"}
-                      (events: summed over lanes, so an event read by two lanes counts twice;
+  --json              print one JSON summary line at the end: {"events","batches","seconds","lanes",
+                      "rebuilt"} (rebuilt: [{projection, events, seconds, position}] of the
+                      projections rebuilt first; events: folded after them, summed over lanes,
+                      so an event read by two lanes counts twice;
                       with --source kafka also "skipped": re-sent messages skipped by position,
                       and "assignments": partition assignments received)
 
@@ -123,13 +125,15 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
       });
       if (!caughtUpSaid || untilCaughtUp) progress?.done();
       const seconds = (Date.now() - started) / 1000;
-      const summary = { events: result.events, batches: result.batches, seconds: Number(seconds.toFixed(3)), lanes: result.lanes };
+      const rebuilt = (result.rebuilt ?? []).map((r) => ({ ...r, seconds: Number(r.seconds.toFixed(3)) }));
+      const summary = { events: result.events, batches: result.batches, seconds: Number(seconds.toFixed(3)), lanes: result.lanes, rebuilt };
       if (timings.enabled) timings.report().forEach((l) => io.err(l));
       if (p.values.json) io.out(toJson(summary));
       else {
         // A run that followed live spent most of its time waiting: a rate would say nothing.
         const rate = seconds > 0 && untilCaughtUp ? ` (${Math.round(result.events / seconds).toLocaleString('en-US')} events/s)` : '';
-        io.err(`projected ${result.events.toLocaleString('en-US')} events in ${seconds.toFixed(1)} s${rate}`);
+        for (const r of rebuilt) io.err(`rebuilt ${r.projection} first: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s`);
+        io.err(`projected ${result.events.toLocaleString('en-US')} events in ${seconds.toFixed(1)} s${rebuilt.length ? ' (rebuilds included)' : rate}`);
         for (const l of result.lanes) io.err(`  lane ${l.lane} shard ${l.shard} at position ${l.position}: ${l.projections.join(', ')}`);
       }
       return 0;
