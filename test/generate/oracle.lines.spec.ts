@@ -76,8 +76,8 @@ function warmupAnalyticsFromLines(lines: EventLine[]): Row[] {
     else if (l.type === 'warmup.interaction') (r[column[d.kind as string] ?? (d.kind as string)] as number)++;
     else Object.assign(r, { health_score: d.healthScore, progress_percentage: d.progressPercentage });
   }
-  const out = [...rows.values()].filter((r) => (r.sent as number) > 0 || ['delivered', 'opened_tracked', 'clicked_tracked', 'replied', 'bounced', 'unsubscribed', 'spam_complaints'].some((c) => (r[c] as number) > 0));
-  return sortByKey(out, ['tenant_id', 'mailbox_id', 'day']);
+  // Every day with one of these events has its row (a progress-only day too, counters zero).
+  return sortByKey([...rows.values()], ['tenant_id', 'mailbox_id', 'day']);
 }
 
 describe('oracle: agrees with a naive fold of the NDJSON lines', () => {
