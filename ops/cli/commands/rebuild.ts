@@ -8,7 +8,7 @@ import { timings } from '../../../projections/runtime/timings';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
-import { untilStopped } from '../signals';
+import { catchStops, untilStopped } from '../signals';
 import { startWorker, type WorkerJob } from '../worker';
 
 export const rebuild: Command = {
@@ -49,7 +49,9 @@ is shown on a terminal.`,
     const [projection] = selectProjections([name]);
     // The fold's thread loads its code while this one connects and checks the database.
     const worker = startWorker({ module: __filename, export: 'rebuildJob' });
+    const stops = catchStops();
     const ctx = await openContext((m) => io.err(m)).catch(async (e) => {
+      stops.dispose();
       await worker.cancel();
       throw e;
     });
@@ -84,7 +86,7 @@ is shown on a terminal.`,
         if (p.values.json) io.out(toJson(r));
         else io.out(`rebuilt ${r.projection}${r.period ? ` for ${r.period}` : ''}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, at position ${r.position}; swapped ${r.swapped.join(', ') || 'nothing'}`);
         return 0;
-      });
+      }, undefined, stops);
     } finally {
       await worker.cancel(); // never ran (the command failed before): let its thread go
       await ctx.close();

@@ -7,7 +7,7 @@ import { generateWorkload } from '../../generate';
 import { Command } from '../args';
 import { Context, openContext } from '../context';
 import { Progress } from '../progress';
-import { untilStopped } from '../signals';
+import { catchStops, untilStopped } from '../signals';
 import { status } from './status';
 
 /** The demo month loaded into an empty store by `npm start`. */
@@ -30,7 +30,11 @@ keeps projecting new events (e.g. from floe append in another terminal) until Ct
 
   --no-follow   stop after printing instead of following live`,
   async run(p, io) {
-    const ctx = await openContext((m) => io.err(m));
+    const stops = catchStops();
+    const ctx = await openContext((m) => io.err(m)).catch((e) => {
+      stops.dispose();
+      throw e;
+    });
     try {
       return await untilStopped(async (signal) => {
         await loadDemo(ctx, io.err);
@@ -57,7 +61,7 @@ keeps projecting new events (e.g. from floe append in another terminal) until Ct
         io.err('\nfollowing new events (append with `npx floe append FILE` in another terminal); Ctrl-C to stop');
         await run(false, (n) => io.err(`projected ${n} new event(s)`));
         return 0;
-      });
+      }, undefined, stops);
     } finally {
       await ctx.close();
     }
