@@ -5,6 +5,7 @@
  * refreshed concurrently, at most every `refreshEveryMs`, on its own connection so it
  * never slows folding.
  */
+import { isFloeError } from '../schemas/errors';
 import type { StoredEvent } from '../streams/envelope';
 import { runProjector, type ProjectorOptions, type ProjectorResult } from './runtime/runner';
 import { runKafkaProjector, type KafkaProjectorOptions, type KafkaProjectorResult } from './runtime/kafkaSource';
@@ -43,7 +44,15 @@ export async function project(o: ProjectOptions): Promise<ProjectorResult> {
     try {
       for (const { projection, why } of stale) {
         o.log?.(`projection ${projection.name}: ${why}; rebuilding it blue/green (the old tables serve until the swap)`);
-        const r = await rebuild({ pool: o.pool, url: o.url, schemas: o.schemas, projection, batchSize: o.batchSize, log: o.log, signal: o.signal });
+        const r = await rebuild({ pool: o.pool, url: o.url, schemas: o.schemas, projection, batchSize: o.batchSize, log: o.log, signal: o.signal }).catch((e) => {
+          // Stopped (Ctrl-C, SIGTERM): a stop like any other; the next run resumes the rebuild.
+          if (o.signal?.aborted && isFloeError(e) && e.code === 'ABORTED') {
+            o.log?.(e.message);
+            return null;
+          }
+          throw e;
+        });
+        if (!r) break;
         o.log?.(`rebuilt ${projection.name} at position ${r.position}: swapped ${r.swapped.join(', ')}`);
         rebuilt.push({ projection: projection.name, events: r.events, seconds: r.seconds, position: r.position });
       }

@@ -464,6 +464,7 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
   const stop = () => (stopping ??= consumer.stop());
   const onAbort = () => void stop();
   o.signal?.addEventListener('abort', onAbort);
+  if (o.signal?.aborted) onAbort(); // a stop that came first (while the command started): the consumer never runs
   let idleTimer: NodeJS.Timeout | undefined;
   try {
     const running = consumer.run(handle);

@@ -103,6 +103,7 @@ export async function ingest(o: IngestOptions): Promise<IngestStats> {
   const stop = () => (stopping ??= consumer.stop());
   const onAbort = () => void stop();
   o.signal?.addEventListener('abort', onAbort);
+  if (o.signal?.aborted) onAbort(); // a stop that came first (while the command started): the consumer never runs
 
   const decodeChunk = async (chunk: InboundMessage[]): Promise<{ good: Array<{ message: InboundMessage; event: PreparedEvent }>; bad: Rejected[] }> => {
     const good: Array<{ message: InboundMessage; event: PreparedEvent }> = [];

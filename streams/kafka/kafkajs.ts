@@ -188,6 +188,8 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
       };
       return {
         async run(handler) {
+          // A stop may come at any await below, before the consumer runs: it is not run then.
+          if (stopping) return;
           // kafkajs would only say "This server does not host this topic-partition".
           const known = new Set(await (await getAdmin()).listTopics());
           const missing = o.topics.filter((t) => !known.has(t));
@@ -195,7 +197,9 @@ export function kafkajsTransport(options: KafkajsOptions): KafkaTransport {
             throw new FloeError('UNKNOWN_TOPIC', `topic ${missing.join(', ')} does not exist on ${options.brokers.join(',')} (floe kafka publish creates the topic it writes)`);
           }
           await c.connect();
+          if (stopping) return void (await c.disconnect());
           await c.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning ?? true });
+          if (stopping) return void (await c.disconnect());
           closers.add(stop);
           if (o.fetchAhead) ahead = new FetchAhead(handler);
           try {
