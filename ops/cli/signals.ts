@@ -7,8 +7,7 @@
  * later. A second stop before the work begins (a connection that hangs) ends the process.
  *
  * @example
- *   const stops = catchStops();
- *   const ctx = await openContext(log).catch((e) => { stops.dispose(); throw e; });
+ *   const [ctx, stops] = await catchStopsDuring(() => openContext(log));
  *   return untilStopped((signal) => work(ctx, signal), undefined, stops);
  */
 export interface Stops {
@@ -50,6 +49,17 @@ export function catchStops(): Stops {
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** Catch stops from now on, while `start` runs (connecting, migrating); they are let go if it fails. */
+export async function catchStopsDuring<T>(start: () => Promise<T>): Promise<[T, Stops]> {
+  const stops = catchStops();
+  try {
+    return [await start(), stops];
+  } catch (e) {
+    stops.dispose();
+    throw e;
+  }
 }
 
 /** Run the work with the stops caught (from now, or from `catchStops` earlier), then let them go. */

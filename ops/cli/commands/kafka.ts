@@ -6,7 +6,7 @@ import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { checkInputFile, readLines } from '../lines';
 import { openContext } from '../context';
 import { Progress } from '../progress';
-import { catchStops, untilStopped } from '../signals';
+import { catchStopsDuring, untilStopped } from '../signals';
 
 const KAFKA_ENV = `
 Kafka: KAFKA_BROKERS=host:port[,…]; without it, the development broker of
@@ -132,11 +132,7 @@ Exit codes: 0 done or stopped, 1 failure, 2 usage.`,
     const sessionTimeoutMs = intOption(p, 'session-timeout-ms', 30_000, 6000);
     if (dlqTopic === topic) throw new UsageError(`--dlq-topic ${dlqTopic} is the topic read: a dead letter would be read again, forever`);
     const kafka = openKafka((l) => io.err(l), 'floe-ingest');
-    const stops = catchStops();
-    const ctx = await openContext((m) => io.err(m), { poolSize: partitionsAtOnce + 1 }).catch((e) => {
-      stops.dispose();
-      throw e;
-    });
+    const [ctx, stops] = await catchStopsDuring(() => openContext((m) => io.err(m), { poolSize: partitionsAtOnce + 1 }));
     const started = Date.now();
     const progress = io.tty && !p.values.json ? new Progress('ingest', io.err) : undefined;
     let seen = 0;
@@ -231,11 +227,7 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another publisher runs for the to
     const batchSize = intOption(p, 'batch-size', 5000, 1);
     const partitions = p.values.partitions === undefined ? undefined : intOption(p, 'partitions', 1, 1);
     const kafka = openKafka((l) => io.err(l), 'floe-publish');
-    const stops = catchStops();
-    const ctx = await openContext((m) => io.err(m), { poolSize: 2 }).catch((e) => {
-      stops.dispose();
-      throw e;
-    });
+    const [ctx, stops] = await catchStopsDuring(() => openContext((m) => io.err(m), { poolSize: 2 }));
     const started = Date.now();
     try {
       // The log is kept forever: a shard whose next message was deleted cannot go on (KAFKA_GAP).

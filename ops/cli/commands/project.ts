@@ -9,7 +9,7 @@ import { BATCH_SIZE } from '../../../projections/runtime/runner';
 import { Command, Io, intOption, Parsed, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
-import { catchStops, untilStopped } from '../signals';
+import { catchStopsDuring, untilStopped } from '../signals';
 
 export const project: Command = {
   usage: 'project [--only a,b] [--until-caught-up] [--shards N --shard I | --source kafka [--group G] [--topic T] [--session-timeout-ms MS] [--concurrency N]] [--batch-size N] [--json]',
@@ -94,11 +94,7 @@ Exit codes: 0 done or stopped, 1 failure (e.g. another process holds a projectio
     if (index >= count) throw new UsageError(`--shard must be below --shards (${count}), got ${index}`);
     const batchSize = intOption(p, 'batch-size', BATCH_SIZE, 1);
     const untilCaughtUp = p.values['until-caught-up'] === true;
-    const stops = catchStops();
-    const ctx = await openContext((m) => io.err(m)).catch((e) => {
-      stops.dispose();
-      throw e;
-    });
+    const [ctx, stops] = await catchStopsDuring(() => openContext((m) => io.err(m)));
     try {
       return await untilStopped(async (signal) => {
         const head = await headPosition(ctx.pool);
@@ -168,11 +164,7 @@ async function projectKafka(p: Parsed, io: Io, projections: ReturnType<typeof se
   const concurrency = intOption(p, 'concurrency', 2, 1);
   const untilCaughtUp = p.values['until-caught-up'] === true;
   const kafka = openKafka((l) => io.err(l), 'floe-project');
-  const stops = catchStops();
-  const ctx = await openContext((m) => io.err(m), { poolSize: concurrency + 4 }).catch((e) => {
-    stops.dispose();
-    throw e;
-  });
+  const [ctx, stops] = await catchStopsDuring(() => openContext((m) => io.err(m), { poolSize: concurrency + 4 }));
   try {
     return await untilStopped(async (signal) => {
       const started = Date.now();

@@ -8,7 +8,7 @@ import { timings } from '../../../projections/runtime/timings';
 import { Command, intOption, stringOption, toJson, UsageError } from '../args';
 import { openContext } from '../context';
 import { Progress } from '../progress';
-import { catchStops, untilStopped } from '../signals';
+import { catchStopsDuring, untilStopped } from '../signals';
 import { startWorker, type WorkerJob } from '../worker';
 
 export const rebuild: Command = {
@@ -49,9 +49,7 @@ is shown on a terminal.`,
     const [projection] = selectProjections([name]);
     // The fold's thread loads its code while this one connects and checks the database.
     const worker = startWorker({ module: __filename, export: 'rebuildJob' });
-    const stops = catchStops();
-    const ctx = await openContext((m) => io.err(m)).catch(async (e) => {
-      stops.dispose();
+    const [ctx, stops] = await catchStopsDuring(() => openContext((m) => io.err(m))).catch(async (e) => {
       await worker.cancel();
       throw e;
     });

@@ -7,7 +7,7 @@ import { generateWorkload } from '../../generate';
 import { Command } from '../args';
 import { Context, openContext } from '../context';
 import { Progress } from '../progress';
-import { catchStops, untilStopped } from '../signals';
+import { catchStopsDuring, untilStopped } from '../signals';
 import { status } from './status';
 
 /** The demo month loaded into an empty store by `npm start`. */
@@ -30,11 +30,7 @@ keeps projecting new events (e.g. from floe append in another terminal) until Ct
 
   --no-follow   stop after printing instead of following live`,
   async run(p, io) {
-    const stops = catchStops();
-    const ctx = await openContext((m) => io.err(m)).catch((e) => {
-      stops.dispose();
-      throw e;
-    });
+    const [ctx, stops] = await catchStopsDuring(() => openContext((m) => io.err(m)));
     try {
       return await untilStopped(async (signal) => {
         await loadDemo(ctx, io.err);
