@@ -21,6 +21,9 @@ import { PostgresEventStore } from '../../streams/postgres';
 import { copyIn } from '../../streams/postgres/binary';
 import { readStored, readStoredRecords } from '../../streams/postgres/read';
 import { BATCH_SIZE } from '../../projections/runtime/runner';
+import { foldBatch, LaneRef } from '../../projections/runtime/batch';
+import { MemoryLedger } from '../../projections/runtime/ledger';
+import type { StoredEvent } from '../../streams/envelope';
 import { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { prepareEvent, PreparedEvent } from '../../streams/prepare';
 import { dropDatabase, ensureDatabase } from '../db/connect';
@@ -177,6 +180,43 @@ export interface ReadFloor {
   /** Node.js CPU per event, µs: reading alone, and reading with decoding. */
   readCpuUs: number;
   decodeCpuUs: number;
+  /** PostgreSQL's CPU per event while it served the decoded pass, µs (0: not visible). */
+  serverCpuUs: number;
+  /**
+   * Node.js CPU per event, µs, of folding every projection on top of reading and decoding
+   * (a third pass, minus the decoded one): the runtime's fold of each page (the email ledger
+   * in memory, parked events held in memory), nothing written or encoded for writing.
+   */
+  foldCpuUs: number;
+}
+
+/** Every projection folded over the store, page by page, in memory (see `ReadFloor.foldCpuUs`); the facts folded. */
+async function foldAll(pool: Pool, schemas: SchemaResolver, limit: number): Promise<{ events: number; facts: number }> {
+  const lane: LaneRef = { lane: 'bench-fold-floor', shard: '0/1', projections: [...PROJECTIONS], table: (_p, name) => name };
+  const ledger = new MemoryLedger();
+  const parked = new Map<string, StoredEvent[]>(); // held here, as the store would hold them
+  let after = 0n;
+  let events = 0;
+  let facts = 0;
+  while (events < limit) {
+    const page = await readStored(pool, { after, limit: BATCH_SIZE }, schemas);
+    if (page.length === 0) break;
+    after = page[page.length - 1].position;
+    const plan = await foldBatch(pool, lane, {
+      events: page,
+      position: after,
+      dead: new Map(),
+      loadEvents: async () => [], // nothing of this lane is stored: a lookup that finds some fails the pass
+      cache: ledger,
+      pending: { changed: new Map(), parked },
+    });
+    ledger.commit(plan.changed);
+    for (const id of plan.changed.keys()) parked.delete(id);
+    for (const [id, list] of plan.parked) parked.set(id, [...(parked.get(id) ?? []), ...list]);
+    events += page.length;
+    facts += plan.outcome.facts;
+  }
+  return { events, facts };
 }
 
 export async function readFloor(url: string, events: number): Promise<ReadFloor> {
@@ -187,6 +227,7 @@ export async function readFloor(url: string, events: number): Promise<ReadFloor>
     const pass = async (decode: boolean, limit = Infinity) => {
       const t0 = process.hrtime.bigint();
       const cpu0 = process.cpuUsage();
+      const server0 = serverCpuSeconds();
       let after = 0n;
       let n = 0;
       while (n < limit) {
@@ -199,37 +240,50 @@ export async function readFloor(url: string, events: number): Promise<ReadFloor>
       }
       const cpu = process.cpuUsage(cpu0);
       if (limit === Infinity && n !== events) throw new Error(`read ${n} events, the store holds ${events}`);
-      return { rate: n / seconds(t0), cpuUs: (cpu.user + cpu.system) / n };
+      return { rate: n / seconds(t0), cpuUs: (cpu.user + cpu.system) / n, serverCpuUs: (1e6 * (serverCpuSeconds() - server0)) / n };
     };
     await pass(true, 50_000); // warm-up: connection, JIT
     const read = await pass(false);
     const decoded = await pass(true);
-    return { read: read.rate, decode: decoded.rate, readCpuUs: read.cpuUs, decodeCpuUs: decoded.cpuUs };
+    await foldAll(pool, schemas, 50_000); // warm-up of the folds
+    const cpu0 = process.cpuUsage();
+    const folded = await foldAll(pool, schemas, Infinity);
+    const cpu = process.cpuUsage(cpu0);
+    if (folded.events !== events || folded.facts === 0) throw new Error(`the fold floor folded ${folded.facts} facts of ${folded.events} events, the store holds ${events}`);
+    const foldCpuUs = (cpu.user + cpu.system) / events - decoded.cpuUs;
+    return { read: read.rate, decode: decoded.rate, readCpuUs: read.cpuUs, decodeCpuUs: decoded.cpuUs, serverCpuUs: decoded.serverCpuUs, foldCpuUs };
   } finally {
     await pool.end();
   }
 }
 
 /**
- * The floor under any projector that writes through PostgreSQL: the final contents of every
- * projected table analysts query (the public ones; not the projections' private state, not the
- * email ledger), read out of a caught-up copy, the tables emptied, and every row written back
- * once by binary COPY into the same tables (their indexes, partitions and constraints), one
- * table after the other. Whatever folds the events, it must at least write these rows.
+ * What writing the projected rows costs at the least: the final contents of every projected
+ * table analysts query (the public ones; not the projections' private state, not the email
+ * ledger), read out of a caught-up copy and written back once by binary COPY, one table after
+ * the other, in two ways:
+ * - into the live tables, emptied (their indexes, partitions and constraints maintained row by
+ *   row, as any projector that keeps them queryable while it folds pays);
+ * - bulk: into plain tables of the same columns without any index, whose indexes (the live
+ *   tables') are built once the rows are in: the cheapest way we know to get these rows into
+ *   PostgreSQL indexed as analysts need them, whatever folds the events.
  */
 export interface WriteFloor {
   rows: number;
   seconds: number;
   /** CPU time of PostgreSQL's processes over the writes, s. */
   serverCpuSeconds: number;
+  bulk: { seconds: number; serverCpuSeconds: number; indexes: number };
 }
+
+const BULK = 'floe_bench_bulk';
 
 export async function writeFloor(url: string): Promise<WriteFloor> {
   const tables = PROJECTIONS.flatMap((p) => p.tables).filter((t) => !t.includes('.'));
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const copies: Array<{ table: string; sql: string; chunks: Buffer[]; rows: number }> = [];
+    const copies: Array<{ table: string; list: string; chunks: Buffer[]; rows: number }> = [];
     let rows = 0;
     for (const t of tables) {
       const { rows: cols } = await client.query<{ name: string }>(
@@ -241,17 +295,32 @@ export async function writeFloor(url: string): Promise<WriteFloor> {
       const out = client.query(copyTo(`COPY (SELECT ${list} FROM public.${t}) TO STDOUT (FORMAT binary)`));
       for await (const chunk of out) chunks.push(chunk as Buffer);
       rows += out.rowCount;
-      copies.push({ table: t, sql: `COPY public.${t} (${list}) FROM STDIN (FORMAT binary)`, chunks, rows: out.rowCount });
+      copies.push({ table: t, list, chunks, rows: out.rowCount });
     }
-    await client.query(`TRUNCATE ${tables.map((t) => `public.${t}`).join(', ')}`);
-    await client.query('CHECKPOINT');
-    const cpu0 = serverCpuSeconds();
-    const t0 = process.hrtime.bigint();
+    // Bulk first (the live tables still hold their rows, the plain ones are written beside them).
+    const indexes: string[] = [];
+    await client.query(`CREATE SCHEMA ${BULK}`);
     for (const c of copies) {
-      const written = await copyIn(client, c.sql, c.chunks);
-      if (written !== c.rows) throw new Error(`${c.table}: ${c.rows} rows read out, ${written} written back`);
+      await client.query(`CREATE TABLE ${BULK}.${c.table} (LIKE public.${c.table})`);
+      const { rows: defs } = await client.query<{ def: string }>(`SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass`, [`public.${c.table}`]);
+      for (const { def } of defs) indexes.push(def.replace(/ INDEX \S+ ON (ONLY )?public\./, ` INDEX ON ${BULK}.`));
     }
-    return { rows, seconds: seconds(t0), serverCpuSeconds: serverCpuSeconds() - cpu0 };
+    const write = async (schema: string) => {
+      await client.query('CHECKPOINT');
+      const cpu0 = serverCpuSeconds();
+      const t0 = process.hrtime.bigint();
+      for (const c of copies) {
+        const written = await copyIn(client, `COPY ${schema}.${c.table} (${c.list}) FROM STDIN (FORMAT binary)`, c.chunks);
+        if (written !== c.rows) throw new Error(`${c.table}: ${c.rows} rows read out, ${written} written back`);
+      }
+      if (schema === BULK) for (const def of indexes) await client.query(def);
+      return { seconds: seconds(t0), serverCpuSeconds: serverCpuSeconds() - cpu0 };
+    };
+    const bulk = await write(BULK);
+    await client.query(`DROP SCHEMA ${BULK} CASCADE`);
+    await client.query(`TRUNCATE ${tables.map((t) => `public.${t}`).join(', ')}`);
+    const live = await write('public');
+    return { rows, ...live, bulk: { ...bulk, indexes: indexes.length } };
   } finally {
     await client.end();
   }
@@ -343,7 +412,8 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
       `catch-up ${i === 0 ? 'warm-up (profiled)' : `run ${i}/${runs}`}: baseline ${Math.round(rep.baseline)} events/s, ` +
         `floe campaign_analytics ${Math.round(rep.campaign.rate)} events/s, all projections ${Math.round(rep.all.rate)} events/s, ` +
         `reading alone ${Math.round(floor.read)} events/s (${Math.round(floor.decode)} decoded); ` +
-        `the projected tables' ${written.rows} rows written back alone ${written.seconds.toFixed(1)} s (PostgreSQL CPU ${written.serverCpuSeconds.toFixed(1)} s); ` +
+        `the projected tables' ${written.rows} rows written back alone ${written.seconds.toFixed(1)} s (PostgreSQL CPU ${written.serverCpuSeconds.toFixed(1)} s), ` +
+        `in bulk ${written.bulk.seconds.toFixed(1)} s (${written.bulk.serverCpuSeconds.toFixed(1)} s); ` +
         `rows ${campaign.check.identical && all.check.identical ? 'IDENTICAL' : 'DIFFERENT'} (${baseRows.length})`,
     );
     if (i === 0) warmup = rep;
@@ -368,11 +438,18 @@ export async function benchCatchup(store: PreparedStore, runs: number, log: Log)
         decode: median(reps.map((r) => r.floor.decode)),
         readCpuUs: median(reps.map((r) => r.floor.readCpuUs)),
         decodeCpuUs: median(reps.map((r) => r.floor.decodeCpuUs)),
+        serverCpuUs: median(reps.map((r) => r.floor.serverCpuUs)),
+        foldCpuUs: median(reps.map((r) => r.floor.foldCpuUs)),
       },
       writeFloor: {
         rows: median(reps.map((r) => r.writeFloor.rows)),
         seconds: median(reps.map((r) => r.writeFloor.seconds)),
         serverCpuSeconds: median(reps.map((r) => r.writeFloor.serverCpuSeconds)),
+        bulk: {
+          seconds: median(reps.map((r) => r.writeFloor.bulk.seconds)),
+          serverCpuSeconds: median(reps.map((r) => r.writeFloor.bulk.serverCpuSeconds)),
+          indexes: median(reps.map((r) => r.writeFloor.bulk.indexes)),
+        },
       },
       allHeapLiveMb: median(reps.map((r) => r.all.heap?.liveMb ?? NaN)),
     },

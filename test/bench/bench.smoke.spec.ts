@@ -43,11 +43,18 @@ describe('floe bench (smoke)', function () {
     for (const k of ['baseline', 'campaign', 'all', 'ratio']) expect(s.catchup[k], k).to.be.greaterThan(0);
     expect(s.catchup.runs).to.have.length(1);
     expect(s.catchup.profile.all.map((p: { step: string }) => p.step)).to.include('write campaign_analytics');
-    for (const k of ['read', 'decode', 'readCpuUs', 'decodeCpuUs']) expect(s.catchup.floor[k], `floor.${k}`).to.be.greaterThan(0);
+    for (const k of ['read', 'decode', 'readCpuUs', 'decodeCpuUs', 'foldCpuUs']) expect(s.catchup.floor[k], `floor.${k}`).to.be.greaterThan(0);
     // Every sent email has its row in `emails` (and more in the other tables): at least one row per 10 events.
     expect(s.catchup.writeFloor.rows).to.be.greaterThan(s.catchup.events / 10);
     expect(s.catchup.writeFloor.seconds).to.be.greaterThan(0);
-    if (/@(127\.0\.0\.1|localhost)[:/]/.test(url)) expect(s.catchup.writeFloor.serverCpuSeconds).to.be.greaterThan(0);
+    expect(s.catchup.writeFloor.bulk.seconds).to.be.greaterThan(0);
+    // The live tables' indexes, built after the bulk load: a primary key for each of the 20 tables at least.
+    expect(s.catchup.writeFloor.bulk.indexes).to.be.at.least(20);
+    if (/@(127\.0\.0\.1|localhost)[:/]/.test(url)) {
+      expect(s.catchup.writeFloor.serverCpuSeconds).to.be.greaterThan(0);
+      expect(s.catchup.writeFloor.bulk.serverCpuSeconds).to.be.greaterThan(0);
+      expect(s.catchup.floor.serverCpuUs).to.be.greaterThan(0);
+    }
     // A server on this machine (the embedded one) shows its processes' CPU.
     if (/@(127\.0\.0\.1|localhost)[:/]/.test(url)) expect(s.catchup.serverShare.all).to.be.greaterThan(0);
 

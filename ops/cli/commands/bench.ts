@@ -244,12 +244,15 @@ scenario broke, 2 usage.`,
   },
 };
 
+const writtenBack = (w: NonNullable<Summary['catchup']>['writeFloor']): string =>
+  w?.bulk ? `, the projected rows written back alone ${w.seconds.toFixed(1)} s (in bulk ${w.bulk.seconds.toFixed(1)} s)` : '';
+
 function printSummary(s: Summary, out: (l: string) => void): void {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   if (s.append) out(`append: floe ${n(s.append.floe)} events/s (median of ${s.append.runs}), emmett ${n(s.append.emmett)} events/s, naive ${n(s.append.naive)} events/s, ratio ${(s.append.floe / s.append.naive).toFixed(1)}x naive, ${(s.append.floe / s.append.emmett).toFixed(1)}x emmett`);
   if (s.catchup) {
     const c = s.catchup;
-    out(`catch-up (${n(c.events)} events): baseline ${n(c.baseline)} events/s, floe campaign_analytics ${n(c.campaign)} events/s (${c.ratio.toFixed(2)}x the baseline), all projections ${n(c.all)} events/s, reading alone ${n(c.floor.read)} events/s (${n(c.floor.decode)} decoded); results ${c.identical ? 'IDENTICAL' : 'DIFFERENT'} (${n(c.rows)} rows)`);
+    out(`catch-up (${n(c.events)} events): baseline ${n(c.baseline)} events/s, floe campaign_analytics ${n(c.campaign)} events/s (${c.ratio.toFixed(2)}x the baseline), all projections ${n(c.all)} events/s, reading alone ${n(c.floor.read)} events/s (${n(c.floor.decode)} decoded)${writtenBack(c.writeFloor)}; results ${c.identical ? 'IDENTICAL' : 'DIFFERENT'} (${n(c.rows)} rows)`);
   }
   if (s.freshness) {
     const f = s.freshness;
