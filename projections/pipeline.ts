@@ -25,7 +25,6 @@ export interface ProjectOptions extends Omit<ProjectorOptions, 'prepare' | 'afte
 
 const PARTITION_COLUMN = new Map(TABLES.filter((t) => t.partitionColumn).map((t) => [t.name, t.partitionColumn!]));
 
-
 /**
  * Project, first rebuilding blue/green (while the others follow live) the projections
  * whose version changed or that fell behind their lane; their old tables serve until

@@ -1,6 +1,6 @@
 /**
  * UTC calendar arithmetic for any year. `Date.UTC` reads the years 0-99 as 1900-1999, so the
- * year 50 would be taken for 1950 (the store takes years 1000-9998 only, since); these go
+ * year 50 would be taken for 1950 (the store now takes only the years 1000-9998); these go
  * through `setUTCFullYear`, which takes the year as it is (and, like `Date.UTC`, carries a
  * month or day out of range into the next or previous one).
  */

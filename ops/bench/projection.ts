@@ -305,7 +305,7 @@ export async function writeFloor(url: string): Promise<WriteFloor> {
       const { rows: defs } = await client.query<{ def: string }>(`SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass`, [`public.${c.table}`]);
       for (const { def } of defs) indexes.push(def.replace(/ INDEX \S+ ON (ONLY )?public\./, ` INDEX ON ${BULK}.`));
     }
-    const write = async (schema: string) => {
+    const write = async (schema: string, indexesAfter: string[] = []) => {
       await client.query('CHECKPOINT');
       const cpu0 = serverCpuSeconds();
       const t0 = process.hrtime.bigint();
@@ -313,10 +313,10 @@ export async function writeFloor(url: string): Promise<WriteFloor> {
         const written = await copyIn(client, `COPY ${schema}.${c.table} (${c.list}) FROM STDIN (FORMAT binary)`, c.chunks);
         if (written !== c.rows) throw new Error(`${c.table}: ${c.rows} rows read out, ${written} written back`);
       }
-      if (schema === BULK) for (const def of indexes) await client.query(def);
+      for (const def of indexesAfter) await client.query(def);
       return { seconds: seconds(t0), serverCpuSeconds: serverCpuSeconds() - cpu0 };
     };
-    const bulk = await write(BULK);
+    const bulk = await write(BULK, indexes);
     await client.query(`DROP SCHEMA ${BULK} CASCADE`);
     await client.query(`TRUNCATE ${tables.map((t) => `public.${t}`).join(', ')}`);
     const live = await write('public');

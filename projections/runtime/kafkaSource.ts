@@ -30,7 +30,7 @@ import { FloeError } from '../../schemas/errors';
 import type { StoredEvent } from '../../streams/envelope';
 import { stopWhenIdle } from '../../streams/kafka/idle';
 import { H, headerText } from '../../streams/kafka/messages';
-import type { InboundBatch, InboundMessage, KafkaTransport } from '../../streams/kafka/transport';
+import { stopOnAbort, type InboundBatch, type InboundMessage, type KafkaTransport } from '../../streams/kafka/transport';
 import { decodeRecord, readStoredAt, type StoredRecord } from '../../streams/postgres/read';
 import type { SchemaResolver } from '../../streams/postgres/schemaRegistry';
 import { describe, LaneRef } from './batch';
@@ -460,11 +460,8 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       for (const p of [...states.keys()]) drop(p);
     },
   });
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= consumer.stop());
-  const onAbort = () => void stop();
-  o.signal?.addEventListener('abort', onAbort);
-  if (o.signal?.aborted) onAbort(); // a stop that came first (while the command started): the consumer never runs
+  const stops = stopOnAbort(consumer, o.signal);
+  const stop = stops.stop;
   let idleTimer: NodeJS.Timeout | undefined;
   try {
     const running = consumer.run(handle);
@@ -473,13 +470,13 @@ export async function runKafkaProjector(o: KafkaProjectorOptions): Promise<Kafka
       idleTimer = stopWhenIdle(o.transport, o.groupId, o.topic, stop, (m) => log(`kafka projector: ${m}`), o.idleCheckMs, ready);
     }
     await running;
-    await stopping;
+    await stops.stopping;
     if (fatal) throw fatal;
     result.lanes = [...known.values()].flat().map((l) => ({ lane: l.lane, shard: l.shard, position: l.position, projections: l.projections.map((p) => p.name) }));
     return result;
   } finally {
     if (idleTimer) clearInterval(idleTimer);
-    o.signal?.removeEventListener('abort', onAbort);
+    stops.release();
     await stop().catch(() => undefined);
     for (const p of [...states.keys()]) drop(p, false);
     await unlocking;

@@ -20,7 +20,7 @@ import type { AppendResult } from '../store';
 import { decodeIngestMessage, PayloadDecoder } from './decode';
 import { stopWhenIdle } from './idle';
 import { dlqTopicOf, H } from './messages';
-import type { InboundBatch, InboundMessage, KafkaProducer, KafkaTransport, OutboundMessage } from './transport';
+import { stopOnAbort, type InboundBatch, type InboundMessage, type KafkaProducer, type KafkaTransport, type OutboundMessage } from './transport';
 
 export interface IngestSink {
   appendPrepared(events: PreparedEvent[]): Promise<AppendResult>;
@@ -99,11 +99,8 @@ export async function ingest(o: IngestOptions): Promise<IngestStats> {
     fetchAhead: true,
   });
   let idleTimer: NodeJS.Timeout | undefined;
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= consumer.stop());
-  const onAbort = () => void stop();
-  o.signal?.addEventListener('abort', onAbort);
-  if (o.signal?.aborted) onAbort(); // a stop that came first (while the command started): the consumer never runs
+  const stops = stopOnAbort(consumer, o.signal);
+  const stop = stops.stop;
 
   const decodeChunk = async (chunk: InboundMessage[]): Promise<{ good: Array<{ message: InboundMessage; event: PreparedEvent }>; bad: Rejected[] }> => {
     const good: Array<{ message: InboundMessage; event: PreparedEvent }> = [];
@@ -156,11 +153,11 @@ export async function ingest(o: IngestOptions): Promise<IngestStats> {
     const running = consumer.run(handle);
     if (o.untilIdle) idleTimer = stopWhenIdle(o.transport, o.groupId, o.topic, stop, (m) => log(`kafka: ${m}`), o.idleCheckMs);
     await running;
-    await stopping;
+    await stops.stopping;
     return stats;
   } finally {
     if (idleTimer) clearInterval(idleTimer);
-    o.signal?.removeEventListener('abort', onAbort);
+    stops.release();
     await stop().catch(() => {});
     await dlq.close().catch(() => {});
   }

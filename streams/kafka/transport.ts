@@ -89,6 +89,31 @@ export interface KafkaConsumer {
   stop(): Promise<void>;
 }
 
+/** A consumer's stop, asked for once by whoever asks first: `stop()`, or the signal (`stopOnAbort`). */
+export interface ConsumerStop {
+  stop(): Promise<void>;
+  /** The stop asked for, if any. */
+  readonly stopping: Promise<void> | undefined;
+  /** Let go of the signal. */
+  release(): void;
+}
+
+/** Stop `consumer` when `signal` aborts, or at once if it has: a stop that came first (while the command started) means the consumer never runs. */
+export function stopOnAbort(consumer: KafkaConsumer, signal: AbortSignal | undefined): ConsumerStop {
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= consumer.stop());
+  const onAbort = () => void stop();
+  signal?.addEventListener('abort', onAbort);
+  if (signal?.aborted) onAbort();
+  return {
+    stop,
+    get stopping() {
+      return stopping;
+    },
+    release: () => signal?.removeEventListener('abort', onAbort),
+  };
+}
+
 export interface KafkaProducer {
   /** Resolves once every message is acknowledged by all in-sync replicas (acks = -1). */
   send(topic: string, messages: OutboundMessage[]): Promise<void>;
